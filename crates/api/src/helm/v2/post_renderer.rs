@@ -1,0 +1,56 @@
+//! Changes applied to the rendered chart before Helm installs it:
+//! post-renderers and common metadata.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::meta::{Image, Patch};
+
+/// One post-renderer; post-renderers run in the order they are listed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostRenderer {
+    /// Kustomize patches and image overrides applied to the rendered manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kustomize: Option<Kustomize>,
+}
+
+/// The Kustomize features available as a post-renderer.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Kustomize {
+    /// Strategic-merge or JSON 6902 patches, each with an optional target selector.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<Patch>,
+    /// Image name, tag and digest overrides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Image>,
+}
+
+/// Labels and annotations set on every resource of the release, replacing
+/// existing ones with the same key.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommonMetadata {
+    /// Annotations to set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Labels to set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Which rendered documents reach the post-renderers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PostRenderStrategy {
+    /// Hooks are not post-rendered (Helm 3 behaviour).
+    #[serde(rename = "nohooks")]
+    NoHooks,
+    /// Hooks and templates are post-rendered as one stream (Helm 4's default).
+    Combined,
+    /// Hooks and templates are post-rendered as two separate streams.
+    Separate,
+}

@@ -1,0 +1,5 @@
+//! `kustomize.toolkit.fluxcd.io/v1`, the storage version of Kustomization.
+
+mod kustomization;
+
+pub use kustomization::*;

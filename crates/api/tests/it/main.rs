@@ -1,0 +1,10 @@
+//! Integration tests of the API types and the generated CRDs (one test binary).
+
+mod config;
+mod crds;
+mod helm;
+mod kustomize;
+mod notification;
+mod seed_manifests;
+mod source;
+mod support;

@@ -1,0 +1,366 @@
+//! The object store: every object by (group, resource, namespace, name), a
+//! global increasing resourceVersion, and a bounded history of changes that
+//! watches replay from.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+/// Where an object is stored.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    /// API group (`""` for core).
+    pub group: String,
+    /// Plural resource name.
+    pub plural: String,
+    /// Namespace (`""` for cluster-scoped objects).
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+}
+
+impl Key {
+    /// A key from its parts.
+    pub fn new(group: &str, plural: &str, namespace: &str, name: &str) -> Self {
+        Self {
+            group: group.into(),
+            plural: plural.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// The type of a watch event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// The object was created.
+    Added,
+    /// The object changed.
+    Modified,
+    /// The object was removed.
+    Deleted,
+}
+
+impl EventType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as watches see it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The resourceVersion the change produced.
+    pub rv: u64,
+    /// What happened.
+    pub type_: EventType,
+    /// Where the object lives.
+    pub key: Key,
+    /// The object after the change (for deletes: its last state, with the delete's resourceVersion).
+    pub object: Arc<Value>,
+    /// The object before the change, for modifications (selector transitions).
+    pub previous: Option<Arc<Value>>,
+}
+
+/// What a watch starts from: the events to replay, and a receiver for
+/// everything after them.
+pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
+
+/// How many past changes watches can resume from; older resourceVersions get 410 Gone.
+pub const DEFAULT_HISTORY: usize = 10_000;
+
+struct Inner {
+    objects: BTreeMap<Key, Arc<Value>>,
+    rv: u64,
+    history: VecDeque<Arc<Event>>,
+    history_cap: usize,
+}
+
+/// The store, shared by every request handler.
+pub struct Store {
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+impl Store {
+    /// An empty store keeping `history_cap` past events.
+    pub fn new(history_cap: usize) -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        Self {
+            inner: Mutex::new(Inner {
+                objects: BTreeMap::new(),
+                rv: 1,
+                history: VecDeque::new(),
+                history_cap: history_cap.max(1),
+            }),
+            tx,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a transaction: reads and writes under one lock; events are
+    /// published when it ends.
+    pub fn txn(&self) -> Txn<'_> {
+        Txn {
+            inner: self.lock(),
+            tx: &self.tx,
+        }
+    }
+
+    /// The current resourceVersion.
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// One object.
+    pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
+        self.lock().objects.get(key).cloned()
+    }
+
+    /// Every object of a resource (in one namespace, or all), sorted by
+    /// namespace and name, with the resourceVersion of the snapshot.
+    pub fn list(
+        &self,
+        group: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> (Vec<Arc<Value>>, u64) {
+        let inner = self.lock();
+        (list_in(&inner.objects, group, plural, namespace), inner.rv)
+    }
+
+    /// Events after `rv` (which must still be in history) and a receiver for
+    /// everything after them, taken atomically so nothing is missed.
+    /// `None` for `rv` means "from now, with the current objects as ADDED".
+    pub fn watch(
+        &self,
+        group: &str,
+        plural: &str,
+        from: Option<u64>,
+    ) -> Result<WatchStart, (u64, u64)> {
+        let inner = self.lock();
+        let rx = self.tx.subscribe();
+        let replay = match from {
+            None => list_in(&inner.objects, group, plural, None)
+                .into_iter()
+                .map(|o| {
+                    Arc::new(Event {
+                        rv: 0,
+                        type_: EventType::Added,
+                        key: key_of(group, plural, &o),
+                        object: o,
+                        previous: None,
+                    })
+                })
+                .collect(),
+            Some(rv) => {
+                let oldest = inner.history.front().map(|e| e.rv).unwrap_or(inner.rv);
+                // Resuming is possible when every change after `rv` is still kept.
+                if rv + 1 < oldest && rv < inner.rv {
+                    return Err((rv, oldest.saturating_sub(1)));
+                }
+                inner
+                    .history
+                    .iter()
+                    .filter(|e| e.rv > rv && e.key.group == group && e.key.plural == plural)
+                    .cloned()
+                    .collect()
+            }
+        };
+        Ok((replay, rx))
+    }
+}
+
+fn key_of(group: &str, plural: &str, obj: &Value) -> Key {
+    let meta = &obj["metadata"];
+    Key::new(
+        group,
+        plural,
+        meta["namespace"].as_str().unwrap_or(""),
+        meta["name"].as_str().unwrap_or(""),
+    )
+}
+
+fn list_in(
+    objects: &BTreeMap<Key, Arc<Value>>,
+    group: &str,
+    plural: &str,
+    namespace: Option<&str>,
+) -> Vec<Arc<Value>> {
+    let start = Key::new(group, plural, namespace.unwrap_or(""), "");
+    objects
+        .range(start..)
+        .take_while(|(k, _)| {
+            k.group == group && k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns)
+        })
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// Reads and writes under the store's lock.
+pub struct Txn<'a> {
+    inner: MutexGuard<'a, Inner>,
+    tx: &'a broadcast::Sender<Arc<Event>>,
+}
+
+impl Txn<'_> {
+    /// One object.
+    pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
+        self.inner.objects.get(key).cloned()
+    }
+
+    /// Every object of a resource, as [`Store::list`].
+    pub fn list(&self, group: &str, plural: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        list_in(&self.inner.objects, group, plural, namespace)
+    }
+
+    /// Every key in the store (for garbage collection and namespace deletion).
+    pub fn keys(&self) -> Vec<Key> {
+        self.inner.objects.keys().cloned().collect()
+    }
+
+    /// The current resourceVersion.
+    pub fn current_rv(&self) -> u64 {
+        self.inner.rv
+    }
+
+    /// Stores `obj` under `key` with a new resourceVersion; returns what was stored.
+    pub fn put(&mut self, key: Key, mut obj: Value) -> Arc<Value> {
+        self.inner.rv += 1;
+        let rv = self.inner.rv;
+        obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+        let obj = Arc::new(obj);
+        let previous = self.inner.objects.insert(key.clone(), obj.clone());
+        let type_ = if previous.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.publish(Event {
+            rv,
+            type_,
+            key,
+            object: obj.clone(),
+            previous,
+        });
+        obj
+    }
+
+    /// Removes the object under `key`; returns its last state.
+    pub fn remove(&mut self, key: &Key) -> Option<Arc<Value>> {
+        let old = self.inner.objects.remove(key)?;
+        self.inner.rv += 1;
+        let rv = self.inner.rv;
+        let mut last = (*old).clone();
+        last["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+        let last = Arc::new(last);
+        self.publish(Event {
+            rv,
+            type_: EventType::Deleted,
+            key: key.clone(),
+            object: last.clone(),
+            previous: Some(old),
+        });
+        Some(last)
+    }
+
+    fn publish(&mut self, event: Event) {
+        let event = Arc::new(event);
+        if self.inner.history.len() >= self.inner.history_cap {
+            self.inner.history.pop_front();
+        }
+        self.inner.history.push_back(event.clone());
+        // No receivers is fine: nobody is watching.
+        let _ = self.tx.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(ns: &str, name: &str) -> Value {
+        json!({"metadata": {"namespace": ns, "name": name}})
+    }
+
+    #[test]
+    fn resource_versions_increase_globally() {
+        let store = Store::new(10);
+        let mut t = store.txn();
+        let a = t.put(Key::new("", "configmaps", "a", "x"), obj("a", "x"));
+        let b = t.put(Key::new("apps", "deployments", "a", "y"), obj("a", "y"));
+        let ra: u64 = a["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let rb: u64 = b["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(rb > ra);
+        assert_eq!(t.current_rv(), rb);
+    }
+
+    #[test]
+    fn list_is_scoped_and_sorted() {
+        let store = Store::new(10);
+        let mut t = store.txn();
+        for (ns, name) in [("b", "2"), ("a", "9"), ("b", "1")] {
+            t.put(Key::new("", "configmaps", ns, name), obj(ns, name));
+        }
+        t.put(Key::new("", "secrets", "a", "s"), obj("a", "s"));
+        drop(t);
+        let (all, _) = store.list("", "configmaps", None);
+        let names: Vec<_> = all
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["9", "1", "2"]);
+        let (in_b, _) = store.list("", "configmaps", Some("b"));
+        assert_eq!(in_b.len(), 2);
+    }
+
+    #[test]
+    fn watch_from_compacted_version_is_gone() {
+        let store = Store::new(3);
+        for i in 0..10 {
+            store.txn().put(
+                Key::new("", "configmaps", "a", "x"),
+                json!({"metadata": {"name": "x", "namespace": "a"}, "data": {"i": i}}),
+            );
+        }
+        let current = store.current_rv();
+        assert!(store.watch("", "configmaps", Some(2)).is_err());
+        let (replay, _) = store.watch("", "configmaps", Some(current - 2)).unwrap();
+        assert_eq!(replay.len(), 2);
+        let (replay, _) = store.watch("", "configmaps", Some(current)).unwrap();
+        assert!(replay.is_empty());
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let store = Store::new(5);
+        for i in 0..100 {
+            store.txn().put(
+                Key::new("", "configmaps", "a", "x"),
+                json!({"metadata": {"name": "x"}, "i": i}),
+            );
+        }
+        assert_eq!(store.lock().history.len(), 5);
+        assert_eq!(store.lock().objects.len(), 1);
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command (README "Test"): formatting, lints, generated files, tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== crds/ is current"
+cargo run -q --locked -p ferroflux-api --bin crdgen -- --check
+
+echo "== cargo test"
+cargo test --workspace --locked
