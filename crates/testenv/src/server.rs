@@ -59,6 +59,60 @@ impl Server {
             });
             txn.put(crate::store::Key::new("", "namespaces", "", ns), obj);
         }
+        // The bootstrap RBAC every cluster has: anyone authenticated may ask
+        // what they may do (`kubectl auth can-i`), and system:masters is admin.
+        let rbac = |plural: &str, name: &str, body: Value| {
+            let mut obj = body;
+            obj["metadata"] = serde_json::json!({
+                "name": name,
+                "uid": crate::objects::new_uid(),
+                "creationTimestamp": now,
+                "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}
+            });
+            (
+                crate::store::Key::new("rbac.authorization.k8s.io", plural, "", name),
+                obj,
+            )
+        };
+        let defaults = [
+            rbac(
+                "clusterroles",
+                "cluster-admin",
+                serde_json::json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}]
+                }),
+            ),
+            rbac(
+                "clusterroles",
+                "system:basic-user",
+                serde_json::json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "rules": [{"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]}]
+                }),
+            ),
+            rbac(
+                "clusterrolebindings",
+                "cluster-admin",
+                serde_json::json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]
+                }),
+            ),
+            rbac(
+                "clusterrolebindings",
+                "system:basic-user",
+                serde_json::json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:basic-user"},
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]
+                }),
+            ),
+        ];
+        for (key, obj) in defaults {
+            txn.put(key, obj);
+        }
     }
 }
 
@@ -109,6 +163,16 @@ fn serve(
         return Ok("ok".into_response());
     }
     let user = request::authenticate(headers, &server.admin_token)?;
+    if path == "/openapi/v2" {
+        // client-go decodes this as a protobuf OpenAPI v2 document; an empty
+        // document is valid and tells kubectl there are no client-side
+        // schemas, so objects are validated by this server instead.
+        return Ok((
+            [("content-type", "application/octet-stream")],
+            Vec::<u8>::new(),
+        )
+            .into_response());
+    }
     let target = request::parse_path(path, &server.registry)?;
     let get_only = |doc: Option<Value>| -> Result<Response, ApiError> {
         if *method != Method::GET {

@@ -3,6 +3,7 @@
 
 mod crd;
 mod crud;
+mod kubectl;
 mod lifecycle;
 mod rbac;
 mod watch;
