@@ -1,26 +1,45 @@
-//! Server-side apply (`application/apply-patch+yaml`).
+//! Server-side apply (`application/apply-patch+yaml`) through the field
+//! manager in [`crate::fields`].
 
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::errors::ApiError;
+use crate::fields::{self, ApplyError};
+use crate::managed;
 use crate::objects;
 use crate::store::Txn;
 use crate::write::{self, WriteCtx};
 
-fn apply_entry(ctx: &WriteCtx, manager: &str) -> Value {
-    let mut e = json!({
-        "manager": manager,
-        "operation": "Apply",
-        "apiVersion": ctx.path.rt.api_version(&ctx.path.version),
-        "time": objects::now(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": {},
-    });
-    if let Some(sub) = ctx.path.subresource.as_deref() {
-        e["subresource"] = json!(sub);
+fn to_api_error(ctx: &WriteCtx, e: ApplyError) -> ApiError {
+    let rt = &ctx.path.rt;
+    let name = ctx.path.name.as_deref().unwrap_or("");
+    match e {
+        ApplyError::Conflicts(c) => {
+            ApiError::apply_conflict(&rt.group, &rt.plural, name, c.message())
+        }
+        ApplyError::Invalid(e) => {
+            ApiError::invalid(&rt.group, &rt.kind, name, &[(String::new(), e.to_string())])
+        }
     }
-    e
+}
+
+/// What of `applied` the request may own: only status on `/status`, never
+/// status on the main resource of a kind with a status subresource.
+fn scoped(ctx: &WriteCtx, applied: &Value) -> Value {
+    let mut out = applied.clone();
+    let status_request = ctx.path.subresource.as_deref() == Some("status");
+    if let Some(map) = out.as_object_mut() {
+        if status_request {
+            map.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+            if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.retain(|k, _| matches!(k.as_str(), "name" | "namespace"));
+            }
+        } else if ctx.path.rt.has_status {
+            map.remove("status");
+        }
+    }
+    out
 }
 
 /// An apply that creates the object.
@@ -28,18 +47,31 @@ pub fn create(
     ctx: &WriteCtx,
     applied: Value,
     manager: &str,
-    _force: bool,
+    force: bool,
 ) -> Result<Response, ApiError> {
+    let rt = &ctx.path.rt;
     if ctx.path.subresource.is_some() {
-        let rt = &ctx.path.rt;
         return Err(ApiError::not_found(
             &rt.group,
             &rt.plural,
             ctx.path.name.as_deref().unwrap_or(""),
         ));
     }
-    let managed = json!([apply_entry(ctx, manager)]);
-    write::create_object(ctx, applied, Some(managed))
+    let types = managed::list_types(rt, &ctx.path.version);
+    let (obj, _) = fields::apply(
+        None,
+        &scoped(ctx, &applied),
+        manager,
+        &rt.api_version(&ctx.path.version),
+        "",
+        force,
+        &[],
+        types.as_ref(),
+        &objects::now(),
+    )
+    .map_err(|e| to_api_error(ctx, e))?;
+    let managed_fields = obj["metadata"]["managedFields"].clone();
+    write::create_object(ctx, obj, Some(managed_fields))
 }
 
 /// An apply to an existing object.
@@ -49,39 +81,28 @@ pub fn update(
     existing: &Value,
     applied: Value,
     manager: &str,
-    _force: bool,
+    force: bool,
 ) -> Result<Response, ApiError> {
-    let mut merged = existing.clone();
-    deep_merge(&mut merged, &applied);
-    let mut entries: Vec<Value> = existing["metadata"]["managedFields"]
-        .as_array()
+    let rt = &ctx.path.rt;
+    let sub = ctx.path.subresource.as_deref().unwrap_or("");
+    let types = managed::list_types(rt, &ctx.path.version);
+    let entries =
+        fields::decode_managed_fields(&existing["metadata"]["managedFields"]).unwrap_or_default();
+    let (obj, _) = fields::apply(
+        Some(existing),
+        &scoped(ctx, &applied),
+        manager,
+        &rt.api_version(&ctx.path.version),
+        sub,
+        force,
+        &entries,
+        types.as_ref(),
+        &objects::now(),
+    )
+    .map_err(|e| to_api_error(ctx, e))?;
+    let managed_fields = obj
+        .pointer("/metadata/managedFields")
         .cloned()
-        .unwrap_or_default();
-    let entry = apply_entry(ctx, manager);
-    match entries
-        .iter_mut()
-        .find(|e| e["manager"] == manager && e["operation"] == "Apply")
-    {
-        Some(e) => *e = entry,
-        None => entries.push(entry),
-    }
-    write::commit(ctx, txn, existing, merged, manager, Some(json!(entries)))
-}
-
-fn deep_merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                match t.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => {
-                        deep_merge(existing, v)
-                    }
-                    _ => {
-                        t.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (t, p) => *t = p.clone(),
-    }
+        .unwrap_or_else(|| json!([]));
+    write::commit(ctx, txn, existing, obj, manager, Some(managed_fields))
 }

@@ -46,14 +46,28 @@ pub struct TestEnv {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// How the server behaves beyond the API itself.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Report Deployments, StatefulSets, DaemonSets and Jobs as rolled out
+    /// (or complete) this long after each change; `None` leaves their status
+    /// alone, as a cluster without controllers would.
+    pub simulate_workloads: Option<std::time::Duration>,
+}
+
 impl TestEnv {
     /// Starts a server on a free loopback port.
     pub async fn start() -> Result<Self, TestEnvError> {
-        Self::start_on("127.0.0.1:0").await
+        Self::start_with("127.0.0.1:0", Options::default()).await
     }
 
     /// Starts a server on `addr` (e.g. `127.0.0.1:6443`).
     pub async fn start_on(addr: &str) -> Result<Self, TestEnvError> {
+        Self::start_with(addr, Options::default()).await
+    }
+
+    /// Starts a server on `addr` with `options`.
+    pub async fn start_with(addr: &str, options: Options) -> Result<Self, TestEnvError> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| TestEnvError::Bind {
@@ -66,6 +80,11 @@ impl TestEnv {
         })?;
         let token = uuid::Uuid::new_v4().simple().to_string();
         let server = Arc::new(Server::new(token.clone()));
+        if let Some(delay) = options.simulate_workloads {
+            let _ = server
+                .workloads
+                .set(crate::workloads::start(Arc::downgrade(&server), delay));
+        }
         let (tx, rx) = oneshot::channel::<()>();
         let app = router(server.clone());
         tokio::spawn(async move {

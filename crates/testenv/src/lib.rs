@@ -12,6 +12,7 @@ mod apply;
 mod authz;
 pub mod discovery;
 pub mod errors;
+pub mod fields;
 mod lifecycle;
 mod managed;
 mod objects;
@@ -25,8 +26,9 @@ pub mod server;
 pub mod store;
 mod strategic;
 mod table;
+pub mod workloads;
 mod write;
 
 mod env;
 
-pub use env::{TestEnv, TestEnvError};
+pub use env::{Options, TestEnv, TestEnvError};

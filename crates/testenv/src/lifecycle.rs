@@ -138,6 +138,18 @@ pub fn before_store(
 
 /// Kind-specific work after an object is stored.
 pub fn after_store(server: &Server, _txn: &mut Txn, rt: &ResourceType, stored: &Value) {
+    if let Some(queue) = server.workloads.get()
+        && crate::workloads::is_workload(&rt.group, &rt.plural)
+    {
+        let meta = &stored["metadata"];
+        let key = Key::new(
+            &rt.group,
+            &rt.plural,
+            meta["namespace"].as_str().unwrap_or(""),
+            meta["name"].as_str().unwrap_or(""),
+        );
+        let _ = queue.send(key);
+    }
     if rt.group == "apiextensions.k8s.io"
         && rt.plural == "customresourcedefinitions"
         && let Ok(t) = registry::from_crd(stored)
@@ -337,17 +349,4 @@ pub fn review(
         Err(reason) => json!({"allowed": false, "reason": reason}),
     };
     Ok(obj)
-}
-
-/// Records a non-apply write in `metadata.managedFields`.
-pub fn record_update(
-    rt: &ResourceType,
-    manager: &str,
-    version: &str,
-    subresource: Option<&str>,
-    existing: Option<&Value>,
-    new: &mut Value,
-    now: &str,
-) {
-    crate::managed::record_update(rt, manager, version, subresource, existing, new, now);
 }

@@ -25,6 +25,10 @@ enum Command {
         /// Where to write a kubeconfig for the admin user.
         #[arg(long)]
         kubeconfig_out: PathBuf,
+        /// Report Deployments, StatefulSets, DaemonSets and Jobs as rolled
+        /// out this many milliseconds after each change.
+        #[arg(long, value_name = "MILLIS")]
+        simulate_workloads: Option<u64>,
     },
 }
 
@@ -39,9 +43,13 @@ async fn main() -> std::process::ExitCode {
         Command::Serve {
             port,
             kubeconfig_out,
+            simulate_workloads,
         } => {
-            let env = match ferroflux_testenv::TestEnv::start_on(&format!("127.0.0.1:{port}")).await
-            {
+            let options = ferroflux_testenv::Options {
+                simulate_workloads: simulate_workloads.map(std::time::Duration::from_millis),
+            };
+            let addr = format!("127.0.0.1:{port}");
+            let env = match ferroflux_testenv::TestEnv::start_with(&addr, options).await {
                 Ok(env) => env,
                 Err(e) => {
                     eprintln!("testenv: {e}");

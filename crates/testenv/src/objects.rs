@@ -54,8 +54,23 @@ pub fn content_type(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
+/// Checks the shape every object must have: a JSON object whose
+/// `metadata`, if present, is an object too.
+pub fn check_shape(obj: &Value) -> Result<(), ApiError> {
+    let Some(map) = obj.as_object() else {
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    };
+    match map.get("metadata") {
+        None | Some(Value::Object(_)) => Ok(()),
+        Some(_) => Err(ApiError::bad_request("metadata: must be an object")),
+    }
+}
+
 /// Checks that a body is an object of the expected kind and apiVersion.
 pub fn check_type(obj: &Value, rt: &ResourceType, version: &str) -> Result<(), ApiError> {
+    check_shape(obj)?;
     let Some(map) = obj.as_object() else {
         return Err(ApiError::bad_request(
             "the body of the request must be a JSON object",

@@ -27,6 +27,8 @@ pub struct Server {
     pub registry: Registry,
     /// The bearer token of the admin user.
     pub admin_token: String,
+    /// Where changed workloads are queued when workload simulation is on.
+    pub workloads: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::store::Key>>,
 }
 
 impl Server {
@@ -36,6 +38,7 @@ impl Server {
             store: Store::new(DEFAULT_HISTORY),
             registry: Registry::new(),
             admin_token,
+            workloads: std::sync::OnceLock::new(),
         };
         server.seed();
         server

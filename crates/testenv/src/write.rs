@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::errors::ApiError;
 use crate::lifecycle;
+use crate::managed;
 use crate::objects::{self, meta_mut};
 use crate::read::present;
 use crate::request::{Query, ResourcePath, User};
@@ -162,7 +163,16 @@ pub fn create_object(
         Some(managed) => obj["metadata"]["managedFields"] = managed,
         None => {
             let manager = update_manager(ctx.query, ctx.headers);
-            lifecycle::record_update(rt, &manager, &ctx.path.version, None, None, &mut obj, &now);
+            managed::record_update(
+                rt,
+                &manager,
+                &ctx.path.version,
+                None,
+                None,
+                &[],
+                &mut obj,
+                &now,
+            );
         }
     }
     let mut txn = ctx.server.store.txn();
@@ -289,6 +299,14 @@ pub fn patch(ctx: &WriteCtx, body: &[u8]) -> Result<Response, ApiError> {
                     new = crate::strategic::patch(rt, &new, &patch)?;
                 }
             }
+            if objects::check_shape(&new).is_err() {
+                return Err(ApiError::invalid(
+                    &rt.group,
+                    &rt.kind,
+                    &name,
+                    &[("".into(), "Invalid value: the patch does not leave a JSON object with object metadata".into())],
+                ));
+            }
             let manager = update_manager(ctx.query, ctx.headers);
             if let Some(rv) = patch_rv(&new, &existing) {
                 return Err(ApiError::conflict(&rt.group, &rt.plural, &name, rv));
@@ -349,6 +367,8 @@ pub fn commit(
             }
         }
     }
+    // The managed fields an update starts from may come from the request.
+    let start = managed::starting_entries(Some(existing), &new, ctx.path.subresource.as_deref());
     // Metadata the server owns survives whatever the client sent.
     let old_meta = &existing["metadata"];
     {
@@ -396,12 +416,13 @@ pub fn commit(
     let now = objects::now();
     match apply_managed {
         Some(managed) => new["metadata"]["managedFields"] = managed,
-        None => lifecycle::record_update(
+        None => managed::record_update(
             rt,
             manager,
             &ctx.path.version,
             ctx.path.subresource.as_deref(),
             Some(existing),
+            &start,
             &mut new,
             &now,
         ),

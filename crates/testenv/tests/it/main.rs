@@ -1,12 +1,15 @@
 //! Integration tests of the test API server through real clients: kube's
 //! typed and dynamic APIs, kube-runtime's watcher and Controller, and kubectl.
 
+mod apply;
 mod crd;
 mod crud;
+mod hostile;
 mod kubectl;
 mod lifecycle;
 mod rbac;
 mod watch;
+mod workloads;
 
 use ferroflux_testenv::TestEnv;
 use k8s_openapi::api::core::v1::Namespace;
