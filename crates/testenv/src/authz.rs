@@ -34,18 +34,25 @@ fn user_info(user: &User) -> UserInfo {
     }
 }
 
-/// Decides one request; `Err` carries the authorizer's reason.
-#[allow(clippy::too_many_arguments)]
-pub fn check(
-    server: &Server,
-    user: &User,
-    verb: &str,
-    group: &str,
-    resource: &str,
-    subresource: &str,
-    namespace: &str,
-    name: &str,
-) -> Result<(), String> {
+/// One request's authorizer attributes.
+pub struct Request<'a> {
+    /// Verb.
+    pub verb: &'a str,
+    /// API group.
+    pub group: &'a str,
+    /// Resource (plural).
+    pub resource: &'a str,
+    /// Subresource, or `""`.
+    pub subresource: &'a str,
+    /// Namespace, or `""`.
+    pub namespace: &'a str,
+    /// Object name, or `""`.
+    pub name: &'a str,
+}
+
+/// Decides one request. `Err` carries the RBAC reason (what an access
+/// review reports, often empty) and the 403 message.
+pub fn check(server: &Server, user: &User, req: &Request) -> Result<(), (String, String)> {
     if user.is_master() {
         return Ok(());
     }
@@ -53,12 +60,12 @@ pub fn check(
     let info = user_info(user);
     let attrs = Attributes {
         user: &info,
-        verb,
-        api_group: group,
-        resource,
-        subresource,
-        namespace,
-        name,
+        verb: req.verb,
+        api_group: req.group,
+        resource: req.resource,
+        subresource: req.subresource,
+        namespace: req.namespace,
+        name: req.name,
     };
     let objects = RbacObjects {
         roles: &roles,
@@ -68,7 +75,10 @@ pub fn check(
     };
     match rbac::authorize(&attrs, &objects) {
         Decision::Allow => Ok(()),
-        Decision::Deny { reason } => Err(rbac::forbidden_message(&attrs, &reason)),
+        Decision::Deny { reason } => {
+            let message = rbac::forbidden_message(&attrs, &reason);
+            Err((reason, message))
+        }
     }
 }
 
@@ -80,17 +90,15 @@ pub fn authorize_request(
     path: &ResourcePath,
 ) -> Result<(), ApiError> {
     let rt = &path.rt;
-    check(
-        server,
-        user,
+    let req = Request {
         verb,
-        &rt.group,
-        &rt.plural,
-        path.subresource.as_deref().unwrap_or(""),
-        path.namespace.as_deref().unwrap_or(""),
-        path.name.as_deref().unwrap_or(""),
-    )
-    .map_err(|message| {
+        group: &rt.group,
+        resource: &rt.plural,
+        subresource: path.subresource.as_deref().unwrap_or(""),
+        namespace: path.namespace.as_deref().unwrap_or(""),
+        name: path.name.as_deref().unwrap_or(""),
+    };
+    check(server, user, &req).map_err(|(_, message)| {
         ApiError::forbidden(
             &rt.group,
             &rt.plural,

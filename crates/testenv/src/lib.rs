@@ -16,6 +16,7 @@ pub mod fields;
 mod lifecycle;
 mod managed;
 mod objects;
+pub mod protobuf;
 pub mod rbac;
 mod read;
 pub mod registry;

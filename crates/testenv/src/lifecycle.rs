@@ -334,19 +334,19 @@ pub fn review(
         return Ok(obj);
     }
     let attrs = &spec["resourceAttributes"];
-    let allowed = crate::authz::check(
-        server,
-        &subject,
-        attrs["verb"].as_str().unwrap_or(""),
-        attrs["group"].as_str().unwrap_or(""),
-        attrs["resource"].as_str().unwrap_or(""),
-        attrs["subresource"].as_str().unwrap_or(""),
-        attrs["namespace"].as_str().unwrap_or(""),
-        attrs["name"].as_str().unwrap_or(""),
-    );
-    obj["status"] = match allowed {
+    let str_of = |k: &str| attrs[k].as_str().unwrap_or("");
+    let req = crate::authz::Request {
+        verb: str_of("verb"),
+        group: str_of("group"),
+        resource: str_of("resource"),
+        subresource: str_of("subresource"),
+        namespace: str_of("namespace"),
+        name: str_of("name"),
+    };
+    obj["status"] = match crate::authz::check(server, &subject, &req) {
         Ok(()) => json!({"allowed": true, "reason": "allowed by RBAC"}),
-        Err(reason) => json!({"allowed": false, "reason": reason}),
+        Err((reason, _)) if reason.is_empty() => json!({"allowed": false}),
+        Err((reason, _)) => json!({"allowed": false, "reason": reason}),
     };
     Ok(obj)
 }

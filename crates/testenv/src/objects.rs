@@ -24,7 +24,9 @@ pub fn new_uid() -> String {
 /// Decodes a request body as JSON (or YAML when the content type says so).
 pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let ct = content_type(headers);
-    let value: Value = if ct.contains("yaml") {
+    let value: Value = if ct == crate::protobuf::CONTENT_TYPE {
+        crate::protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    } else if ct.contains("yaml") {
         let text = std::str::from_utf8(body)
             .map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
         serde_yaml::from_str(text)

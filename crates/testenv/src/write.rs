@@ -504,8 +504,7 @@ pub fn delete(ctx: &WriteCtx, body: &[u8]) -> Result<Response, ApiError> {
     let options: Value = if body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+        objects::decode_body(ctx.headers, body)?
     };
     let propagation = lifecycle::Propagation::parse(
         ctx.query

@@ -186,3 +186,89 @@ async fn kubectl_server_side_apply_patch_and_delete() {
         gone.stderr
     );
 }
+
+#[tokio::test]
+async fn kubectl_typed_commands_and_auth_can_i() {
+    let env = TestEnv::start().await.unwrap();
+    let k = Kubectl { env: &env };
+    // These send protobuf bodies.
+    k.ok(&["create", "namespace", "team-a"]).await;
+    k.ok(&["create", "namespace", "team-b"]).await;
+    k.ok(&["create", "serviceaccount", "deployer", "-n", "team-a"])
+        .await;
+    k.ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "-n",
+        "team-a",
+        "--from-literal=mode=fast",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.data.mode}"
+        ])
+        .await,
+        "fast"
+    );
+    k.ok(&[
+        "create",
+        "role",
+        "deployer",
+        "-n",
+        "team-a",
+        "--verb=get,list,create,update,patch,delete",
+        "--resource=configmaps,deployments.apps",
+    ])
+    .await;
+    k.ok(&[
+        "create",
+        "rolebinding",
+        "deployer",
+        "-n",
+        "team-a",
+        "--role=deployer",
+        "--serviceaccount=team-a:deployer",
+    ])
+    .await;
+
+    let sa = "--as=system:serviceaccount:team-a:deployer";
+    let can = |verb: &'static str, what: &'static str, ns: &'static str| {
+        let k = &k;
+        async move {
+            let out = k.run(&["auth", "can-i", verb, what, "-n", ns, sa]).await;
+            out.stdout.trim().to_string()
+        }
+    };
+    assert_eq!(can("create", "deployments.apps", "team-a").await, "yes");
+    assert_eq!(can("delete", "configmaps", "team-a").await, "yes");
+    assert_eq!(can("create", "deployments.apps", "team-b").await, "no");
+    assert_eq!(can("get", "secrets", "team-a").await, "no");
+    let cluster = k.run(&["auth", "can-i", "list", "namespaces", sa]).await;
+    assert_eq!(cluster.stdout.trim(), "no");
+
+    // The impersonated service account really is held to that.
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: by-sa\n";
+    let ok = k
+        .run_with_stdin(&["apply", "-n", "team-a", sa, "-f", "-"], Some(cm))
+        .await;
+    assert!(ok.ok, "{}", ok.stderr);
+    let denied = k
+        .run_with_stdin(&["apply", "-n", "team-b", sa, "-f", "-"], Some(cm))
+        .await;
+    assert!(!denied.ok);
+    assert!(
+        denied
+            .stderr
+            .contains("is forbidden: User \"system:serviceaccount:team-a:deployer\""),
+        "{}",
+        denied.stderr
+    );
+}

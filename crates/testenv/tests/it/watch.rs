@@ -261,3 +261,75 @@ async fn kube_runtime_controller_sees_creates_updates_and_deletes() {
     wait_for(&seen, "app=3").await;
     handle.abort();
 }
+
+#[tokio::test]
+async fn reflector_store_mirrors_the_server() {
+    use kube::runtime::reflector;
+    let (_env, client) = env_with_namespaces(&["refl"]).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "refl");
+    let (reader, writer) = reflector::store::<ConfigMap>();
+    let stream = reflector::reflector(writer, watcher(api.clone(), watcher::Config::default()))
+        .applied_objects()
+        .for_each(|_| async {});
+    let handle = tokio::spawn(stream);
+    api.create(&PostParams::default(), &cm("one", "1"))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &cm("two", "2"))
+        .await
+        .unwrap();
+    api.delete("one", &DeleteParams::default()).await.unwrap();
+    let mut names = Vec::new();
+    for _ in 0..200 {
+        names = reader
+            .state()
+            .iter()
+            .map(|c| c.metadata.name.clone().unwrap())
+            .collect::<Vec<_>>();
+        if names == ["two"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(names, ["two"]);
+    handle.abort();
+}
+
+#[tokio::test]
+async fn watch_ends_at_its_timeout() {
+    let (_env, client) = env_with_namespaces(&["to"]).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "to");
+    let params = WatchParams::default().timeout(1);
+    let started = std::time::Instant::now();
+    let mut stream = api.watch(&params, "0").await.unwrap().boxed();
+    // No objects and no changes: the stream closes by itself.
+    let next = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("stream closes");
+    assert!(next.is_none());
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn delete_collection_honours_selectors() {
+    let (_env, client) = env_with_namespaces(&["dc"]).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "dc");
+    for (name, v) in [("a", "drop"), ("b", "drop"), ("c", "keep")] {
+        api.create(&PostParams::default(), &cm(name, v))
+            .await
+            .unwrap();
+    }
+    let lp = kube::api::ListParams::default().labels("v=drop");
+    api.delete_collection(&DeleteParams::default(), &lp)
+        .await
+        .unwrap();
+    let left: Vec<String> = api
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.metadata.name.unwrap())
+        .collect();
+    assert_eq!(left, ["c"]);
+}
