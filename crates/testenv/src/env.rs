@@ -40,8 +40,10 @@ pub struct TestEnv {
     token: String,
     dir: PathBuf,
     kubeconfig_path: PathBuf,
-    server: Arc<Server>,
+    server: Option<Arc<Server>>,
     shutdown: Option<oneshot::Sender<()>>,
+    /// A real cluster's kubeconfig text, when `TESTENV_KUBECONFIG` is set.
+    external: Option<String>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -56,9 +58,48 @@ pub struct Options {
 }
 
 impl TestEnv {
-    /// Starts a server on a free loopback port.
+    /// Starts a server on a free loopback port, or, when the environment
+    /// variable `TESTENV_KUBECONFIG` names a kubeconfig, uses that cluster
+    /// instead so the same tests run against a real API server.
     pub async fn start() -> Result<Self, TestEnvError> {
-        Self::start_with("127.0.0.1:0", Options::default()).await
+        match std::env::var_os("TESTENV_KUBECONFIG") {
+            Some(path) if !path.is_empty() => Self::external(PathBuf::from(path)),
+            _ => Self::start_with("127.0.0.1:0", Options::default()).await,
+        }
+    }
+
+    fn external(path: PathBuf) -> Result<Self, TestEnvError> {
+        let text = std::fs::read_to_string(&path).map_err(|source| TestEnvError::Kubeconfig {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let kubeconfig: Kubeconfig =
+            serde_yaml::from_str(&text).map_err(|e| TestEnvError::Client(e.to_string()))?;
+        let server_url = kubeconfig
+            .clusters
+            .first()
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.server.clone())
+            .unwrap_or_default();
+        let addr = server_url
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+        Ok(Self {
+            addr,
+            token: String::new(),
+            dir: std::env::temp_dir().join("ferroflux-testenv-external-unused"),
+            kubeconfig_path: path,
+            server: None,
+            shutdown: None,
+            external: Some(text),
+        })
+    }
+
+    /// Whether this is a real cluster (`TESTENV_KUBECONFIG`) rather than the in-process server.
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
     }
 
     /// Starts a server on `addr` (e.g. `127.0.0.1:6443`).
@@ -103,8 +144,9 @@ impl TestEnv {
             token,
             dir,
             kubeconfig_path,
-            server,
+            server: Some(server),
             shutdown: Some(tx),
+            external: None,
         };
         env.write_kubeconfig(&env.kubeconfig_path)?;
         Ok(env)
@@ -125,14 +167,18 @@ impl TestEnv {
         &self.kubeconfig_path
     }
 
-    /// The in-process server state (for tests that inspect the store).
-    pub fn server(&self) -> &Arc<Server> {
-        &self.server
+    /// The in-process server state, for tests that inspect or drive the
+    /// store directly (`None` against a real cluster).
+    pub fn server(&self) -> Option<&Arc<Server>> {
+        self.server.as_ref()
     }
 
     /// The kubeconfig text.
     pub fn kubeconfig_yaml(&self) -> String {
-        kubeconfig_yaml(&self.url(), &self.token)
+        match &self.external {
+            Some(text) => text.clone(),
+            None => kubeconfig_yaml(&self.url(), &self.token),
+        }
     }
 
     /// Writes the kubeconfig to `path`.
@@ -196,6 +242,8 @@ impl Drop for TestEnv {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.external.is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

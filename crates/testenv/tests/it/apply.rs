@@ -31,7 +31,7 @@ async fn apply_owns_removes_and_conflicts() {
     assert_eq!(fields, json!({"f:data": {"f:x": {}, "f:y": {}}}));
 
     // Re-applying the same configuration writes nothing.
-    let rv = env.server().store.current_rv();
+    let rv = crate::global_rv(&env);
     let again = api
         .patch("cfg", &as_a, &Patch::Apply(cm(json!({"x": "1", "y": "2"}))))
         .await
@@ -40,7 +40,7 @@ async fn apply_owns_removes_and_conflicts() {
         again.metadata.resource_version,
         first.metadata.resource_version
     );
-    assert_eq!(env.server().store.current_rv(), rv);
+    assert_eq!(crate::global_rv(&env), rv);
 
     // A field the manager stops applying is removed.
     let dropped = api

@@ -238,7 +238,7 @@ async fn list_with_selectors_and_paging() {
 async fn dry_run_writes_nothing() {
     let (env, client) = env_with_namespaces(&["dry"]).await;
     let api: Api<ConfigMap> = Api::namespaced(client, "dry");
-    let rv_before = env.server().store.current_rv();
+    let rv_before = crate::global_rv(&env);
     let pp = PostParams {
         dry_run: true,
         ..Default::default()
@@ -249,10 +249,11 @@ async fn dry_run_writes_nothing() {
         .unwrap();
     assert_eq!(out.metadata.name.as_deref(), Some("ghost"));
     assert_eq!(code(api.get("ghost").await), 404);
-    api.create(&PostParams::default(), &cm("real", json!({"a": "1"})))
+    let real = api
+        .create(&PostParams::default(), &cm("real", json!({"a": "1"})))
         .await
         .unwrap();
-    let rv = env.server().store.current_rv();
+    let rv = crate::global_rv(&env);
     let patched = api
         .patch(
             "real",
@@ -277,11 +278,16 @@ async fn dry_run_writes_nothing() {
     .unwrap();
     assert!(api.get("real").await.is_ok());
     assert_eq!(
-        env.server().store.current_rv(),
+        crate::global_rv(&env),
         rv,
         "dry runs bump no resourceVersion"
     );
-    assert!(rv > rv_before);
+    assert!(rv >= rv_before);
+    assert_eq!(
+        api.get("real").await.unwrap().metadata.resource_version,
+        real.metadata.resource_version,
+        "the object was not written"
+    );
 }
 
 #[tokio::test]
@@ -357,7 +363,7 @@ async fn no_op_update_writes_nothing() {
         .create(&PostParams::default(), &cm("same", json!({"a": "1"})))
         .await
         .unwrap();
-    let rv = env.server().store.current_rv();
+    let rv = crate::global_rv(&env);
     let again = api
         .patch(
             "same",
@@ -367,5 +373,5 @@ async fn no_op_update_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(again.metadata.resource_version, c.metadata.resource_version);
-    assert_eq!(env.server().store.current_rv(), rv);
+    assert_eq!(crate::global_rv(&env), rv);
 }

@@ -31,6 +31,12 @@ pub async fn env_with_namespaces(namespaces: &[&str]) -> (TestEnv, kube::Client)
     (env, client)
 }
 
+/// The in-process store's global resourceVersion, or `None` against a real
+/// cluster (where other writers move it all the time).
+pub fn global_rv(env: &TestEnv) -> Option<u64> {
+    env.server().map(|s| s.store.current_rv())
+}
+
 /// The error code of a failed kube call.
 pub fn code<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> u16 {
     match r {

@@ -151,13 +151,16 @@ async fn label_selector_watch_reports_transitions() {
 #[tokio::test]
 async fn compacted_resource_version_is_gone() {
     let (env, client) = env_with_namespaces(&["g"]).await;
+    // Compaction is forced by writing straight into the store; a real
+    // cluster compacts on its own schedule.
+    let Some(server) = env.server() else { return };
     let api: Api<ConfigMap> = Api::namespaced(client, "g");
     api.create(&PostParams::default(), &cm("a", "0"))
         .await
         .unwrap();
     // Push the first events out of the bounded history.
     for i in 0..(ferroflux_testenv::store::DEFAULT_HISTORY + 5) {
-        let mut txn = env.server().store.txn();
+        let mut txn = server.store.txn();
         let key = ferroflux_testenv::store::Key::new("", "configmaps", "g", "churn");
         txn.put(key, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "churn", "namespace": "g"}, "data": {"i": i.to_string()}}));
     }
