@@ -124,6 +124,22 @@ pub trait ObjectWithConditions {
     fn conditions_mut(&mut self) -> &mut Vec<Condition>;
 }
 
+/// What every reconciled kind exposes to the shared controller runtime.
+pub trait FluxObject: ObjectWithConditions {
+    /// How often the object is reconciled (`None`: only on change).
+    fn interval(&self) -> Option<std::time::Duration>;
+    /// Whether `spec.suspend` is set.
+    fn suspended(&self) -> bool;
+    /// `status.observedGeneration`.
+    fn observed_generation(&self) -> Option<i64>;
+    /// Sets `status.observedGeneration`.
+    fn set_observed_generation(&mut self, generation: Option<i64>);
+    /// `status.lastHandledReconcileAt`.
+    fn last_handled_reconcile_at(&self) -> Option<&str>;
+    /// Sets `status.lastHandledReconcileAt`.
+    fn set_last_handled_reconcile_at(&mut self, value: Option<String>);
+}
+
 /// The condition of `type_`, if present.
 pub fn get<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.type_ == type_)

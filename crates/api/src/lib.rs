@@ -19,6 +19,43 @@ pub mod source;
 
 pub use duration::Duration;
 
+/// Implements [`conditions::FluxObject`] for a kind: `$interval` says how its
+/// spec holds the interval (`required` for `spec.interval`, `optional` for
+/// `Option<Duration>`, `none` for kinds that are not polled).
+#[macro_export]
+macro_rules! impl_flux_object {
+    ($kind:ty, $interval:ident) => {
+        impl $crate::conditions::FluxObject for $kind {
+            fn interval(&self) -> Option<std::time::Duration> {
+                $crate::impl_flux_object!(@interval self, $interval)
+            }
+
+            fn suspended(&self) -> bool {
+                self.spec.suspend
+            }
+
+            fn observed_generation(&self) -> Option<i64> {
+                self.status.as_ref().and_then(|s| s.observed_generation)
+            }
+
+            fn set_observed_generation(&mut self, generation: Option<i64>) {
+                self.status.get_or_insert_with(Default::default).observed_generation = generation;
+            }
+
+            fn last_handled_reconcile_at(&self) -> Option<&str> {
+                self.status.as_ref().and_then(|s| s.last_handled_reconcile_at.as_deref())
+            }
+
+            fn set_last_handled_reconcile_at(&mut self, value: Option<String>) {
+                self.status.get_or_insert_with(Default::default).last_handled_reconcile_at = value;
+            }
+        }
+    };
+    (@interval $self:ident, required) => { Some($self.spec.interval.as_std()) };
+    (@interval $self:ident, optional) => { $self.spec.interval.as_ref().map(|d| d.as_std()) };
+    (@interval $self:ident, none) => { None };
+}
+
 /// Implements [`conditions::ObjectWithConditions`] for a kind whose status
 /// struct has a `conditions: Vec<Condition>` field and implements `Default`.
 #[macro_export]

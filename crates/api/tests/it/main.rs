@@ -2,6 +2,7 @@
 
 mod config;
 mod crds;
+mod flux_object;
 mod helm;
 mod kustomize;
 mod notification;

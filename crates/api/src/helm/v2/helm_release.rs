@@ -326,3 +326,4 @@ impl HelmRelease {
 }
 
 crate::impl_object_with_conditions!(HelmRelease);
+crate::impl_flux_object!(HelmRelease, required);

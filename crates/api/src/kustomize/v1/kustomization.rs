@@ -362,3 +362,4 @@ pub struct KustomizationStatus {
 }
 
 crate::impl_object_with_conditions!(Kustomization);
+crate::impl_flux_object!(Kustomization, required);

@@ -240,3 +240,4 @@ pub struct ReceiverStatus {
 }
 
 crate::impl_object_with_conditions!(Receiver);
+crate::impl_flux_object!(Receiver, optional);

@@ -93,3 +93,4 @@ pub struct AlertStatus {
 }
 
 crate::impl_object_with_conditions!(Alert);
+crate::impl_flux_object!(Alert, none);

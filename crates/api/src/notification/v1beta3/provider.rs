@@ -215,3 +215,4 @@ pub struct ProviderStatus {
 }
 
 crate::impl_object_with_conditions!(Provider);
+crate::impl_flux_object!(Provider, optional);

@@ -204,3 +204,4 @@ pub struct BucketStatus {
 }
 
 crate::impl_object_with_conditions!(Bucket);
+crate::impl_flux_object!(Bucket, required);

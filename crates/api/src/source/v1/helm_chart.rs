@@ -175,3 +175,4 @@ pub struct HelmChartStatus {
 }
 
 crate::impl_object_with_conditions!(HelmChart);
+crate::impl_flux_object!(HelmChart, required);

@@ -156,3 +156,4 @@ pub struct HelmRepositoryStatus {
 }
 
 crate::impl_object_with_conditions!(HelmRepository);
+crate::impl_flux_object!(HelmRepository, optional);

@@ -191,3 +191,4 @@ pub struct OCIRepositoryStatus {
 }
 
 crate::impl_object_with_conditions!(OCIRepository);
+crate::impl_flux_object!(OCIRepository, required);

@@ -170,3 +170,4 @@ pub struct GitRepositoryStatus {
 }
 
 crate::impl_object_with_conditions!(GitRepository);
+crate::impl_flux_object!(GitRepository, required);
