@@ -142,3 +142,26 @@ async fn custom_resources_get_defaults_pruning_and_validation() {
     assert_eq!(main.metadata.generation, Some(2));
     assert_eq!(main.spec.interval.as_str(), "2m");
 }
+
+#[tokio::test]
+async fn strategic_merge_is_refused_for_custom_resources() {
+    let (_env, client) = env_with_namespaces(&["flux-system"]).await;
+    install(&client).await;
+    let typed: Api<GitRepository> = Api::namespaced(client, "flux-system");
+    let repo: GitRepository = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "r"}, "spec": {"url": "https://x/y", "interval": "1m"}
+    }))
+    .unwrap();
+    typed.create(&PostParams::default(), &repo).await.unwrap();
+    let s = status(
+        typed
+            .patch(
+                "r",
+                &PatchParams::default(),
+                &Patch::Strategic(json!({"spec": {"interval": "2m"}})),
+            )
+            .await,
+    );
+    assert_eq!((s.code, s.reason.as_str()), (415, "UnsupportedMediaType"));
+}

@@ -375,3 +375,56 @@ async fn no_op_update_writes_nothing() {
     assert_eq!(again.metadata.resource_version, c.metadata.resource_version);
     assert_eq!(crate::global_rv(&env), rv);
 }
+
+#[tokio::test]
+async fn strategic_merge_follows_patch_strategies() {
+    let (_env, client) = env_with_namespaces(&["smp"]).await;
+    let api: Api<Deployment> = Api::namespaced(client, "smp");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [
+                                  {"name": "web", "image": "nginx:1", "env": [{"name": "A", "value": "1"}]},
+                                  {"name": "side", "image": "busybox"}]}}}
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &d).await.unwrap();
+    // Containers merge by name, env by name; the other container stays.
+    let patched = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "web", "image": "nginx:2", "env": [{"name": "B", "value": "2"}]}
+            ]}}}})),
+        )
+        .await
+        .unwrap();
+    let containers = patched.spec.template.spec.unwrap().containers;
+    assert_eq!(containers.len(), 2);
+    let web = containers.iter().find(|c| c.name == "web").unwrap();
+    assert_eq!(web.image.as_deref(), Some("nginx:2"));
+    let env: Vec<&str> = web
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    // Patch elements first, as kube-apiserver orders them (checked with
+    // `kubectl patch --local --type strategic`).
+    assert_eq!(env, ["B", "A"]);
+    // `$patch: delete` removes one element.
+    let patched = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "side", "$patch": "delete"}
+            ]}}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.spec.template.spec.unwrap().containers.len(), 1);
+}
