@@ -55,6 +55,8 @@ pub struct Options {
     /// (or complete) this long after each change; `None` leaves their status
     /// alone, as a cluster without controllers would.
     pub simulate_workloads: Option<std::time::Duration>,
+    /// How often watches that allow bookmarks get one (default 5s).
+    pub bookmark_interval: Option<std::time::Duration>,
 }
 
 impl TestEnv {
@@ -120,7 +122,11 @@ impl TestEnv {
             source,
         })?;
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let server = Arc::new(Server::new(token.clone()));
+        let mut server = Server::new(token.clone());
+        if let Some(every) = options.bookmark_interval {
+            server.bookmark_every = every;
+        }
+        let server = Arc::new(server);
         if let Some(delay) = options.simulate_workloads {
             let _ = server
                 .workloads

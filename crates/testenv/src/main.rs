@@ -47,6 +47,7 @@ async fn main() -> std::process::ExitCode {
         } => {
             let options = ferroflux_testenv::Options {
                 simulate_workloads: simulate_workloads.map(std::time::Duration::from_millis),
+                ..Default::default()
             };
             let addr = format!("127.0.0.1:{port}");
             let env = match ferroflux_testenv::TestEnv::start_with(&addr, options).await {

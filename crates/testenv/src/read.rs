@@ -139,9 +139,6 @@ fn event_line(type_: &str, object: &Value) -> Bytes {
     Bytes::from(line)
 }
 
-/// How often a watch that allows bookmarks gets one.
-const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
-
 /// `GET ?watch=1`: a stream of newline-delimited watch events.
 pub fn watch(
     server: &Arc<Server>,
@@ -199,7 +196,7 @@ pub fn watch(
             });
             yield Ok(event_line("BOOKMARK", &mark));
         }
-        let mut ticker = tokio::time::interval(BOOKMARK_EVERY);
+        let mut ticker = tokio::time::interval(server.bookmark_every);
         ticker.tick().await;
         loop {
             tokio::select! {

@@ -29,6 +29,8 @@ pub struct Server {
     pub admin_token: String,
     /// Where changed workloads are queued when workload simulation is on.
     pub workloads: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::store::Key>>,
+    /// How often a watch that allows bookmarks gets one.
+    pub bookmark_every: std::time::Duration,
 }
 
 impl Server {
@@ -39,6 +41,7 @@ impl Server {
             registry: Registry::new(),
             admin_token,
             workloads: std::sync::OnceLock::new(),
+            bookmark_every: std::time::Duration::from_secs(5),
         };
         server.seed();
         server

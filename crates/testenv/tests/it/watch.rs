@@ -336,3 +336,47 @@ async fn delete_collection_honours_selectors() {
         .collect();
     assert_eq!(left, ["c"]);
 }
+
+#[tokio::test]
+async fn bookmarks_carry_the_current_resource_version() {
+    let env = ferroflux_testenv::TestEnv::start_with(
+        "127.0.0.1:0",
+        ferroflux_testenv::Options {
+            bookmark_interval: Some(Duration::from_millis(100)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = env.client().await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("x", "1"))
+        .await
+        .unwrap();
+    let rv = created.metadata.resource_version.clone().unwrap();
+    let mut stream = api
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    match next_event(&mut stream).await {
+        WatchEvent::Bookmark(b) => {
+            let at: u64 = b.metadata.resource_version.parse().unwrap();
+            assert!(at >= rv.parse::<u64>().unwrap());
+        }
+        other => panic!("expected a bookmark, got {}", describe(&other)),
+    }
+    // Without allowWatchBookmarks no bookmark is sent.
+    let mut quiet = api
+        .watch(&WatchParams::default().disable_bookmarks().timeout(1), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), quiet.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -43,6 +43,7 @@ async fn workloads_roll_out_or_fail_when_simulated() {
         "127.0.0.1:0",
         Options {
             simulate_workloads: Some(Duration::from_millis(50)),
+            ..Default::default()
         },
     )
     .await
