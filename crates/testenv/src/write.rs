@@ -290,6 +290,7 @@ pub fn patch(ctx: &WriteCtx, body: &[u8]) -> Result<Response, ApiError> {
                             "the server rejected our request due to an error in our request: {e}"
                         ))
                     })?;
+                    let ops = absent_tests_pass(&new, ops);
                     json_patch::patch(&mut new, &ops).map_err(|e| {
                         ApiError::invalid(&rt.group, &rt.kind, &name, &[("".into(), format!("the server rejected our request due to an error in our request: {e}"))])
                     })?;
@@ -315,6 +316,24 @@ pub fn patch(ctx: &WriteCtx, body: &[u8]) -> Result<Response, ApiError> {
         }
         other => Err(ApiError::unsupported_media_type(other)),
     }
+}
+
+/// kube-apiserver's JSON patch (evanphx/json-patch) lets `{"op": "test",
+/// "value": null}` succeed on a path that does not exist; clients rely on it
+/// (kube-runtime's finalizer helper tests `/metadata/finalizers` that way).
+/// RFC 6902 would fail it, so such tests are dropped before applying.
+fn absent_tests_pass(doc: &Value, ops: json_patch::Patch) -> json_patch::Patch {
+    let kept = ops
+        .0
+        .into_iter()
+        .filter(|op| match op {
+            json_patch::PatchOperation::Test(t) => {
+                !(t.value.is_null() && t.path.resolve(doc).is_err())
+            }
+            _ => true,
+        })
+        .collect();
+    json_patch::Patch(kept)
 }
 
 /// A patch that sets `metadata.resourceVersion` is a precondition.

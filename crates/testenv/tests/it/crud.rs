@@ -163,6 +163,22 @@ async fn patches_of_every_type() {
         .unwrap();
     assert_eq!(smp.data.unwrap()["d"], "4");
 
+    // As kube-apiserver: a `test` for null passes on an absent path (the
+    // finalizer helpers of client libraries rely on it).
+    let absent: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/metadata/finalizers", "value": null},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["example.com/f"]}
+    ]))
+    .unwrap();
+    let with_finalizer = api
+        .patch("c", &pp, &Patch::Json::<()>(absent))
+        .await
+        .unwrap();
+    assert_eq!(
+        with_finalizer.metadata.finalizers.unwrap(),
+        ["example.com/f"]
+    );
+
     // Patching something that does not exist is NotFound.
     assert_eq!(
         code(api.patch("nope", &pp, &Patch::Merge(json!({}))).await),

@@ -1,0 +1,401 @@
+//! The reconcile loop every controller runs, over kube-runtime's Controller:
+//! finalizers, suspend, the `reconcile.fluxcd.io/requestedAt` annotation,
+//! `status.observedGeneration`, status writes only when something changed,
+//! requeue after `spec.interval` with jitter, and exponential backoff on
+//! errors.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferroflux_api::conditions::FluxObject;
+use ferroflux_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use futures::StreamExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The finalizer Flux's controllers put on the objects they own.
+pub const FINALIZER: &str = "finalizers.fluxcd.io";
+
+/// What to do after a reconcile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Reconcile again after `spec.interval` (with jitter).
+    Interval,
+    /// Reconcile again after this long (e.g. waiting on a dependency).
+    After(Duration),
+    /// Only reconcile again when the object changes.
+    AwaitChange,
+}
+
+/// A failed reconcile. The reconciler has already recorded the failure in the
+/// object's conditions; the runtime writes the status and retries with backoff.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ReconcileError {
+    /// What went wrong (never a secret).
+    pub message: String,
+    /// Retry after this long instead of the exponential backoff.
+    pub retry_after: Option<Duration>,
+}
+
+impl ReconcileError {
+    /// An error retried with exponential backoff.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// An error retried after a fixed time.
+    pub fn retry_after(message: impl Into<String>, after: Duration) -> Self {
+        Self {
+            message: message.into(),
+            retry_after: Some(after),
+        }
+    }
+}
+
+/// The kinds the runtime can drive.
+pub trait Kind:
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + FluxObject
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Kind for K where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + FluxObject
+        + Clone
+        + Debug
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// A controller's logic for one kind.
+pub trait Reconciler<K: Kind>: Send + Sync + 'static {
+    /// Brings the world in line with `obj` and records the result in its
+    /// status (conditions, artifact, ...). `obj` is a private copy: the
+    /// runtime writes its status back afterwards if it changed.
+    fn reconcile(
+        &self,
+        obj: &mut K,
+    ) -> impl Future<Output = Result<Outcome, ReconcileError>> + Send;
+
+    /// Cleans up when the object is deleted, before the finalizer goes.
+    fn cleanup(&self, obj: &K) -> impl Future<Output = Result<(), ReconcileError>> + Send;
+}
+
+/// How the loop is run.
+#[derive(Debug, Clone)]
+pub struct LoopConfig {
+    /// Objects reconciled at once.
+    pub concurrency: u16,
+    /// Namespace to watch (`None`: all).
+    pub namespace: Option<String>,
+    /// Label selector for sharding (`""`: all objects).
+    pub label_selector: String,
+    /// Fraction of the interval added or taken away at random, so objects
+    /// created together do not reconcile in lockstep (Flux's default: 5%).
+    pub jitter: f64,
+    /// First error backoff; doubled per consecutive failure.
+    pub backoff_base: Duration,
+    /// Longest error backoff.
+    pub backoff_max: Duration,
+    /// Where reconcile durations and conditions are recorded.
+    pub metrics: crate::metrics::Metrics,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            namespace: None,
+            label_selector: String::new(),
+            jitter: 0.05,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            metrics: crate::metrics::Metrics::new(),
+        }
+    }
+}
+
+struct Context<K: Kind, R: Reconciler<K>> {
+    client: kube::Client,
+    reconciler: R,
+    config: LoopConfig,
+    failures: Mutex<HashMap<String, u32>>,
+    _kind: std::marker::PhantomData<fn() -> K>,
+}
+
+/// Why a reconcile could not even be attempted (API errors around it).
+#[derive(Debug, thiserror::Error)]
+pub enum LoopError {
+    /// The reconciler failed.
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
+    /// Talking to the API server failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// The finalizer helper failed.
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+fn object_key<K: Kind>(obj: &K) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// Runs the loop for kind `K` until the stream of the watch ends (shutdown).
+pub async fn run<K, R>(client: kube::Client, reconciler: R, config: LoopConfig)
+where
+    K: Kind,
+    R: Reconciler<K>,
+{
+    let api: Api<K> = match &config.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let mut wc = watcher::Config::default();
+    if !config.label_selector.is_empty() {
+        wc = wc.labels(&config.label_selector);
+    }
+    let concurrency = config.concurrency;
+    let ctx = Arc::new(Context {
+        client,
+        reconciler,
+        config,
+        failures: Mutex::new(HashMap::new()),
+        _kind: std::marker::PhantomData,
+    });
+    Controller::new(api, wc)
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        .shutdown_on_signal()
+        .run(reconcile_one::<K, R>, error_policy::<K, R>, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile loop");
+            }
+        })
+        .await;
+}
+
+async fn reconcile_one<K: Kind, R: Reconciler<K>>(
+    obj: Arc<K>,
+    ctx: Arc<Context<K, R>>,
+) -> Result<Action, LoopError> {
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
+    let key = object_key(obj.as_ref());
+    let result = finalizer(&api, FINALIZER, obj, |event| {
+        let ctx = ctx.clone();
+        let api = api.clone();
+        async move {
+            match event {
+                FinalizerEvent::Apply(obj) => apply(&api, &ctx, obj).await,
+                FinalizerEvent::Cleanup(obj) => {
+                    ctx.reconciler.cleanup(obj.as_ref()).await?;
+                    Ok(Action::await_change())
+                }
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(action) => Ok(action),
+        Err(
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e),
+        ) => {
+            match e {
+                LoopError::Reconcile(r) => {
+                    // The status already says what failed; back off and retry.
+                    let after = r.retry_after.unwrap_or_else(|| backoff(&ctx, &key));
+                    tracing::info!(object = %key, error = %r.message, retry_in = ?after, "reconcile failed");
+                    Ok(Action::requeue(after))
+                }
+                other => Err(other),
+            }
+        }
+        Err(e) => Err(LoopError::Finalizer(e.to_string())),
+    }
+}
+
+fn backoff<K: Kind, R: Reconciler<K>>(ctx: &Context<K, R>, key: &str) -> Duration {
+    let mut failures = ctx.failures.lock().unwrap_or_else(|e| e.into_inner());
+    let n = failures.entry(key.to_string()).or_insert(0);
+    *n = n.saturating_add(1);
+    let factor = 2u32.saturating_pow(n.saturating_sub(1).min(20));
+    ctx.config
+        .backoff_base
+        .saturating_mul(factor)
+        .min(ctx.config.backoff_max)
+}
+
+async fn apply<K: Kind, R: Reconciler<K>>(
+    api: &Api<K>,
+    ctx: &Context<K, R>,
+    obj: Arc<K>,
+) -> Result<Action, LoopError> {
+    let key = object_key(obj.as_ref());
+    if obj.suspended() {
+        tracing::debug!(object = %key, "reconciliation is suspended for this object");
+        return Ok(Action::await_change());
+    }
+    let mut working = (*obj).clone();
+    let started = std::time::Instant::now();
+    let in_flight = ctx.config.metrics.start_reconcile();
+    let outcome = ctx.reconciler.reconcile(&mut working).await;
+    drop(in_flight);
+    let labels = crate::metrics::ObjectLabels {
+        kind: K::kind(&()).to_string(),
+        name: working.name_any(),
+        namespace: working.namespace().unwrap_or_default(),
+    };
+    ctx.config
+        .metrics
+        .observe_reconcile(labels.clone(), started.elapsed());
+    if let Some(ready) =
+        ferroflux_api::conditions::get(working.conditions(), ferroflux_api::conditions::READY)
+    {
+        ctx.config
+            .metrics
+            .set_condition(&labels, ferroflux_api::conditions::READY, &ready.status);
+    }
+    // The object's generation and the reconcile request it answered are
+    // recorded whether or not the reconcile succeeded, as Flux does.
+    working.set_observed_generation(obj.meta().generation);
+    if let Some(requested) = obj.annotations().get(RECONCILE_REQUEST_ANNOTATION) {
+        working.set_last_handled_reconcile_at(Some(requested.clone()));
+    }
+    write_status_if_changed(api, obj.as_ref(), &working).await?;
+    let outcome = outcome?;
+    ctx.failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&key);
+    Ok(match outcome {
+        Outcome::Interval => match working.interval() {
+            Some(interval) => Action::requeue(jittered(interval, ctx.config.jitter)),
+            None => Action::await_change(),
+        },
+        Outcome::After(d) => Action::requeue(d),
+        Outcome::AwaitChange => Action::await_change(),
+    })
+}
+
+/// `interval` moved by up to ±`fraction` of itself.
+pub fn jittered(interval: Duration, fraction: f64) -> Duration {
+    if fraction <= 0.0 {
+        return interval;
+    }
+    let spread = interval.as_secs_f64() * fraction;
+    let offset = (fastrand::f64() * 2.0 - 1.0) * spread;
+    Duration::from_secs_f64((interval.as_secs_f64() + offset).max(0.0))
+}
+
+/// Writes `new`'s status when it differs from `old`'s, as a JSON patch of
+/// exactly what changed (so concurrent writers of other fields are untouched
+/// and a no-op reconcile writes nothing).
+pub async fn write_status_if_changed<K: Kind>(
+    api: &Api<K>,
+    old: &K,
+    new: &K,
+) -> Result<bool, kube::Error> {
+    let status_of = |k: &K| -> Value {
+        serde_json::to_value(k)
+            .ok()
+            .and_then(|v| v.get("status").cloned())
+            .unwrap_or(Value::Null)
+    };
+    let (before, after) = (status_of(old), status_of(new));
+    if before == after {
+        return Ok(false);
+    }
+    let ops: Vec<json_patch::PatchOperation> = if before.is_null() || !before.is_object() {
+        vec![json_patch::PatchOperation::Add(json_patch::AddOperation {
+            path: "/status".parse().unwrap_or_default(),
+            value: after,
+        })]
+    } else {
+        json_patch::diff(&before, &after)
+            .0
+            .into_iter()
+            .filter_map(prefix_status)
+            .collect()
+    };
+    let patch = json_patch::Patch(ops);
+    api.patch_status(
+        &old.name_any(),
+        &PatchParams::default(),
+        &Patch::Json::<()>(patch),
+    )
+    .await?;
+    Ok(true)
+}
+
+fn prefix_status(op: json_patch::PatchOperation) -> Option<json_patch::PatchOperation> {
+    use json_patch::PatchOperation as Op;
+    let fix = |p: &jsonptr::PointerBuf| -> Option<jsonptr::PointerBuf> {
+        format!("/status{}", p.as_str()).parse().ok()
+    };
+    Some(match op {
+        Op::Add(mut o) => {
+            o.path = fix(&o.path)?;
+            Op::Add(o)
+        }
+        Op::Remove(mut o) => {
+            o.path = fix(&o.path)?;
+            Op::Remove(o)
+        }
+        Op::Replace(mut o) => {
+            o.path = fix(&o.path)?;
+            Op::Replace(o)
+        }
+        Op::Move(mut o) => {
+            o.path = fix(&o.path)?;
+            o.from = fix(&o.from)?;
+            Op::Move(o)
+        }
+        Op::Copy(mut o) => {
+            o.path = fix(&o.path)?;
+            o.from = fix(&o.from)?;
+            Op::Copy(o)
+        }
+        Op::Test(mut o) => {
+            o.path = fix(&o.path)?;
+            Op::Test(o)
+        }
+    })
+}
+
+fn error_policy<K: Kind, R: Reconciler<K>>(
+    obj: Arc<K>,
+    err: &LoopError,
+    ctx: Arc<Context<K, R>>,
+) -> Action {
+    let key = object_key(obj.as_ref());
+    let after = backoff(&ctx, &key);
+    tracing::warn!(object = %key, error = %err, retry_in = ?after, "reconcile error");
+    Action::requeue(after)
+}

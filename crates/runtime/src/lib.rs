@@ -1,0 +1,15 @@
+//! What every Ferroflux controller shares: the reconcile loop over
+//! kube-runtime ([`controller`]), events to Kubernetes and to
+//! notification-controller ([`events`]), metrics and health probes
+//! ([`metrics`]), leader election ([`leader`]), the common flags and logging
+//! ([`flags`], [`logging`]), and the artifact client every consumer of
+//! source artifacts uses ([`artifact`]).
+
+pub mod artifact;
+pub mod controller;
+pub mod events;
+pub mod flags;
+pub mod leader;
+pub mod logging;
+pub mod metrics;
+pub mod tls;

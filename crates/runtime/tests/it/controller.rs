@@ -1,0 +1,236 @@
+//! The reconcile loop against the test API server: finalizer, status,
+//! observedGeneration, requestedAt, suspend, errors with backoff, deletion.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ferroflux_api::conditions::{self, FluxObject, ObjectWithConditions};
+use ferroflux_api::source::v1::GitRepository;
+use ferroflux_runtime::controller::{
+    self, FINALIZER, LoopConfig, Outcome, ReconcileError, Reconciler,
+};
+use ferroflux_testenv::TestEnv;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Counting {
+    reconciles: Arc<AtomicUsize>,
+    cleanups: Arc<AtomicUsize>,
+}
+
+impl Reconciler<GitRepository> for Counting {
+    async fn reconcile(&self, obj: &mut GitRepository) -> Result<Outcome, ReconcileError> {
+        self.reconciles.fetch_add(1, Ordering::SeqCst);
+        let generation = obj.metadata.generation;
+        if obj.spec.url.contains("broken") {
+            conditions::mark_failed(
+                obj.conditions_mut(),
+                "GitOperationFailed",
+                "cannot reach https://broken.example",
+                generation,
+                conditions::now(),
+            );
+            return Err(ReconcileError::new("cannot reach https://broken.example"));
+        }
+        conditions::mark_ready(
+            obj.conditions_mut(),
+            "Succeeded",
+            "stored artifact for revision 'main@sha1:abc'",
+            generation,
+            conditions::now(),
+        );
+        Ok(Outcome::Interval)
+    }
+
+    async fn cleanup(&self, _obj: &GitRepository) -> Result<(), ReconcileError> {
+        self.cleanups.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+async fn setup() -> (TestEnv, kube::Client, Api<GitRepository>) {
+    let env = TestEnv::start().await.unwrap();
+    let client = env.client().await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferroflux_api::crds::all().unwrap() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let api = Api::namespaced(client.clone(), "default");
+    (env, client, api)
+}
+
+fn repo(name: &str, url: &str) -> GitRepository {
+    serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": name}, "spec": {"url": url, "interval": "1h"}
+    }))
+    .unwrap()
+}
+
+async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..400 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn config() -> LoopConfig {
+    LoopConfig {
+        backoff_base: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(400),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn loop_writes_status_handles_requests_suspend_and_deletion() {
+    let (_env, client, api) = setup().await;
+    let r = Counting::default();
+    let cfg = config();
+    let metrics = cfg.metrics.clone();
+    let handle = tokio::spawn(controller::run::<GitRepository, _>(
+        client.clone(),
+        r.clone(),
+        cfg,
+    ));
+
+    api.create(
+        &PostParams::default(),
+        &repo("app", "https://example.com/app"),
+    )
+    .await
+    .unwrap();
+    let ready = eventually("Ready", async || {
+        let o = api.get("app").await.ok()?;
+        conditions::is_true(o.conditions(), conditions::READY).then_some(o)
+    })
+    .await;
+    assert_eq!(
+        ready.metadata.finalizers.as_deref(),
+        Some(&[FINALIZER.to_string()][..])
+    );
+    assert_eq!(ready.observed_generation(), Some(1));
+    let ready_cond = conditions::get(ready.conditions(), conditions::READY).unwrap();
+    assert_eq!(
+        ready_cond.message,
+        "stored artifact for revision 'main@sha1:abc'"
+    );
+    assert_eq!(ready_cond.observed_generation, Some(1));
+
+    // A reconcile request is handled and recorded; the unchanged status is not rewritten.
+    let before = r.reconciles.load(Ordering::SeqCst);
+    let rv_before = ready.metadata.resource_version.clone();
+    api.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now-1"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let handled = eventually("lastHandledReconcileAt", async || {
+        let o = api.get("app").await.ok()?;
+        (o.last_handled_reconcile_at() == Some("now-1")).then_some(o)
+    })
+    .await;
+    assert!(r.reconciles.load(Ordering::SeqCst) > before);
+    assert_ne!(handled.metadata.resource_version, rv_before);
+
+    // Suspended objects are not reconciled.
+    api.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"suspend": true}})),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let while_suspended = r.reconciles.load(Ordering::SeqCst);
+    api.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now-2"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.reconciles.load(Ordering::SeqCst), while_suspended);
+    assert_eq!(
+        api.get("app").await.unwrap().last_handled_reconcile_at(),
+        Some("now-1")
+    );
+
+    // Deletion runs the cleanup, then the finalizer goes and so does the object.
+    api.delete("app", &DeleteParams::default()).await.unwrap();
+    eventually("object gone", async || {
+        api.get_opt("app")
+            .await
+            .ok()
+            .and_then(|o| o.is_none().then_some(()))
+    })
+    .await;
+    assert_eq!(r.cleanups.load(Ordering::SeqCst), 1);
+    // The loop recorded its work in the metrics.
+    let text = metrics.render();
+    assert!(text.contains("gotk_reconcile_duration_seconds_count{kind=\"GitRepository\",name=\"app\",namespace=\"default\"}"), "{text}");
+    assert!(text.contains("gotk_reconcile_condition{kind=\"GitRepository\",name=\"app\",namespace=\"default\",type=\"Ready\",status=\"True\"} 1"), "{text}");
+    handle.abort();
+}
+
+#[tokio::test]
+async fn failures_are_recorded_and_retried_with_backoff() {
+    let (_env, client, api) = setup().await;
+    let r = Counting::default();
+    let handle = tokio::spawn(controller::run::<GitRepository, _>(
+        client.clone(),
+        r.clone(),
+        config(),
+    ));
+    api.create(
+        &PostParams::default(),
+        &repo("bad", "https://broken.example/x"),
+    )
+    .await
+    .unwrap();
+    let failed = eventually("Ready=False", async || {
+        let o = api.get("bad").await.ok()?;
+        conditions::is_false(o.conditions(), conditions::READY).then_some(o)
+    })
+    .await;
+    let c = conditions::get(failed.conditions(), conditions::READY).unwrap();
+    assert_eq!(c.reason, "GitOperationFailed");
+    // Retried on its own (backoff 50ms, 100ms, 200ms, ...), without any change to the object.
+    eventually("retries", async || {
+        (r.reconciles.load(Ordering::SeqCst) >= 4).then_some(())
+    })
+    .await;
+    // Status is written once, not at every retry: the failure did not change.
+    let later = api.get("bad").await.unwrap();
+    assert_eq!(
+        later.metadata.resource_version,
+        failed.metadata.resource_version
+    );
+    handle.abort();
+}
+
+#[test]
+fn jitter_stays_within_bounds() {
+    let base = Duration::from_secs(100);
+    for _ in 0..1000 {
+        let d = controller::jittered(base, 0.05);
+        assert!(
+            d >= Duration::from_secs(95) && d <= Duration::from_secs(105),
+            "{d:?}"
+        );
+    }
+    assert_eq!(controller::jittered(base, 0.0), base);
+}

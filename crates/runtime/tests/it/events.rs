@@ -1,0 +1,130 @@
+//! Events: a Kubernetes Event on the object and Flux's event JSON posted to
+//! `--events-addr`; a down receiver never blocks the caller.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use ferroflux_runtime::events::{FluxEvent, Recorder, Severity};
+use ferroflux_testenv::TestEnv;
+use k8s_openapi::api::core::v1::{ConfigMap, Event};
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::json;
+
+async fn sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
+    let got: Arc<Mutex<Vec<FluxEvent>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            post(|State(got): State<Arc<Mutex<Vec<FluxEvent>>>>, Json(e): Json<FluxEvent>| async move {
+                got.lock().unwrap().push(e);
+                axum::http::StatusCode::ACCEPTED
+            }),
+        )
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/"), got)
+}
+
+#[tokio::test]
+async fn events_reach_kubernetes_and_the_events_address() {
+    let env = TestEnv::start().await.unwrap();
+    let client = env.client().await.unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let obj = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "subject"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let (url, got) = sink().await;
+    let recorder = Recorder::new(client.clone(), "source-controller", Some(&url));
+    let meta = BTreeMap::from([("revision".to_string(), "main@sha1:abc".to_string())]);
+    recorder
+        .publish(
+            &obj,
+            Severity::Error,
+            "GitOperationFailed",
+            "failed to checkout 'main'",
+            meta,
+        )
+        .await;
+    for _ in 0..200 {
+        if !got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let posted = got.lock().unwrap().clone();
+    assert_eq!(posted.len(), 1);
+    let e = &posted[0];
+    assert_eq!(e.severity, Severity::Error);
+    assert_eq!(e.reason, "GitOperationFailed");
+    assert_eq!(e.involved_object.kind, "ConfigMap");
+    assert_eq!(e.involved_object.name, "subject");
+    assert_eq!(e.involved_object.namespace, "default");
+    assert_eq!(e.metadata["revision"], "main@sha1:abc");
+    assert_eq!(e.reporting_controller, "source-controller");
+    // The wire shape uses Flux's field names.
+    let wire = serde_json::to_value(e).unwrap();
+    for field in [
+        "involvedObject",
+        "severity",
+        "timestamp",
+        "message",
+        "reason",
+        "metadata",
+        "reportingController",
+    ] {
+        assert!(wire.get(field).is_some(), "missing {field}: {wire}");
+    }
+    let events: Api<Event> = Api::namespaced(client, "default");
+    let list = events.list(&Default::default()).await.unwrap();
+    let k = list
+        .items
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("GitOperationFailed"))
+        .expect("a Kubernetes Event");
+    assert_eq!(k.type_.as_deref(), Some("Warning"));
+    assert_eq!(k.involved_object.name.as_deref(), Some("subject"));
+}
+
+#[tokio::test]
+async fn a_down_receiver_does_not_block_publishing() {
+    let env = TestEnv::start().await.unwrap();
+    let client = env.client().await.unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let obj = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "s"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    // Nothing listens on this port.
+    let recorder = Recorder::new(client, "kustomize-controller", Some("127.0.0.1:9"));
+    let publishing = async {
+        for i in 0..50 {
+            recorder
+                .publish(
+                    &obj,
+                    Severity::Info,
+                    "Progressing",
+                    &format!("event {i}"),
+                    BTreeMap::new(),
+                )
+                .await;
+        }
+    };
+    // Generous bound: 50 publishes only wait on the API server, never on the dead receiver's retries.
+    tokio::time::timeout(Duration::from_secs(20), publishing)
+        .await
+        .expect("publishing did not block");
+}

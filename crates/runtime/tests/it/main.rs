@@ -1,0 +1,8 @@
+//! Integration tests for ferroflux-runtime, one binary with one module per area.
+
+mod controller;
+mod events;
+mod extract;
+mod fetch;
+mod leader;
+mod support;
