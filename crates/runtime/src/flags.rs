@@ -28,8 +28,9 @@ pub struct CommonArgs {
     /// How long to wait before retrying an object whose dependencies are not ready.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub requeue_dependency: Duration,
-    /// Watch every namespace; when false, only the one the controller runs in.
-    #[arg(long, default_value_t = true, action = ArgAction::Set)]
+    /// Watch every namespace; when false, only the one the controller runs
+    /// in. Given bare (`--watch-all-namespaces`), as Flux's manifests do, it means true.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub watch_all_namespaces: bool,
     /// The namespace the controller runs in (watched alone when
     /// `--watch-all-namespaces=false`).
@@ -101,6 +102,9 @@ mod tests {
         assert_eq!(cli.common.requeue_dependency, Duration::from_secs(30));
         assert_eq!(cli.common.watch_namespace(), None);
         assert_eq!(cli.common.log_encoding, LogEncoding::Json);
+        let bare = Cli::parse_from(["x", "--watch-all-namespaces", "--enable-leader-election"]);
+        assert_eq!(bare.common.watch_namespace(), None);
+        assert!(bare.common.enable_leader_election);
         let cli = Cli::parse_from([
             "x",
             "--watch-all-namespaces=false",

@@ -272,3 +272,48 @@ async fn kubectl_typed_commands_and_auth_can_i() {
         denied.stderr
     );
 }
+
+#[tokio::test]
+async fn install_manifests_apply_to_the_test_server() {
+    let env = TestEnv::start().await.unwrap();
+    let k = Kubectl { env: &env };
+    let rendered = k
+        .ok(&[
+            "kustomize",
+            repo_root().join("config/default").to_str().unwrap(),
+        ])
+        .await;
+    let out = k
+        .run_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&rendered))
+        .await;
+    assert!(out.ok, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("namespace/flux-system serverside-applied"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("deployment.apps/source-controller serverside-applied"),
+        "{}",
+        out.stdout
+    );
+    let sa = k
+        .ok(&[
+            "get",
+            "deployment",
+            "source-controller",
+            "-n",
+            "flux-system",
+            "-o",
+            "jsonpath={.spec.template.spec.serviceAccountName}",
+        ])
+        .await;
+    assert_eq!(sa, "source-controller");
+    // Applying again changes nothing.
+    let again = k
+        .run_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&rendered))
+        .await;
+    assert!(again.ok, "{}", again.stderr);
+}
