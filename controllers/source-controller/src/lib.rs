@@ -1,5 +1,7 @@
 //! Ferroflux source-controller: turns sources into tar.gz artifacts kept in
 //! a local storage directory and served over HTTP.
 
+pub mod git;
+pub mod git_repository;
 pub mod ignore;
 pub mod storage;

@@ -1,1 +1,139 @@
-fn main() {}
+//! `source-controller`: serves GitRepository artifacts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use ferroflux_api::source::v1::GitRepository;
+use ferroflux_runtime::controller::{self, LoopConfig};
+use ferroflux_runtime::events::Recorder;
+use ferroflux_runtime::flags::{CommonArgs, bind_addr};
+use ferroflux_runtime::leader::{self, LeaderConfig};
+use ferroflux_runtime::metrics::{self, Metrics};
+use source_controller::git_repository::GitRepositoryReconciler;
+use source_controller::storage::{self, Storage};
+
+/// The controller's name in events, metrics and leases.
+const CONTROLLER: &str = "source-controller";
+
+#[derive(Parser, Debug)]
+#[command(name = CONTROLLER, about = "Ferroflux source-controller: Git sources as artifacts served over HTTP")]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Where artifacts are stored.
+    #[arg(long, default_value = "/data")]
+    storage_path: PathBuf,
+    /// Address the artifact server listens on.
+    #[arg(long, default_value = ":9090")]
+    storage_addr: String,
+    /// Host (and port) artifact URLs are advertised with.
+    #[arg(long, env = "STORAGE_ADV_ADDR", default_value = "")]
+    storage_adv_addr: String,
+    /// Artifacts kept per object (the current one included).
+    #[arg(long, default_value_t = 2)]
+    artifact_retention_records: usize,
+    /// Where Git caches are kept (not served).
+    #[arg(long, default_value = "/tmp/source-controller-git-cache")]
+    git_cache_path: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ferroflux_runtime::logging::init(&cli.common.log_level, cli.common.log_encoding);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "source-controller stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    ferroflux_runtime::tls::install_crypto_provider();
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API")?;
+    let metrics = Metrics::new();
+    let metrics_addr = bind_addr(&cli.common.metrics_addr).map_err(anyhow::Error::msg)?;
+    let health_addr = bind_addr(&cli.common.health_addr).map_err(anyhow::Error::msg)?;
+    metrics::serve(metrics_addr, metrics::metrics_router(metrics.clone()))
+        .await
+        .with_context(|| format!("listening on {metrics_addr} (metrics)"))?;
+    metrics::serve(health_addr, metrics::health_router(metrics.clone()))
+        .await
+        .with_context(|| format!("listening on {health_addr} (health)"))?;
+
+    let storage_addr = bind_addr(&cli.storage_addr).map_err(anyhow::Error::msg)?;
+    let adv_addr = if cli.storage_adv_addr.is_empty() {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+        format!("{host}:{}", storage_addr.port())
+    } else {
+        cli.storage_adv_addr.clone()
+    };
+    let storage = Storage::new(&cli.storage_path, adv_addr)
+        .context("opening the storage directory")?
+        .with_retention(cli.artifact_retention_records);
+    let listener = tokio::net::TcpListener::bind(storage_addr)
+        .await
+        .with_context(|| format!("listening on {storage_addr} (artifacts)"))?;
+    let root = cli.storage_path.clone();
+    tokio::spawn(async move {
+        if let Err(e) =
+            storage::server::serve_listener(listener, root, std::future::pending()).await
+        {
+            tracing::error!(error = %e, "artifact server stopped");
+        }
+    });
+    std::fs::create_dir_all(&cli.git_cache_path).context("creating the Git cache directory")?;
+
+    let lease = LeaderConfig {
+        namespace: cli.common.runtime_namespace.clone(),
+        name: format!("{CONTROLLER}-leader-election"),
+        identity: std::env::var("POD_NAME")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| format!("{CONTROLLER}-{}", std::process::id())),
+        lease_duration: cli.common.leader_election_lease_duration,
+        retry_period: cli.common.leader_election_retry_period,
+    };
+    if cli.common.enable_leader_election {
+        let mut leading = leader::acquire(client.clone(), lease.clone()).await;
+        tokio::spawn(async move {
+            while leading.changed().await.is_ok() {
+                if !*leading.borrow() {
+                    tracing::error!("leadership lost; exiting so another replica takes over");
+                    std::process::exit(1);
+                }
+            }
+        });
+    }
+    metrics.set_ready(true);
+
+    let recorder = Recorder::new(
+        client.clone(),
+        CONTROLLER,
+        cli.common.events_addr.as_deref(),
+    );
+    let reconciler = GitRepositoryReconciler::new(
+        client.clone(),
+        storage,
+        recorder,
+        cli.git_cache_path.clone(),
+    );
+    let config = LoopConfig {
+        concurrency: cli.common.concurrent,
+        namespace: cli.common.watch_namespace().map(String::from),
+        label_selector: cli.common.watch_label_selector.clone(),
+        metrics,
+        ..Default::default()
+    };
+    tracing::info!("starting GitRepository reconciler");
+    controller::run::<GitRepository, _>(client.clone(), reconciler, config).await;
+    if cli.common.enable_leader_election {
+        let _ = leader::release(client, &lease).await;
+    }
+    Ok(())
+}

@@ -1,5 +1,9 @@
-//! Integration tests of source-controller's storage: the artifact HTTP
-//! server on a real socket, fed by the real storage.
+//! Integration tests of source-controller (one binary): the artifact HTTP
+//! server on a real socket, the Git client against real Git servers, and
+//! the GitRepository reconciler against the test API server.
 
+#[path = "../git/mod.rs"]
+mod git;
+mod reconciler;
 mod server;
 mod support;

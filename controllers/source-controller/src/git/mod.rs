@@ -1,0 +1,268 @@
+//! Git client of source-controller, on `gix` (no `git` program at run time
+//! except the system `ssh` for `ssh://` and `git-upload-pack` for `file://`).
+//!
+//! - [`GitSource::resolve`] lists the remote's refs (one handshake + `ls-refs`)
+//!   and resolves `spec.ref` to a Flux revision, without fetching.
+//! - [`GitSource::checkout`] resolves, then fetches (depth 1, only the needed
+//!   ref) into a per-URL cache repository unless the cache already has the
+//!   commit, and writes the commit's files into a directory.
+//!
+//! Both are blocking; call them from `tokio::task::spawn_blocking`.
+
+mod auth;
+mod cache;
+mod checkout;
+mod error;
+mod refs;
+mod semver_range;
+mod transport;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use gix::remote::fetch::Shallow;
+
+pub use auth::{Auth, DEFAULT_SSH_USER, SshAuth};
+pub use cache::cache_path;
+pub use error::{GitError, sanitize_url};
+pub use refs::{DEFAULT_BRANCH, Reference, Resolved};
+
+use transport::Remote;
+
+/// Flux's default `spec.timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A Git repository to follow: where, with which credentials, which reference.
+#[derive(Debug, Clone)]
+pub struct GitSource {
+    /// `spec.url`: `https://`, `http://`, `ssh://`, `git://`, `file://` or a local path.
+    pub url: String,
+    /// Credentials from `spec.secretRef` ([`Auth::from_secret_data`]).
+    pub auth: Auth,
+    /// `spec.ref` ([`Reference::from_fields`]).
+    pub reference: Reference,
+    /// `spec.timeout`: bound on each operation.
+    pub timeout: Duration,
+    /// The `ssh` program for `ssh://` URLs (default: `ssh` from `PATH`).
+    pub ssh_program: Option<PathBuf>,
+}
+
+impl GitSource {
+    /// A source with no credentials and the default timeout.
+    pub fn new(url: impl Into<String>, reference: Reference) -> GitSource {
+        GitSource {
+            url: url.into(),
+            auth: Auth::default(),
+            reference,
+            timeout: DEFAULT_TIMEOUT,
+            ssh_program: None,
+        }
+    }
+
+    /// Resolves the reference on the remote with one ref listing; fetches nothing.
+    /// For a bare `commit` the listing only checks that the remote answers.
+    pub fn resolve(&self) -> Result<Resolved, GitError> {
+        let (remote, _watchdog) = self.prepare()?;
+        self.list_and_resolve(&remote).map(|(resolved, _)| resolved)
+    }
+
+    /// The revision string of [`GitSource::resolve`], e.g. `main@sha1:<hex>`.
+    pub fn remote_revision(&self) -> Result<String, GitError> {
+        self.resolve().map(|r| r.revision)
+    }
+
+    /// Resolves the reference, makes sure the commit is in the cache under
+    /// `cache_dir` (fetching only when it is not), and writes the commit's
+    /// files into `dest` (created; must be absent or empty; no `.git`).
+    pub fn checkout(&self, cache_dir: &Path, dest: &Path) -> Result<Resolved, GitError> {
+        let (remote, _watchdog) = self.prepare()?;
+        let (mut resolved, listed) = self.list_and_resolve(&remote)?;
+        let commit = gix::ObjectId::from_hex(resolved.commit.as_bytes()).map_err(|e| {
+            GitError::InvalidRef {
+                message: e.to_string(),
+            }
+        })?;
+        let path = cache_path(cache_dir, &self.url);
+        let lock = cache::lock(&path);
+        let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let repo = cache::open(&path)?;
+        resolved.fetched = self.ensure_commit(&remote, &repo, &resolved, commit, &listed)?;
+        checkout::write_tree(&repo, commit, dest, &remote.interrupt).map_err(|e| {
+            if remote.timed_out() {
+                remote.error(gix::error::message("checkout interrupted"))
+            } else {
+                e
+            }
+        })?;
+        tracing::debug!(
+            url = %remote.display,
+            revision = %resolved.revision,
+            fetched = resolved.fetched,
+            "git checkout done"
+        );
+        Ok(resolved)
+    }
+
+    fn prepare(&self) -> Result<(Remote, Watchdog), GitError> {
+        ensure_crypto_provider();
+        self.reference.validate()?;
+        let watchdog = Watchdog::start(self.timeout);
+        let remote = Remote::new(self, watchdog.flag.clone())?;
+        Ok((remote, watchdog))
+    }
+
+    fn list_and_resolve(
+        &self,
+        remote: &Remote,
+    ) -> Result<(Resolved, Vec<gix::protocol::handshake::Ref>), GitError> {
+        let listed = remote.list_refs(&self.reference.ls_refs_prefixes())?;
+        let resolved = refs::resolve(&self.reference, &listed, &remote.display)?;
+        Ok((resolved, listed))
+    }
+
+    /// Makes the commit available in the cache; returns whether a fetch happened.
+    fn ensure_commit(
+        &self,
+        remote: &Remote,
+        repo: &gix::Repository,
+        resolved: &Resolved,
+        commit: gix::ObjectId,
+        listed: &[gix::protocol::handshake::Ref],
+    ) -> Result<bool, GitError> {
+        let depth_one = Shallow::DepthAtRemote(std::num::NonZeroU32::MIN);
+        let full_history = |repo: &gix::Repository| {
+            if cache::is_shallow(repo) {
+                Shallow::undo()
+            } else {
+                Shallow::NoChange
+            }
+        };
+        let missing_commit = || GitError::NotFound {
+            url: remote.display.clone(),
+            message: format!("unable to resolve commit object for '{}'", resolved.commit),
+        };
+        match &self.reference {
+            Reference::Commit {
+                branch: Some(branch),
+                ..
+            } => {
+                // The commit must be in the branch's history.
+                let tip = refs::branch_tip(listed, branch).ok_or_else(missing_commit)?;
+                if cache::reachable(repo, tip, commit) {
+                    return Ok(false);
+                }
+                let spec = format!("+refs/heads/{branch}:refs/heads/{branch}");
+                cache::fetch(remote, repo, &[spec], full_history(repo))?;
+                if cache::reachable(repo, tip, commit) {
+                    Ok(true)
+                } else {
+                    Err(GitError::NotFound {
+                        url: remote.display.clone(),
+                        message: format!(
+                            "commit '{}' not found in branch '{branch}'",
+                            resolved.commit
+                        ),
+                    })
+                }
+            }
+            Reference::Commit { branch: None, .. } => {
+                if cache::has_commit(repo, commit) {
+                    return Ok(false);
+                }
+                // Servers that allow it send just that commit; others need the
+                // history of all branches and tags.
+                let by_id = cache::fetch(
+                    remote,
+                    repo,
+                    std::slice::from_ref(&resolved.commit),
+                    depth_one,
+                );
+                if let Err(e) = by_id {
+                    if remote.timed_out() {
+                        return Err(e);
+                    }
+                    tracing::debug!(url = %remote.display, error = %e, "fetch by commit id refused, fetching all refs");
+                }
+                if !cache::has_commit(repo, commit) {
+                    let specs = [
+                        "+refs/heads/*:refs/heads/*".to_string(),
+                        "+refs/tags/*:refs/tags/*".to_string(),
+                    ];
+                    cache::fetch(remote, repo, &specs, full_history(repo))?;
+                }
+                if cache::has_commit(repo, commit) {
+                    Ok(true)
+                } else {
+                    Err(missing_commit())
+                }
+            }
+            _ => {
+                if cache::has_commit(repo, commit) {
+                    return Ok(false);
+                }
+                let name = resolved.ref_name.clone().ok_or_else(missing_commit)?;
+                cache::fetch(remote, repo, &[format!("+{name}:{name}")], depth_one)?;
+                if cache::has_commit(repo, commit) {
+                    Ok(true)
+                } else {
+                    Err(GitError::GitOperationFailed {
+                        url: remote.display.clone(),
+                        message: format!(
+                            "ref '{name}' no longer points to {} (it changed during the fetch); retry",
+                            resolved.commit
+                        ),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// Installs ring as rustls' process-wide crypto provider if none is installed
+/// (the workspace builds reqwest with `rustls-no-provider`).
+pub fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// Raises the interrupt flag when the timeout passes; stops when dropped.
+struct Watchdog {
+    flag: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start(timeout: Duration) -> Watchdog {
+        let flag = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let raised = flag.clone();
+        let thread = std::thread::Builder::new()
+            .name("git-timeout".into())
+            .spawn(move || {
+                if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(timeout) {
+                    raised.store(true, Ordering::SeqCst);
+                }
+            })
+            .ok();
+        Watchdog {
+            flag,
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The cache: an unchanged remote costs one ref listing and no fetch; a new
+//! commit is seen and fetched on the next reconcile.
+
+use source_controller::git::{Auth, GitSource};
+
+use super::fixtures::{Fixture, HttpServer, Seen, ServerAuth};
+use super::{branch, read, source};
+
+fn fetches(seen: &[Seen]) -> usize {
+    seen.iter()
+        .filter(|s| s.command.as_deref() == Some("fetch"))
+        .count()
+}
+
+fn listings(seen: &[Seen]) -> usize {
+    seen.iter()
+        .filter(|s| s.command.as_deref() == Some("ls-refs"))
+        .count()
+}
+
+fn authed(url: &str) -> GitSource {
+    let mut s = source(url, branch("master"));
+    s.auth = Auth {
+        username: Some("flux".into()),
+        password: Some("s3cret-pw".into()),
+        ..Auth::default()
+    };
+    s
+}
+
+#[test]
+fn unchanged_remote_is_not_fetched_again_and_new_commits_are() {
+    let (fx, c) = Fixture::new();
+    let server = HttpServer::start(
+        &fx.repos,
+        ServerAuth::Basic("flux".into(), "s3cret-pw".into()),
+    );
+    let s = authed(&server.url("repo.git"));
+    let cache = fx.path("cache");
+
+    // First checkout: one listing, then a fetch.
+    let first = s.checkout(&cache, &fx.path("a")).expect("checkout");
+    assert_eq!(first.revision, format!("master@sha1:{}", c.master));
+    assert!(first.fetched);
+    let seen = server.seen();
+    assert_eq!(fetches(&seen), 1, "{seen:#?}");
+    assert!(
+        seen.iter().all(|r| r.status == 200 || r.status == 401),
+        "{seen:#?}"
+    );
+
+    // Same remote state: a ref listing, no fetch, same files.
+    let before = server.seen().len();
+    let again = s
+        .checkout(&cache, &fx.path("b"))
+        .expect("checkout from cache");
+    assert_eq!(again.revision, first.revision);
+    assert!(!again.fetched);
+    let seen = server.seen()[before..].to_vec();
+    assert_eq!(fetches(&seen), 0, "{seen:#?}");
+    assert_eq!(listings(&seen), 1, "{seen:#?}");
+    assert_eq!(read(&fx.path("b"), "version.txt"), "three");
+
+    // resolve: exactly the handshake (GET, answered 401 then 200) and one ls-refs.
+    let before = server.seen().len();
+    assert_eq!(s.remote_revision().expect("resolve"), first.revision);
+    let seen = server.seen()[before..].to_vec();
+    let gets: Vec<_> = seen.iter().filter(|r| r.method == "GET").collect();
+    assert!(
+        gets.iter().all(|r| r.path.ends_with("/info/refs")),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        gets.iter().filter(|r| r.status == 200).count(),
+        1,
+        "{seen:#?}"
+    );
+    assert_eq!(listings(&seen), 1);
+    assert_eq!(fetches(&seen), 0);
+
+    // A new commit on the remote: new revision, fetched once.
+    let new = fx.push_new_commit("four");
+    assert_eq!(
+        s.remote_revision().expect("resolve"),
+        format!("master@sha1:{new}")
+    );
+    let before = server.seen().len();
+    let updated = s.checkout(&cache, &fx.path("c")).expect("checkout new");
+    assert_eq!(updated.commit, new);
+    assert!(updated.fetched);
+    assert_eq!(fetches(&server.seen()[before..]), 1);
+    assert_eq!(read(&fx.path("c"), "version.txt"), "four");
+}
+
+#[test]
+fn cache_is_shared_per_url_and_serves_other_refs() {
+    let (fx, c) = Fixture::new();
+    let cache = fx.path("cache");
+    let url = fx.file_url();
+    source(&url, branch("master"))
+        .checkout(&cache, &fx.path("a"))
+        .expect("master");
+    // A tag on an already fetched commit needs no fetch.
+    let mut s = source(
+        &url,
+        source_controller::git::Reference::Tag("v2.0.0-rc.1".into()),
+    );
+    let r = s.checkout(&cache, &fx.path("b")).expect("tag");
+    assert_eq!(r.commit, c.v2_rc);
+    assert!(!r.fetched);
+    // An older commit in master's history needs the history.
+    s.reference = source_controller::git::Reference::Commit {
+        sha: c.first.clone(),
+        branch: Some("master".into()),
+    };
+    let r = s.checkout(&cache, &fx.path("c")).expect("old commit");
+    assert!(r.fetched);
+    assert_eq!(read(&fx.path("c"), "version.txt"), "one");
+    assert_eq!(
+        std::fs::read_dir(&cache).expect("cache dir").count(),
+        1,
+        "one cache repository per URL"
+    );
+}

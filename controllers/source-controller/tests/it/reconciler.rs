@@ -1,0 +1,402 @@
+//! The GitRepository reconciler end to end in one process: the test API
+//! server, a real Git server (`git http-backend` with basic auth), storage
+//! on disk and the artifact server on a socket.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferroflux_api::conditions::{self, FluxObject, ObjectWithConditions};
+use ferroflux_api::source::v1::GitRepository;
+use ferroflux_runtime::controller::{self, LoopConfig};
+use ferroflux_runtime::events::{FluxEvent, Recorder};
+use ferroflux_testenv::TestEnv;
+use k8s_openapi::api::core::v1::{Event, Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+use sha2::Digest;
+use source_controller::git_repository::GitRepositoryReconciler;
+use source_controller::storage::Storage;
+
+use crate::git::fixtures::{Fixture, HttpServer, ServerAuth};
+
+const PASSWORD: &str = "s3cr3t-Pa55word";
+
+struct Harness {
+    _env: TestEnv,
+    client: kube::Client,
+    repos: Api<GitRepository>,
+    storage_root: PathBuf,
+    events: Arc<Mutex<Vec<FluxEvent>>>,
+    _dirs: Vec<tempfile::TempDir>,
+    loop_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.loop_task.abort();
+    }
+}
+
+async fn event_sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
+    use axum::Json;
+    use axum::extract::State;
+    let got: Arc<Mutex<Vec<FluxEvent>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::post(|State(got): State<Arc<Mutex<Vec<FluxEvent>>>>, Json(e): Json<FluxEvent>| async move {
+                got.lock().unwrap().push(e);
+                axum::http::StatusCode::ACCEPTED
+            }),
+        )
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/"), got)
+}
+
+async fn harness() -> Harness {
+    let env = TestEnv::start().await.unwrap();
+    let client = env.client().await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferroflux_api::crds::all().unwrap() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "flux-system"}})).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+
+    let storage_dir = tempfile::tempdir().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let root = storage_dir.path().to_path_buf();
+    tokio::spawn(source_controller::storage::server::serve_listener(
+        listener,
+        root.clone(),
+        std::future::pending(),
+    ));
+    let storage = Storage::new(&root, addr.to_string()).unwrap();
+    let (sink, events) = event_sink().await;
+    let recorder = Recorder::new(client.clone(), "source-controller", Some(&sink));
+    let reconciler = GitRepositoryReconciler::new(
+        client.clone(),
+        storage,
+        recorder,
+        cache_dir.path().to_path_buf(),
+    );
+    let loop_task = tokio::spawn(controller::run::<GitRepository, _>(
+        client.clone(),
+        reconciler,
+        LoopConfig {
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(1),
+            ..Default::default()
+        },
+    ));
+    Harness {
+        repos: Api::namespaced(client.clone(), "flux-system"),
+        client,
+        _env: env,
+        storage_root: root,
+        events,
+        _dirs: vec![storage_dir, cache_dir],
+        loop_task,
+    }
+}
+
+async fn secret(client: &kube::Client, name: &str, password: &str) {
+    let s: Secret = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "stringData": {"username": "flux", "password": password}
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(client.clone(), "flux-system")
+        .create(&PostParams::default(), &s)
+        .await
+        .unwrap();
+}
+
+fn repo(name: &str, url: &str, secret: &str) -> GitRepository {
+    serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": name, "namespace": "flux-system"},
+        "spec": {"url": url, "interval": "1h", "ref": {"branch": "master"}, "secretRef": {"name": secret}}
+    }))
+    .unwrap()
+}
+
+async fn wait_for(
+    api: &Api<GitRepository>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&GitRepository) -> bool,
+) -> GitRepository {
+    for _ in 0..600 {
+        if let Ok(o) = api.get(name).await
+            && check(&o)
+        {
+            return o;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{name} never reached: {what}: {:?}",
+        api.get(name).await.ok().and_then(|o| o.status)
+    );
+}
+
+fn revision(o: &GitRepository) -> Option<String> {
+    o.status
+        .as_ref()?
+        .artifact
+        .as_ref()
+        .map(|a| a.revision.clone())
+}
+
+async fn request_reconcile(api: &Api<GitRepository>, name: &str, token: &str) {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}}),
+        ),
+    )
+    .await
+    .unwrap();
+}
+
+fn fetches(server: &HttpServer) -> usize {
+    server
+        .seen()
+        .iter()
+        .filter(|s| s.command.as_deref() == Some("fetch"))
+        .count()
+}
+
+#[tokio::test]
+async fn artifacts_follow_the_branch_and_are_served() {
+    let h = harness().await;
+    let (fixture, commits) = Fixture::new();
+    // A .sourceignore in the repository keeps `dir/` out of the artifact.
+    std::fs::write(fixture.work.join(".sourceignore"), "dir/\n").unwrap();
+    let head = fixture.push_new_commit("four");
+    let server = HttpServer::start(
+        &fixture.repos,
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    secret(&h.client, "git-auth", PASSWORD).await;
+    h.repos
+        .create(
+            &PostParams::default(),
+            &repo("podinfo", &server.url("repo.git"), "git-auth"),
+        )
+        .await
+        .unwrap();
+
+    let ready = wait_for(&h.repos, "podinfo", "Ready", |o| {
+        conditions::is_true(o.conditions(), conditions::READY)
+    })
+    .await;
+    let artifact = ready.status.as_ref().unwrap().artifact.clone().unwrap();
+    assert_eq!(artifact.revision, format!("master@sha1:{head}"));
+    assert_ne!(head, commits.master);
+    let digest = artifact.digest.clone().unwrap();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    assert_eq!(
+        artifact.path,
+        format!("gitrepository/flux-system/podinfo/{hex}.tar.gz")
+    );
+    assert!(conditions::is_true(
+        ready.conditions(),
+        conditions::ARTIFACT_IN_STORAGE
+    ));
+    assert_eq!(ready.observed_generation(), Some(1));
+    assert_eq!(
+        conditions::get(ready.conditions(), conditions::READY)
+            .unwrap()
+            .message,
+        format!("stored artifact for revision 'master@sha1:{head}'")
+    );
+
+    // The artifact server serves exactly those bytes.
+    ferroflux_runtime::tls::install_crypto_provider();
+    let bytes = reqwest::get(&artifact.url)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes))),
+        digest
+    );
+    assert_eq!(artifact.size, Some(bytes.len() as i64));
+    let unpacked = tempfile::tempdir().unwrap();
+    let dest = unpacked.path().join("x");
+    ferroflux_runtime::artifact::extract(&bytes[..], &dest, &Default::default()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dest.join("version.txt")).unwrap(),
+        "four"
+    );
+    assert!(!dest.join("dir").exists(), ".sourceignore is honoured");
+    assert!(!dest.join(".git").exists());
+
+    // An event announced it, with the revision.
+    let new_artifact = h
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| e.reason == "NewArtifact")
+        .cloned()
+        .expect("NewArtifact event");
+    assert_eq!(
+        new_artifact.metadata["revision"],
+        format!("master@sha1:{head}")
+    );
+
+    // Unchanged remote: a requested reconcile lists refs and fetches nothing;
+    // the artifact record is untouched.
+    let fetches_before = fetches(&server);
+    request_reconcile(&h.repos, "podinfo", "t1").await;
+    let after = wait_for(&h.repos, "podinfo", "handled t1", |o| {
+        o.last_handled_reconcile_at() == Some("t1")
+    })
+    .await;
+    assert_eq!(
+        after.status.as_ref().unwrap().artifact,
+        Some(artifact.clone())
+    );
+    assert_eq!(
+        fetches(&server),
+        fetches_before,
+        "no fetch for an unchanged remote"
+    );
+
+    // A pushed commit gives a new artifact at once after requestedAt.
+    let newer = fixture.push_new_commit("five");
+    request_reconcile(&h.repos, "podinfo", "t2").await;
+    let updated = wait_for(&h.repos, "podinfo", "new revision", |o| {
+        revision(o) == Some(format!("master@sha1:{newer}"))
+    })
+    .await;
+    assert_ne!(
+        updated
+            .status
+            .as_ref()
+            .unwrap()
+            .artifact
+            .as_ref()
+            .unwrap()
+            .digest
+            .as_deref(),
+        Some(digest.as_str())
+    );
+
+    // Retention keeps two artifacts.
+    let newest = fixture.push_new_commit("six");
+    request_reconcile(&h.repos, "podinfo", "t3").await;
+    wait_for(&h.repos, "podinfo", "third revision", |o| {
+        revision(o) == Some(format!("master@sha1:{newest}"))
+    })
+    .await;
+    let dir = h.storage_root.join("gitrepository/flux-system/podinfo");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tar.gz"))
+        .collect();
+    assert_eq!(files.len(), 2, "--artifact-retention-records=2");
+
+    // Deleting the object removes its artifacts.
+    h.repos
+        .delete("podinfo", &DeleteParams::default())
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if !dir.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!dir.exists(), "artifacts removed on deletion");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_reported_without_the_password() {
+    let h = harness().await;
+    let (fixture, _) = Fixture::new();
+    let server = HttpServer::start(
+        &fixture.repos,
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    let wrong = "not-the-Pa55word-xyz";
+    secret(&h.client, "bad-auth", wrong).await;
+    let url = server.url("repo.git");
+    h.repos
+        .create(&PostParams::default(), &repo("locked", &url, "bad-auth"))
+        .await
+        .unwrap();
+    let failed = wait_for(&h.repos, "locked", "Ready=False", |o| {
+        conditions::is_false(o.conditions(), conditions::READY)
+    })
+    .await;
+    let ready = conditions::get(failed.conditions(), conditions::READY).unwrap();
+    assert_eq!(ready.reason, "AuthenticationFailed");
+    assert!(ready.message.contains(&url), "{}", ready.message);
+    assert!(conditions::is_true(
+        failed.conditions(),
+        conditions::FETCH_FAILED
+    ));
+    let everything = serde_json::to_string(&failed).unwrap();
+    assert!(
+        !everything.contains(wrong) && !everything.contains(PASSWORD),
+        "{everything}"
+    );
+    // Neither the Kubernetes events nor the posted events carry it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kube_events = Api::<Event>::namespaced(h.client.clone(), "flux-system")
+        .list(&Default::default())
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&kube_events).unwrap()
+        + &serde_json::to_string(&*h.events.lock().unwrap()).unwrap();
+    assert!(text.contains("AuthenticationFailed"), "{text}");
+    assert!(!text.contains(wrong) && !text.contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn the_same_tree_gives_the_same_digest() {
+    let h = harness().await;
+    let (fixture, _) = Fixture::new();
+    let server = HttpServer::start(
+        &fixture.repos,
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    secret(&h.client, "git-auth", PASSWORD).await;
+    for name in ["one", "two"] {
+        h.repos
+            .create(
+                &PostParams::default(),
+                &repo(name, &server.url("repo.git"), "git-auth"),
+            )
+            .await
+            .unwrap();
+    }
+    let digest_of = |o: &GitRepository| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .and_then(|a| a.digest.clone())
+    };
+    let one = wait_for(&h.repos, "one", "artifact", |o| digest_of(o).is_some()).await;
+    let two = wait_for(&h.repos, "two", "artifact", |o| digest_of(o).is_some()).await;
+    assert_eq!(digest_of(&one), digest_of(&two));
+}
