@@ -58,7 +58,40 @@ async fn event_sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
     (format!("http://{addr}/"), got)
 }
 
+/// Every log line of this test binary (debug level and up), so tests can
+/// check that no secret ever reaches a log.
+fn captured_logs() -> &'static Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
+        let writer = move || LogWriter(buf);
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(writer)
+            .with_ansi(false)
+            .try_init();
+        buf
+    })
+}
+
+struct LogWriter(&'static Mutex<Vec<u8>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 async fn harness() -> Harness {
+    captured_logs();
     let env = TestEnv::start().await.unwrap();
     let client = env.client().await.unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -370,6 +403,22 @@ async fn a_wrong_password_is_reported_without_the_password() {
         + &serde_json::to_string(&*h.events.lock().unwrap()).unwrap();
     assert!(text.contains("AuthenticationFailed"), "{text}");
     assert!(!text.contains(wrong) && !text.contains(PASSWORD));
+    // Nor does any log line (the loop logged the failure at least once).
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("AuthenticationFailed") || logs.contains("authentication"),
+        "the failure was logged"
+    );
+    assert!(
+        !logs.contains(wrong) && !logs.contains(PASSWORD),
+        "a password reached the logs"
+    );
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(wrong);
+    assert!(
+        !logs.contains(&encoded),
+        "an encoded password reached the logs"
+    );
 }
 
 #[tokio::test]
@@ -399,4 +448,96 @@ async fn the_same_tree_gives_the_same_digest() {
     let one = wait_for(&h.repos, "one", "artifact", |o| digest_of(o).is_some()).await;
     let two = wait_for(&h.repos, "two", "artifact", |o| digest_of(o).is_some()).await;
     assert_eq!(digest_of(&one), digest_of(&two));
+}
+
+#[tokio::test]
+async fn a_new_commit_is_picked_up_within_one_interval_and_idle_polls_write_nothing() {
+    let h = harness().await;
+    let (fixture, commits) = Fixture::new();
+    let server = HttpServer::start(
+        &fixture.repos,
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    secret(&h.client, "git-auth", PASSWORD).await;
+    let mut r = repo("poll", &server.url("repo.git"), "git-auth");
+    r.spec.interval = "1s".parse().unwrap();
+    h.repos.create(&PostParams::default(), &r).await.unwrap();
+    let first = wait_for(&h.repos, "poll", "first artifact", |o| {
+        revision(o) == Some(format!("master@sha1:{}", commits.master))
+    })
+    .await;
+    // Several polls of an unchanged remote: no status write at all.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let idle = h.repos.get("poll").await.unwrap();
+    assert_eq!(
+        idle.metadata.resource_version, first.metadata.resource_version,
+        "idle polls wrote the object"
+    );
+    // A pushed commit shows up on the next poll, with no request.
+    let pushed = fixture.push_new_commit("polled");
+    wait_for(&h.repos, "poll", "pushed revision", |o| {
+        revision(o) == Some(format!("master@sha1:{pushed}"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn includes_are_copied_and_a_bad_semver_range_stalls() {
+    let h = harness().await;
+    let (fixture, _) = Fixture::new();
+    let server = HttpServer::start(
+        &fixture.repos,
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    secret(&h.client, "git-auth", PASSWORD).await;
+    h.repos
+        .create(
+            &PostParams::default(),
+            &repo("base", &server.url("repo.git"), "git-auth"),
+        )
+        .await
+        .unwrap();
+    wait_for(&h.repos, "base", "artifact", |o| revision(o).is_some()).await;
+    let mut with_include = repo("app", &server.url("repo.git"), "git-auth");
+    with_include.spec.include = vec![
+        serde_json::from_value(
+            json!({"repository": {"name": "base"}, "fromPath": "dir", "toPath": "vendor/base"}),
+        )
+        .unwrap(),
+    ];
+    h.repos
+        .create(&PostParams::default(), &with_include)
+        .await
+        .unwrap();
+    let app = wait_for(&h.repos, "app", "artifact", |o| revision(o).is_some()).await;
+    let status = app.status.clone().unwrap();
+    assert_eq!(status.included_artifacts.len(), 1);
+    assert_eq!(status.observed_include.len(), 1);
+    let artifact = status.artifact.unwrap();
+    ferroflux_runtime::tls::install_crypto_provider();
+    let bytes = reqwest::get(&artifact.url)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let unpacked = tempfile::tempdir().unwrap();
+    let dest = unpacked.path().join("x");
+    ferroflux_runtime::artifact::extract(&bytes[..], &dest, &Default::default()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dest.join("vendor/base/nested.yaml")).unwrap(),
+        "v: three\n"
+    );
+
+    let mut bad = repo("bad-range", &server.url("repo.git"), "git-auth");
+    bad.spec.reference =
+        Some(serde_json::from_value(json!({"semver": ">= not-a-version"})).unwrap());
+    h.repos.create(&PostParams::default(), &bad).await.unwrap();
+    let stalled = wait_for(&h.repos, "bad-range", "Stalled", |o| {
+        conditions::is_true(o.conditions(), conditions::STALLED)
+    })
+    .await;
+    let ready = conditions::get(stalled.conditions(), conditions::READY).unwrap();
+    assert_eq!(ready.status, "False");
+    assert!(ready.message.contains("not-a-version"), "{}", ready.message);
 }
