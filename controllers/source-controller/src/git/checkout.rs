@@ -32,6 +32,9 @@ pub(crate) fn write_tree(
         .checkout_options(gix::worktree::stack::state::attributes::Source::IdMapping)
         .map_err(|e| fail(&e))?;
     options.destination_is_initially_empty = true;
+    // Writing tens of thousands of small files is the slow part of a
+    // checkout; spread it over the machine's cores.
+    options.thread_limit = std::thread::available_parallelism().ok().map(|n| n.get());
     let objects = repo.objects.clone().into_arc().map_err(|e| fail(&e))?;
     let outcome = gix::worktree::state::checkout(
         &mut index,
