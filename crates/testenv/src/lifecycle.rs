@@ -118,6 +118,27 @@ pub fn before_store(
                 obj["status"]["conditions"] = json!(prev);
             }
         }
+        ("", "secrets") => {
+            // As kube-apiserver: stringData is write-only, merged into data
+            // (base64) and never stored.
+            if let Some(string_data) = obj.get("stringData").and_then(Value::as_object).cloned() {
+                use base64::Engine;
+                let data = obj
+                    .as_object_mut()
+                    .map(|m| m.entry("data").or_insert_with(|| json!({})))
+                    .filter(|d| d.is_object());
+                if let Some(data) = data {
+                    for (k, v) in string_data {
+                        let text = v.as_str().unwrap_or_default();
+                        data[k.as_str()] =
+                            json!(base64::engine::general_purpose::STANDARD.encode(text));
+                    }
+                }
+            }
+            if let Some(m) = obj.as_object_mut() {
+                m.remove("stringData");
+            }
+        }
         ("", "namespaces") => {
             if obj["spec"]["finalizers"].is_null() {
                 obj["spec"]["finalizers"] = json!(["kubernetes"]);

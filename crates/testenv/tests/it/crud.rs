@@ -444,3 +444,21 @@ async fn strategic_merge_follows_patch_strategies() {
         .unwrap();
     assert_eq!(patched.spec.template.spec.unwrap().containers.len(), 1);
 }
+
+#[tokio::test]
+async fn secret_string_data_is_merged_into_data() {
+    use k8s_openapi::api::core::v1::Secret;
+    let (_env, client) = env_with_namespaces(&["sec"]).await;
+    let api: Api<Secret> = Api::namespaced(client, "sec");
+    let s: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "creds"},
+        "data": {"keep": "a2VlcA=="},
+        "stringData": {"password": "hunter2"}
+    }))
+    .unwrap();
+    let created = api.create(&PostParams::default(), &s).await.unwrap();
+    assert!(created.string_data.is_none(), "stringData is never stored");
+    let data = created.data.unwrap();
+    assert_eq!(data["password"].0, b"hunter2");
+    assert_eq!(data["keep"].0, b"keep");
+}

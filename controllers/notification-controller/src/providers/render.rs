@@ -1,0 +1,331 @@
+//! Turning a notification into the HTTP request a Provider type sends:
+//! where, which headers, which body. Pure, so every payload is testable
+//! without a network.
+
+use hmac::{Hmac, Mac};
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use sha2::Sha256;
+
+use ferroflux_api::notification::v1beta3::ProviderType;
+
+use super::config::{ConfigError, ProviderConfig};
+use super::payload::{msteams, slack};
+use crate::intake::FluxEvent;
+
+/// Header naming the controller that emitted the event (`generic` types).
+pub const COMPONENT_HEADER: &str = "gotk-component";
+/// Header carrying the HMAC of the body (`generic-hmac`).
+pub const SIGNATURE_HEADER: &str = "x-signature";
+
+/// How a response says the notification was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseCheck {
+    /// Any 2xx status.
+    Status,
+    /// Slack's Web API: 200 with `{"ok": true}` (it answers 200 to errors).
+    SlackApi,
+}
+
+/// A request ready to send.
+#[derive(Clone)]
+pub struct Rendered {
+    /// Where to POST.
+    pub url: Url,
+    /// Headers besides `Content-Type: application/json`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The JSON body.
+    pub body: Vec<u8>,
+    /// How to read the response.
+    pub check: ResponseCheck,
+}
+
+impl std::fmt::Debug for Rendered {
+    // Header values may be credentials; the URL may embed a token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("url", &super::redact::display_url(&self.url, true))
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("body_len", &self.body.len())
+            .field("check", &self.check)
+            .finish()
+    }
+}
+
+/// Why a request could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The Provider settings are unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A header from the Secret is not a valid HTTP header.
+    #[error("invalid header {0:?} in secret")]
+    Header(String),
+    /// The payload could not be encoded.
+    #[error("encoding payload: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// The `X-Signature` value for `body`: `sha256=<hex HMAC-SHA256 with key>`.
+pub fn signature(key: &[u8], body: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Discord's Slack-compatible endpoint: the webhook URL with `/slack`
+/// appended, unless it already ends so.
+pub fn discord_slack_url(url: &Url) -> Url {
+    let mut out = url.clone();
+    if !url.path().ends_with("/slack") {
+        let path = format!("{}/slack", url.path().trim_end_matches('/'));
+        out.set_path(&path);
+    }
+    out
+}
+
+fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), RenderError> {
+    let n = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| RenderError::Header(name.to_string()))?;
+    let v = HeaderValue::from_str(value).map_err(|_| RenderError::Header(name.to_string()))?;
+    Ok((n, v))
+}
+
+/// The request `config`'s type sends for `event`.
+pub fn render(config: &ProviderConfig, event: &FluxEvent) -> Result<Rendered, RenderError> {
+    let mut headers = Vec::new();
+    let mut check = ResponseCheck::Status;
+    let mut url = config.address.clone();
+    let body = match config.provider_type {
+        ProviderType::Generic | ProviderType::GenericHmac => {
+            let body = serde_json::to_vec(event)?;
+            headers.push(header(COMPONENT_HEADER, &event.reporting_controller)?);
+            for (k, v) in &config.headers {
+                headers.push(header(k, v)?);
+            }
+            if config.provider_type == ProviderType::GenericHmac {
+                let key = config.token.as_deref().ok_or_else(|| {
+                    ConfigError::Missing(
+                        "generic-hmac needs a 'token' key in the secret".to_string(),
+                    )
+                })?;
+                headers.push(header(SIGNATURE_HEADER, &signature(key.as_bytes(), &body))?);
+            }
+            body
+        }
+        ProviderType::Slack => {
+            let payload = slack::build(
+                event,
+                config.username.as_deref(),
+                config.channel.as_deref(),
+                true,
+            );
+            if let Some(token) = &config.token {
+                headers.push(header("authorization", &format!("Bearer {token}"))?);
+            }
+            if url.path().ends_with("/api/chat.postMessage") {
+                check = ResponseCheck::SlackApi;
+            }
+            serde_json::to_vec(&payload)?
+        }
+        ProviderType::Discord => {
+            url = discord_slack_url(&url);
+            serde_json::to_vec(&slack::build(
+                event,
+                config.username.as_deref(),
+                None,
+                false,
+            ))?
+        }
+        ProviderType::Msteams => {
+            if url.host_str().is_some_and(msteams::is_legacy_connector) {
+                serde_json::to_vec(&msteams::message_card(event))?
+            } else {
+                serde_json::to_vec(&msteams::adaptive_card(event))?
+            }
+        }
+        other => {
+            let name = serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(ConfigError::Unsupported(name).into());
+        }
+    };
+    Ok(Rendered {
+        url,
+        headers,
+        body,
+        check,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::config::{SecretData, resolve};
+    use crate::providers::payload::msteams::{AdaptiveCardMessage, CardElement, MessageCard};
+    use crate::providers::payload::slack::SlackPayload;
+
+    fn event(severity: &str) -> FluxEvent {
+        serde_json::from_value(serde_json::json!({
+            "involvedObject": {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "namespace": "apps", "name": "webapp"},
+            "severity": severity, "timestamp": "2022-10-28T07:26:19Z",
+            "message": "validation error\nsecond line", "reason": "ValidationFailed",
+            "reportingController": "kustomize-controller",
+            "metadata": {"revision": "main@sha1:731f", "summary": "prod impacted", "cluster": "c1"}
+        }))
+        .unwrap()
+    }
+
+    fn config(yaml: &str, secret: &[(&str, &str)]) -> ProviderConfig {
+        let data: SecretData = secret
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect();
+        resolve(&serde_yaml::from_str(yaml).unwrap(), Some(&data), None).unwrap()
+    }
+
+    #[test]
+    fn generic_forwards_the_event_with_component_and_headers() {
+        let c = config(
+            "type: generic\naddress: http://h/x\n",
+            &[("headers", "Authorization: t0k\n")],
+        );
+        let r = render(&c, &event("info")).unwrap();
+        let back: FluxEvent = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(back, event("info"));
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "gotk-component" && v == "kustomize-controller")
+        );
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "authorization" && v == "t0k")
+        );
+        assert!(!r.headers.iter().any(|(k, _)| k == "x-signature"));
+    }
+
+    #[test]
+    fn generic_hmac_signs_the_exact_body() {
+        let c = config(
+            "type: generic-hmac\naddress: http://h/x\n",
+            &[("token", "s3cret")],
+        );
+        let r = render(&c, &event("info")).unwrap();
+        let sig = r
+            .headers
+            .iter()
+            .find(|(k, _)| k == "x-signature")
+            .unwrap()
+            .1
+            .to_str()
+            .unwrap();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"s3cret").unwrap();
+        mac.update(&r.body);
+        assert_eq!(
+            sig,
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        );
+    }
+
+    #[test]
+    fn slack_attachment_shape() {
+        let c = config(
+            "type: slack\naddress: https://slack.com/api/chat.postMessage\nchannel: general\n",
+            &[("token", "xoxb-1")],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        assert_eq!(r.check, ResponseCheck::SlackApi);
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "authorization" && v == "Bearer xoxb-1")
+        );
+        let p: SlackPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(p.channel, "general");
+        assert_eq!(p.username, "kustomize-controller");
+        let a = &p.attachments[0];
+        assert_eq!(a.color, "danger");
+        assert_eq!(a.author_name, "kustomization/webapp.apps");
+        assert_eq!(a.fallback, "kustomization/webapp.apps: validation error");
+        assert_eq!(a.mrkdwn_in, ["text"]);
+        assert_eq!(a.fields.len(), 3);
+        let c = config(
+            "type: slack\n",
+            &[("address", "https://hooks.slack.com/services/T/B/X")],
+        );
+        let r = render(&c, &event("info")).unwrap();
+        assert_eq!(r.check, ResponseCheck::Status);
+        let p: SlackPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(p.attachments[0].color, "good");
+        assert_eq!(p.channel, "");
+    }
+
+    #[test]
+    fn discord_uses_the_slack_endpoint() {
+        let c = config(
+            "type: discord\naddress: https://discord.com/api/webhooks/1/abc\nusername: flux\n",
+            &[],
+        );
+        let r = render(&c, &event("info")).unwrap();
+        assert_eq!(
+            r.url.as_str(),
+            "https://discord.com/api/webhooks/1/abc/slack"
+        );
+        let p: SlackPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(p.username, "flux");
+        assert_eq!(p.attachments[0].fallback, "");
+        let u = Url::parse("https://discord.com/api/webhooks/1/abc/slack?wait=true").unwrap();
+        assert_eq!(discord_slack_url(&u), u);
+    }
+
+    #[test]
+    fn msteams_adaptive_card_and_legacy_connector() {
+        let c = config(
+            "type: msteams\naddress: https://prod.logic.azure.com/workflows/x\n",
+            &[],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        let m: AdaptiveCardMessage = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(m.type_, "message");
+        let card = &m.attachments[0].content;
+        assert_eq!(
+            m.attachments[0].content_type,
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(card.version, "1.4");
+        let CardElement::Container { items } = &card.body[0] else {
+            panic!("container")
+        };
+        assert!(
+            matches!(&items[0], CardElement::TextBlock { text, .. } if text == "kustomization/webapp.apps")
+        );
+        assert!(matches!(&items[1], CardElement::TextBlock { color, .. } if color == "attention"));
+        let CardElement::FactSet { facts } = &items[2] else {
+            panic!("facts")
+        };
+        let titles: Vec<_> = facts.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(titles, ["summary", "cluster", "revision"]);
+
+        let c = config(
+            "type: msteams\naddress: https://x.webhook.office.com/webhookb2/y\n",
+            &[],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        let m: MessageCard = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(m.type_, "MessageCard");
+        assert_eq!(m.theme_color, "FF0000");
+        assert_eq!(m.sections[0].activity_subtitle, "kustomization/webapp.apps");
+    }
+}

@@ -1,0 +1,54 @@
+//! Reading a Provider's Secrets and resolving its settings.
+
+use ferroflux_api::notification::v1beta3::Provider;
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::api::Api;
+
+use super::config::{ConfigError, ProviderConfig, SecretData, resolve};
+
+/// Reads Secret `name` in `namespace` as decoded data.
+pub async fn read(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<SecretData, ConfigError> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = api.get(name).await.map_err(|e| {
+        ConfigError::Secret(format!(
+            "failed to get secret '{namespace}/{name}': {}",
+            short(&e)
+        ))
+    })?;
+    Ok(secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect())
+}
+
+/// A kube error in one line (API errors carry a verbose body).
+pub fn short(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The effective settings of `provider`, reading its Secrets.
+pub async fn load(
+    client: &kube::Client,
+    provider: &Provider,
+) -> Result<ProviderConfig, ConfigError> {
+    let namespace = provider.namespace().unwrap_or_default();
+    let secret = match &provider.spec.secret_ref {
+        Some(r) => Some(read(client, &namespace, &r.name).await?),
+        None => None,
+    };
+    let proxy = match &provider.spec.proxy_secret_ref {
+        Some(r) => Some(read(client, &namespace, &r.name).await?),
+        None => None,
+    };
+    resolve(&provider.spec, secret.as_ref(), proxy.as_ref())
+}

@@ -1,0 +1,69 @@
+//! Intake answers: 202, 400 with a reason, 429 for duplicates, 413.
+
+use serde_json::json;
+
+use crate::{Env, event};
+
+#[tokio::test]
+async fn bad_payloads_get_400_with_a_reason() {
+    let env = Env::start(&[]).await;
+    let url = format!("http://{}/", env.controller.events_addr);
+    let resp = env
+        .http
+        .post(&url)
+        .body("{not json")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(
+        resp.text()
+            .await
+            .unwrap_or_default()
+            .contains("invalid event JSON")
+    );
+
+    let mut e = event("GitRepository", "ns", "a", "info", "m");
+    e["severity"] = json!("fatal");
+    let (code, body) = env.post_event(&e).await;
+    assert_eq!(code, 400);
+    assert!(body.contains("fatal"), "{body}");
+
+    let mut e = event("GitRepository", "ns", "a", "info", "m");
+    e["involvedObject"]
+        .as_object_mut()
+        .map(|o| o.remove("name"));
+    assert_eq!(
+        env.post_event(&e).await,
+        (
+            400,
+            "invalid event: involvedObject.name is required".to_string()
+        )
+    );
+
+    let big = vec![b'x'; 4 * 1024 * 1024];
+    let resp = env.http.post(&url).body(big).send().await.expect("answer");
+    assert_eq!(resp.status().as_u16(), 413);
+    assert_eq!(env.controller.stats().events_accepted, 0);
+}
+
+#[tokio::test]
+async fn identical_events_are_deduplicated() {
+    let env = Env::start(&[]).await;
+    let e = event("GitRepository", "ns", "a", "info", "stored artifact");
+    assert_eq!(env.post_event(&e).await.0, 202);
+    let (code, body) = env.post_event(&e).await;
+    assert_eq!(code, 429);
+    assert!(body.contains("GitRepository/ns/a"), "{body}");
+    // Another revision is another event.
+    let mut newer = e.clone();
+    newer["metadata"]["source.toolkit.fluxcd.io/revision"] = json!("main@sha1:ffff");
+    assert_eq!(env.post_event(&newer).await.0, 202);
+    // A changed timestamp alone is still the same event.
+    let mut later = e.clone();
+    later["timestamp"] = json!("2024-05-01T10:01:00Z");
+    assert_eq!(env.post_event(&later).await.0, 429);
+    env.settle().await;
+    let s = env.controller.stats();
+    assert_eq!((s.events_accepted, s.events_rate_limited), (2, 2));
+}
