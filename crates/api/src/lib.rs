@@ -11,6 +11,7 @@
 pub mod conditions;
 pub mod crds;
 pub mod duration;
+pub mod event;
 pub mod helm;
 pub mod kustomize;
 pub mod meta;

@@ -11,64 +11,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, PostParams};
 use kube::{Resource, ResourceExt};
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-/// Severity of an event (Flux's `info` / `error`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Something happened as intended (Kubernetes type `Normal`).
-    Info,
-    /// Something failed (Kubernetes type `Warning`).
-    Error,
-}
-
-/// The object an event is about, as Flux's event API names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct InvolvedObject {
-    /// Kind, e.g. `GitRepository`.
-    pub kind: String,
-    /// Namespace.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// UID.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub uid: String,
-    /// apiVersion, e.g. `source.toolkit.fluxcd.io/v1`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub api_version: String,
-    /// resourceVersion at the time of the event.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub resource_version: String,
-}
-
-/// Flux's event JSON (`event.toolkit.fluxcd.io`), as POSTed to notification-controller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FluxEvent {
-    /// The object the event is about.
-    pub involved_object: InvolvedObject,
-    /// `info` or `error`.
-    pub severity: Severity,
-    /// RFC 3339 time of the event.
-    pub timestamp: String,
-    /// Human-readable message.
-    pub message: String,
-    /// Machine-readable reason, e.g. `NewArtifact`.
-    pub reason: String,
-    /// Extra data, e.g. `revision`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
-    /// The controller that emitted it, e.g. `source-controller`.
-    pub reporting_controller: String,
-    /// The controller instance (pod name).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reporting_instance: String,
-}
+pub use ferroflux_api::event::{FluxEvent, InvolvedObject, Severity};
 
 /// How many events may wait for delivery before new ones are dropped.
 const QUEUE: usize = 1024;
@@ -124,7 +69,10 @@ impl Recorder {
         }
     }
 
-    /// Builds the Flux event for `obj` without sending it.
+    /// Builds the Flux event for `obj` without sending it. Metadata keys
+    /// without a group are put under the object's API group
+    /// (`revision` → `source.toolkit.fluxcd.io/revision`), as Flux's
+    /// controllers send them and notification-controller expects them.
     pub fn flux_event<K>(
         &self,
         obj: &K,
@@ -136,6 +84,17 @@ impl Recorder {
     where
         K: Resource<DynamicType = ()>,
     {
+        let group = K::group(&()).to_string();
+        let metadata = metadata
+            .into_iter()
+            .map(|(k, v)| {
+                if k.contains('/') || group.is_empty() {
+                    (k, v)
+                } else {
+                    (format!("{group}/{k}"), v)
+                }
+            })
+            .collect();
         FluxEvent {
             involved_object: InvolvedObject {
                 kind: K::kind(&()).to_string(),
@@ -144,9 +103,10 @@ impl Recorder {
                 uid: obj.uid().unwrap_or_default(),
                 api_version: K::api_version(&()).to_string(),
                 resource_version: obj.resource_version().unwrap_or_default(),
+                field_path: String::new(),
             },
             severity,
-            timestamp: now_rfc3339(),
+            timestamp: now_time(),
             message: message.to_string(),
             reason: reason.to_string(),
             metadata,
@@ -182,8 +142,8 @@ impl Recorder {
             reason: Some(e.reason.clone()),
             message: Some(e.message.clone()),
             type_: Some(match e.severity {
-                Severity::Info => "Normal".into(),
                 Severity::Error => "Warning".into(),
+                Severity::Info | Severity::Trace => "Normal".into(),
             }),
             count: Some(1),
             first_timestamp: Some(Time(now)),
@@ -205,10 +165,8 @@ impl Recorder {
     }
 }
 
-fn now_rfc3339() -> String {
-    Timestamp::from_second(Timestamp::now().as_second())
-        .unwrap_or(Timestamp::UNIX_EPOCH)
-        .to_string()
+fn now_time() -> Time {
+    Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH))
 }
 
 /// `--events-addr` may be a bare `host:port` or a full URL.
@@ -261,4 +219,42 @@ fn spawn_poster(url: String) -> mpsc::Sender<FluxEvent> {
         }
     });
     tx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn metadata_keys_go_under_the_objects_group() {
+        crate::tls::install_crypto_provider();
+        let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        let recorder = Recorder::new(client, "source-controller", None);
+        let repo: ferroflux_api::source::v1::GitRepository =
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": "podinfo", "namespace": "flux-system", "uid": "u-1"},
+                "spec": {"url": "https://example.com/x", "interval": "1m"}
+            }))
+            .unwrap();
+        let meta = BTreeMap::from([
+            ("revision".to_string(), "main@sha1:abc".to_string()),
+            (
+                "event.toolkit.fluxcd.io/custom".to_string(),
+                "kept".to_string(),
+            ),
+        ]);
+        let e = recorder.flux_event(&repo, Severity::Info, "NewArtifact", "stored", meta);
+        assert_eq!(
+            e.metadata["source.toolkit.fluxcd.io/revision"],
+            "main@sha1:abc"
+        );
+        assert_eq!(e.metadata["event.toolkit.fluxcd.io/custom"], "kept");
+        assert_eq!(e.involved_object.api_version, "source.toolkit.fluxcd.io/v1");
+        assert_eq!(e.involved_object.kind, "GitRepository");
+        assert_eq!(e.involved_object.uid, "u-1");
+        // What notification-controller reads back from it.
+        assert_eq!(e.object_meta("revision"), Some("main@sha1:abc"));
+    }
 }

@@ -291,7 +291,11 @@ async fn artifacts_follow_the_branch_and_are_served() {
         .cloned()
         .expect("NewArtifact event");
     assert_eq!(
-        new_artifact.metadata["revision"],
+        new_artifact
+            .metadata
+            .get("source.toolkit.fluxcd.io/revision")
+            .cloned()
+            .unwrap_or_else(|| panic!("{:?}", new_artifact.metadata)),
         format!("master@sha1:{head}")
     );
 

@@ -70,7 +70,10 @@ async fn events_reach_kubernetes_and_the_events_address() {
     assert_eq!(e.involved_object.kind, "ConfigMap");
     assert_eq!(e.involved_object.name, "subject");
     assert_eq!(e.involved_object.namespace, "default");
-    assert_eq!(e.metadata["revision"], "main@sha1:abc");
+    assert_eq!(
+        e.metadata["revision"], "main@sha1:abc",
+        "core-group objects keep the bare key"
+    );
     assert_eq!(e.reporting_controller, "source-controller");
     // The wire shape uses Flux's field names.
     let wire = serde_json::to_value(e).unwrap();
