@@ -262,19 +262,9 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
 
         // One ref listing tells whether anything upstream changed.
         let probe = source.clone();
-        let resolved = match tokio::task::spawn_blocking(move || probe.resolve()).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Err(self.git_failure(obj, e).await),
-            Err(e) => {
-                return Err(self
-                    .fail(
-                        obj,
-                        reasons::GIT_OPERATION_FAILED,
-                        format!("git task failed: {e}"),
-                        false,
-                    )
-                    .await);
-            }
+        let resolved = match blocking_git(&url, move || probe.resolve()).await {
+            Ok(r) => r,
+            Err(e) => return Err(self.git_failure(obj, e).await),
         };
         let status = obj.status.clone().unwrap_or_default();
         let up_to_date = status
@@ -308,21 +298,10 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
         let checkout_dir = work.path().join("checkout");
         let cache_dir = self.cache_dir.clone();
         let dest = checkout_dir.clone();
-        let checked =
-            match tokio::task::spawn_blocking(move || source.checkout(&cache_dir, &dest)).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => return Err(self.git_failure(obj, e).await),
-                Err(e) => {
-                    return Err(self
-                        .fail(
-                            obj,
-                            reasons::GIT_OPERATION_FAILED,
-                            format!("git task failed: {e}"),
-                            false,
-                        )
-                        .await);
-                }
-            };
+        let checked = match blocking_git(&url, move || source.checkout(&cache_dir, &dest)).await {
+            Ok(r) => r,
+            Err(e) => return Err(self.git_failure(obj, e).await),
+        };
         let included = match self.add_includes(obj, &checkout_dir).await {
             Ok(included) => included,
             Err((reason, message)) => {
@@ -427,6 +406,19 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             .map(|_| ())
             .map_err(|e| ReconcileError::new(format!("removing artifacts: {e}")))
     }
+}
+
+/// Runs blocking Git work off the async workers; a task that died is a Git failure.
+async fn blocking_git<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce() -> Result<T, GitError> + Send + 'static,
+) -> Result<T, GitError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(GitError::GitOperationFailed {
+            url: crate::git::sanitize_url(url),
+            message: format!("git task failed: {e}"),
+        })
+    })
 }
 
 impl GitRepositoryReconciler {
