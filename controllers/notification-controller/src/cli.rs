@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
+pub use ferroflux_runtime::flags::LogEncoding;
 
 use crate::app::Options;
 use crate::delivery::{DeliveryOptions, RetryPolicy};
@@ -45,8 +46,31 @@ pub struct Args {
     #[arg(long, default_value = "info")]
     pub log_level: String,
     /// Log encoding: json or console.
-    #[arg(long, default_value = "json")]
-    pub log_encoding: String,
+    #[arg(long, value_enum, default_value = "json")]
+    pub log_encoding: LogEncoding,
+    /// Watch every namespace (given bare, as Flux's manifests do, it means
+    /// true). Alerts, Providers and Receivers are always watched cluster-wide;
+    /// `false` is accepted and logged.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub watch_all_namespaces: bool,
+    /// The namespace the controller runs in (where its leader-election Lease is).
+    #[arg(long, env = "RUNTIME_NAMESPACE", default_value = "flux-system")]
+    pub runtime_namespace: String,
+    /// Address of the Prometheus metrics endpoint.
+    #[arg(long, default_value = ":8080")]
+    pub metrics_addr: String,
+    /// Address of the `/healthz` and `/readyz` endpoints.
+    #[arg(long, default_value = ":9440")]
+    pub health_addr: String,
+    /// Start only while holding a Lease, so that replicas do not deliver twice.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub enable_leader_election: bool,
+    /// How long a leader's Lease lasts without renewal.
+    #[arg(long, default_value = "35s", value_parser = parse_duration)]
+    pub leader_election_lease_duration: Duration,
+    /// How often the leader renews its Lease.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub leader_election_retry_period: Duration,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -95,6 +119,32 @@ mod tests {
         assert_eq!(a.options().limits.dedup_window, Duration::from_secs(90));
         let a = Args::parse_from(["nc", "--no-cross-namespace-refs"]);
         assert!(a.no_cross_namespace_refs);
-        assert_eq!(Args::parse_from(["nc"]).events_addr, ":9090");
+        let d = Args::parse_from(["nc"]);
+        assert_eq!(d.events_addr, ":9090");
+        assert_eq!(d.metrics_addr, ":8080");
+        assert_eq!(d.health_addr, ":9440");
+        assert!(!d.enable_leader_election);
+        assert_eq!(d.log_encoding, LogEncoding::Json);
+    }
+
+    #[test]
+    fn flux_deployment_args_parse() {
+        let a = Args::parse_from([
+            "nc",
+            "--watch-all-namespaces",
+            "--log-level=info",
+            "--log-encoding=json",
+            "--enable-leader-election",
+        ]);
+        assert!(a.watch_all_namespaces);
+        assert!(a.enable_leader_election);
+        let a = Args::parse_from([
+            "nc",
+            "--watch-all-namespaces=false",
+            "--log-encoding=console",
+        ]);
+        assert!(!a.watch_all_namespaces);
+        assert_eq!(a.log_encoding, LogEncoding::Console);
+        assert!(Args::try_parse_from(["nc", "--log-encoding=xml"]).is_err());
     }
 }

@@ -124,6 +124,10 @@ pub fn is_supported(t: ProviderType) -> bool {
             | ProviderType::Slack
             | ProviderType::Msteams
             | ProviderType::Discord
+            | ProviderType::Googlechat
+            | ProviderType::Rocket
+            | ProviderType::Webex
+            | ProviderType::Telegram
     )
 }
 
@@ -156,6 +160,10 @@ pub fn resolve(
             .filter(|a| !a.is_empty())
         {
             Some(a) => (a.to_string(), false),
+            None if spec.provider_type == ProviderType::Telegram => (
+                crate::providers::payload::telegram::DEFAULT_API.to_string(),
+                false,
+            ),
             None => return Err(ConfigError::NoAddress),
         },
     };
@@ -320,8 +328,8 @@ mod tests {
             Err(ConfigError::Missing(_))
         ));
         assert!(matches!(
-            resolve(&spec("type: telegram\naddress: http://x/\n"), None, None),
-            Err(ConfigError::Unsupported(t)) if t == "telegram"
+            resolve(&spec("type: matrix\naddress: http://x/\n"), None, None),
+            Err(ConfigError::Unsupported(t)) if t == "matrix"
         ));
         let bad_headers = data(&[("headers", "my-s3cret-token")]);
         let err = resolve(

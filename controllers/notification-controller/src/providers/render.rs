@@ -10,7 +10,7 @@ use sha2::Sha256;
 use ferroflux_api::notification::v1beta3::ProviderType;
 
 use super::config::{ConfigError, ProviderConfig};
-use super::payload::{msteams, slack};
+use super::payload::{googlechat, msteams, slack, telegram, webex};
 use crate::intake::FluxEvent;
 
 /// Header naming the controller that emitted the event (`generic` types).
@@ -152,6 +152,54 @@ pub fn render(config: &ProviderConfig, event: &FluxEvent) -> Result<Rendered, Re
                 serde_json::to_vec(&msteams::adaptive_card(event))?
             }
         }
+        ProviderType::Googlechat => serde_json::to_vec(&googlechat::build(event))?,
+        ProviderType::Rocket => {
+            // Flux's Rocket.Chat payload: Slack's shape, its own colours, no
+            // fallback, and no default username.
+            let mut payload = slack::build(
+                event,
+                Some(config.username.as_deref().unwrap_or_default()),
+                config.channel.as_deref(),
+                false,
+            );
+            for a in &mut payload.attachments {
+                a.color = if event.severity == crate::intake::Severity::Error {
+                    "#FF0000"
+                } else {
+                    "#0076D7"
+                }
+                .to_string();
+            }
+            serde_json::to_vec(&payload)?
+        }
+        ProviderType::Webex => {
+            if let Some(token) = &config.token {
+                headers.push(header("authorization", &format!("Bearer {token}"))?);
+            }
+            serde_json::to_vec(&webex::build(event, config.channel.as_deref()))?
+        }
+        ProviderType::Telegram => {
+            let token = config
+                .token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ConfigError::Missing("telegram needs a 'token' key in the secret".to_string())
+                })?;
+            let channel = config
+                .channel
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| ConfigError::Missing("telegram needs a channel".to_string()))?;
+            // `<address>/bot<token>/sendMessage`; the token is a secret value,
+            // masked wherever the URL could show up.
+            let path = format!(
+                "{}/bot{token}/sendMessage",
+                url.path().trim_end_matches('/')
+            );
+            url.set_path(&path);
+            serde_json::to_vec(&telegram::build(event, channel))?
+        }
         other => {
             let name = serde_json::to_value(other)
                 .ok()
@@ -172,6 +220,7 @@ pub fn render(config: &ProviderConfig, event: &FluxEvent) -> Result<Rendered, Re
 mod tests {
     use super::*;
     use crate::providers::config::{SecretData, resolve};
+    use crate::providers::payload::googlechat::GoogleChatPayload;
     use crate::providers::payload::msteams::{AdaptiveCardMessage, CardElement, MessageCard};
     use crate::providers::payload::slack::SlackPayload;
 
@@ -270,6 +319,147 @@ mod tests {
         let p: SlackPayload = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(p.attachments[0].color, "good");
         assert_eq!(p.channel, "");
+    }
+
+    #[test]
+    fn googlechat_card_shape() {
+        let c = config(
+            "type: googlechat\naddress: https://chat.googleapis.com/v1/spaces/S/messages?key=k\n",
+            &[],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        assert_eq!(r.url, c.address);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        // Flux writes absent optional fields as null.
+        assert!(v["cards"][0]["header"]["imageUrl"].is_null());
+        assert!(v["cards"][0]["sections"][0]["widgets"][0]["keyValue"].is_null());
+        let p: GoogleChatPayload = serde_json::from_value(v).unwrap();
+        let card = &p.cards[0];
+        assert_eq!(card.header.title, "kustomization/webapp.apps");
+        assert_eq!(card.header.subtitle, "kustomize-controller");
+        let text = card.sections[0].widgets[0].text_paragraph.as_ref().unwrap();
+        assert_eq!(
+            text.text,
+            "<font color=\"#ff0000\">validation error\nsecond line</font>"
+        );
+        let kv: Vec<_> = card.sections[1]
+            .widgets
+            .iter()
+            .filter_map(|w| w.key_value.as_ref())
+            .collect();
+        assert_eq!(kv.len(), 3);
+        assert!(
+            kv.iter()
+                .all(|k| !k.content_multiline && !k.top_label.is_empty())
+        );
+        let r = render(&c, &event("info")).unwrap();
+        let p: GoogleChatPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            p.cards[0].sections[0].widgets[0]
+                .text_paragraph
+                .as_ref()
+                .unwrap()
+                .text,
+            "validation error\nsecond line"
+        );
+    }
+
+    #[test]
+    fn rocket_is_slack_shaped_with_its_colours() {
+        let c = config(
+            "type: rocket\naddress: https://rocket.example.com/hooks/abc\nchannel: ops\n",
+            &[],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        let p: SlackPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(p.channel, "ops");
+        assert_eq!(p.username, "");
+        let a = &p.attachments[0];
+        assert_eq!(a.color, "#FF0000");
+        assert_eq!(a.author_name, "kustomization/webapp.apps");
+        assert_eq!(a.fallback, "");
+        assert_eq!(a.fields.len(), 3);
+        let c = config(
+            "type: rocket\naddress: https://rocket.example.com/hooks/abc\nusername: flux\n",
+            &[],
+        );
+        let p: SlackPayload =
+            serde_json::from_slice(&render(&c, &event("info")).unwrap().body).unwrap();
+        assert_eq!(p.attachments[0].color, "#0076D7");
+        assert_eq!(p.username, "flux");
+    }
+
+    #[test]
+    fn webex_markdown_to_a_room_with_the_token() {
+        let c = config(
+            "type: webex\naddress: https://webexapis.com/v1/messages\nchannel: room-1\n",
+            &[("token", "bot-token")],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "authorization" && v == "Bearer bot-token")
+        );
+        let p: webex::WebexPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(p.room_id, "room-1");
+        assert_eq!(
+            p.markdown,
+            "💣 **kustomization/webapp.apps**\nvalidation error\nsecond line\n\
+             >**cluster**: c1\n>**revision**: main@sha1:731f\n>**summary**: prod impacted\n"
+        );
+        let c = config(
+            "type: webex\naddress: https://webexapis.com/v1/messages\n",
+            &[],
+        );
+        let r = render(&c, &event("info")).unwrap();
+        assert!(r.headers.is_empty());
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(v.get("roomId").is_none());
+        assert!(v["markdown"].as_str().unwrap().starts_with("✅ "));
+    }
+
+    #[test]
+    fn telegram_send_message_with_markdown_v2() {
+        let c = config(
+            "type: telegram\nchannel: \"-100123:42\"\n",
+            &[("token", "123:abc")],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        assert_eq!(
+            r.url.as_str(),
+            "https://api.telegram.org/bot123:abc/sendMessage"
+        );
+        let p: telegram::TelegramPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(p.chat_id, "-100123");
+        assert_eq!(p.message_thread_id, "42");
+        assert_eq!(p.parse_mode, "MarkdownV2");
+        assert_eq!(
+            p.text,
+            "*🚨 kustomization/webapp/apps*\nvalidation error\nsecond line\n\
+             \\- *cluster*: c1\n\\- *revision*: main@sha1:731f\n\\- *summary*: prod impacted\n"
+        );
+        assert!(c.secret_values().contains(&"123:abc".to_string()));
+        let c = config(
+            "type: telegram\naddress: http://127.0.0.1:1/base/\nchannel: \"@ops\"\n",
+            &[("token", "t0ken")],
+        );
+        let r = render(&c, &event("info")).unwrap();
+        assert_eq!(
+            r.url.as_str(),
+            "http://127.0.0.1:1/base/bott0ken/sendMessage"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(v.get("message_thread_id").is_none());
+        assert_eq!(telegram::escape("a.b-c_(d)!"), "a\\.b\\-c\\_\\(d\\)\\!");
+        assert!(render(&config("type: telegram\nchannel: x\n", &[]), &event("info")).is_err());
+        assert!(
+            render(
+                &config("type: telegram\n", &[("token", "t0ken")]),
+                &event("info")
+            )
+            .is_err()
+        );
     }
 
     #[test]

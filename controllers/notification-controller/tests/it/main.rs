@@ -2,8 +2,10 @@
 //! server, with local HTTP sinks standing in for chat services.
 
 mod alerts;
+mod config;
 mod delivery;
 mod intake;
+mod providers;
 mod receivers;
 mod sink;
 

@@ -2,8 +2,11 @@
 //! `Deserialize` too, so tests (ours and anyone's) can parse what we send
 //! as exactly that shape.
 
+pub mod googlechat;
 pub mod msteams;
 pub mod slack;
+pub mod telegram;
+pub mod webex;
 
 /// `kind/name.namespace` (kind lower-cased): how Flux names the involved
 /// object in chat messages.
