@@ -1,10 +1,28 @@
 //! Ferroflux's kustomize engine.
 //!
-//! Pure: values in, values out; nothing here touches a file system, a network or a
-//! cluster. So far it holds the Kubernetes strategic merge patch, which both the test
-//! API server (`application/strategic-merge-patch+json`) and the kustomize build engine
-//! use.
+//! [`build`] is `kustomize build`: it reads a kustomization tree from disk (under a
+//! given root, nothing outside it, no network) and returns the resources it declares;
+//! [`to_yaml`] prints them as `kustomize build` does. The [`strategic_merge`] module,
+//! pure values in and out, is the Kubernetes strategic merge patch that both the test
+//! API server and the build use.
 
 #![warn(missing_docs)]
 
+mod build;
+mod error;
+mod generators;
+pub mod kustomization;
+mod loader;
+mod openapi;
+mod order;
+mod patch;
+mod plugins;
+mod resource;
 pub mod strategic_merge;
+mod transform;
+
+pub use build::{BuildOptions, build, to_yaml};
+pub use error::BuildError;
+pub use loader::LoadRestrictor;
+pub use order::Reorder;
+pub use resource::ResId;
