@@ -1,0 +1,3 @@
+//! The `ferroflux` binary as a user runs it.
+
+mod kustomize_build;
