@@ -330,6 +330,20 @@ fn add(acc: &mut Vec<Resource>, r: Resource) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// [`add`] with the ids of `acc` kept in `ids`: constant time per resource.
+fn add_indexed(
+    acc: &mut Vec<Resource>,
+    ids: &mut std::collections::HashSet<crate::resource::ResId>,
+    r: Resource,
+) -> Result<(), BuildError> {
+    let id = r.id();
+    if !ids.insert(id.clone()) {
+        return Err(BuildError::Conflict { id: id.to_string() });
+    }
+    acc.push(r);
+    Ok(())
+}
+
 /// Runs a kustomization (or component) in `dir` over the accumulated resources `acc`.
 fn accumulate(
     loader: &Loader,
@@ -389,7 +403,10 @@ fn accumulate_inner(
             stack.config.name_reference.extend(refs);
         }
     }
-    // resources (and legacy bases)
+    // resources (and legacy bases); only `add_indexed` changes `acc` in this loop, so
+    // the set of ids stays in step with it (a linear scan per resource is quadratic).
+    let mut ids: std::collections::HashSet<crate::resource::ResId> =
+        acc.iter().map(|r| r.id()).collect();
     for entry in kust.resources.iter().chain(&kust.bases) {
         if is_remote(entry) {
             return Err(BuildError::Remote {
@@ -405,7 +422,7 @@ fn accumulate_inner(
                 e => BuildError::other(origin, format!("accumulating resources: {e}")),
             })?;
             for r in sub {
-                add(acc, r)?;
+                add_indexed(acc, &mut ids, r)?;
             }
             continue;
         }
@@ -441,7 +458,7 @@ fn accumulate_inner(
                 }
                 let mut r = Resource::new(item);
                 r.origin = Some(Origin::File(path.clone()));
-                add(acc, r)?;
+                add_indexed(acc, &mut ids, r)?;
             }
         }
     }

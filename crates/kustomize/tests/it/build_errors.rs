@@ -181,3 +181,178 @@ fn generators_prefix_and_references() {
         "legacy order: {out}"
     );
 }
+
+/// Peak resident memory of this process (`VmHWM`), in KiB; `None` off Linux.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// A 50 MiB resource file (about 1,000 ConfigMaps of ~52 KiB in one file) builds or
+/// fails with an error, never panics, and the process's peak RSS grows by less than
+/// 20× the file size. The bound is generous on purpose: the engine holds each
+/// document as a parsed value (several times its text) plus the output; tests run in
+/// parallel threads of one process, so the measure also includes their allocations.
+#[test]
+fn a_50_mib_yaml_file_builds_in_bounded_memory() {
+    use std::io::Write;
+    const SIZE: u64 = 50 << 20;
+    let t = Tree::new(&[("kustomization.yaml", "resources:\n- big.yaml\n")]);
+    let path = t.root().join("big.yaml");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    let mut written = 0u64;
+    let mut i = 0u64;
+    let pad = "x".repeat(120);
+    while written < SIZE {
+        let mut doc =
+            format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n");
+        for k in 0..400 {
+            doc.push_str(&format!("  key{k}: {pad}-{i}-{k}\n"));
+        }
+        out.write_all(doc.as_bytes()).expect("write");
+        written += doc.len() as u64;
+        i += 1;
+    }
+    out.flush().expect("flush");
+    drop(out);
+
+    let before = peak_rss_kib();
+    let result = t.build(".", LoadRestrictor::RootOnly);
+    let after = peak_rss_kib();
+    match &result {
+        Ok(yaml) => assert_eq!(yaml.matches("kind: ConfigMap").count() as u64, i),
+        Err(e) => assert!(e.contains("big.yaml"), "error must name the file: {e}"),
+    }
+    drop(result);
+    if let (Some(before), Some(after)) = (before, after) {
+        let grown = after.saturating_sub(before) * 1024;
+        assert!(
+            grown < 20 * SIZE,
+            "peak RSS grew by {} MiB building a {} MiB file",
+            grown >> 20,
+            SIZE >> 20
+        );
+        eprintln!(
+            "50 MiB file ({i} ConfigMaps): peak RSS {} -> {} MiB",
+            before >> 10,
+            after >> 10
+        );
+    }
+}
+
+/// One document of 50 MiB (a ConfigMap with one huge value): built or refused with
+/// an error, never a panic, in bounded memory.
+#[test]
+fn a_single_50_mib_document_is_handled() {
+    const SIZE: usize = 50 << 20;
+    let mut text = String::with_capacity(SIZE + 100);
+    text.push_str("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge\ndata:\n  blob: ");
+    text.push_str(&"y".repeat(SIZE));
+    text.push('\n');
+    let t = Tree::new(&[
+        ("kustomization.yaml", "resources:\n- huge.yaml\n"),
+        ("huge.yaml", &text),
+    ]);
+    drop(text);
+    let before = peak_rss_kib();
+    let result = t.build(".", LoadRestrictor::RootOnly);
+    let after = peak_rss_kib();
+    match &result {
+        Ok(yaml) => assert!(yaml.contains("name: huge"), "output lost the document"),
+        Err(e) => assert!(e.contains("huge.yaml"), "error must name the file: {e}"),
+    }
+    drop(result);
+    if let (Some(before), Some(after)) = (before, after) {
+        let grown = after.saturating_sub(before) as usize * 1024;
+        assert!(
+            grown < 20 * SIZE,
+            "peak RSS grew by {} MiB building a 50 MiB document",
+            grown >> 20
+        );
+    }
+}
+
+/// A billion-laughs document: nine lists, each nine references to the previous one.
+fn alias_bomb(prefix: &str) -> String {
+    let mut bomb =
+        format!("{prefix}a0: &a0 [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
+    for i in 1..12 {
+        let p = format!("a{}", i - 1);
+        bomb.push_str(&format!(
+            "{prefix}a{i}: &a{i} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+        ));
+    }
+    bomb
+}
+
+#[test]
+fn alias_bombs_are_errors_naming_the_file_wherever_they_are() {
+    // In a resource file: the error names it.
+    let t = Tree::new(&[
+        ("kustomization.yaml", "resources:\n- bomb.yaml\n"),
+        ("bomb.yaml", &alias_bomb("")),
+    ]);
+    let err = t
+        .build(".", LoadRestrictor::RootOnly)
+        .expect_err("must fail");
+    assert!(err.contains("bomb.yaml"), "{err}");
+    // In the kustomization itself.
+    let t = Tree::new(&[("kustomization.yaml", &alias_bomb(""))]);
+    let err = t
+        .build(".", LoadRestrictor::RootOnly)
+        .expect_err("must fail");
+    assert!(err.contains("kustomization"), "{err}");
+    // In a patch file.
+    let t = Tree::new(&[
+        (
+            "kustomization.yaml",
+            "resources:\n- cm.yaml\npatches:\n- path: patch.yaml\n",
+        ),
+        ("cm.yaml", CM),
+        (
+            "patch.yaml",
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n{}",
+                alias_bomb("")
+            ),
+        ),
+    ]);
+    assert!(t.build(".", LoadRestrictor::RootOnly).is_err());
+}
+
+#[test]
+fn malformed_kustomizations_and_patches_are_errors_naming_the_file() {
+    for (bad, file) in [
+        ("resources: [a\n", "kustomization"),
+        ("resources:\n- a\n\t- b\n", "kustomization"),
+        ("namePrefix: \"unterminated\n", "kustomization"),
+    ] {
+        let t = Tree::new(&[("kustomization.yaml", bad)]);
+        let err = t
+            .build(".", LoadRestrictor::RootOnly)
+            .expect_err("must fail");
+        assert!(err.contains(file), "{bad:?}: {err}");
+    }
+    let t = Tree::new(&[
+        (
+            "kustomization.yaml",
+            "resources:\n- cm.yaml\npatches:\n- path: patch.yaml\n",
+        ),
+        ("cm.yaml", CM),
+        ("patch.yaml", "kind: ConfigMap\nmetadata: {name: cm\n"),
+    ]);
+    let err = t
+        .build(".", LoadRestrictor::RootOnly)
+        .expect_err("must fail");
+    assert!(err.contains("patch.yaml"), "{err}");
+    // Bytes that are not UTF-8.
+    let t = Tree::new(&[("kustomization.yaml", "resources:\n- bin.yaml\n")]);
+    std::fs::write(t.root().join("bin.yaml"), [0xff, 0xfe, 0x00, 0x80]).expect("write");
+    let err = t
+        .build(".", LoadRestrictor::RootOnly)
+        .expect_err("must fail");
+    assert!(err.contains("bin.yaml"), "{err}");
+}

@@ -5,6 +5,7 @@
 mod apiserver_vs_kubectl;
 mod build_errors;
 mod conformance;
+mod differential;
 mod generated;
 mod kustomize_vs_kubectl;
 mod peer;
