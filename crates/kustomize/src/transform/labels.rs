@@ -79,3 +79,58 @@ pub(crate) fn apply(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment() -> Resource {
+        Resource::new(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {}}}
+        }))
+    }
+
+    #[test]
+    fn common_labels_reach_selectors_and_templates() {
+        let mut rs = vec![
+            deployment(),
+            Resource::new(
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}}}),
+            ),
+        ];
+        let l = BTreeMap::from([("env".to_string(), "prod".to_string())]);
+        apply(&mut rs, &l, true, true);
+        assert_eq!(rs[0].value["metadata"]["labels"]["env"], "prod");
+        assert_eq!(
+            rs[0].value["spec"]["selector"]["matchLabels"],
+            json!({"app": "web", "env": "prod"})
+        );
+        assert_eq!(
+            rs[0].value["spec"]["template"]["metadata"]["labels"]["env"],
+            "prod"
+        );
+        assert_eq!(
+            rs[1].value["spec"]["selector"],
+            json!({"app": "web", "env": "prod"})
+        );
+    }
+
+    #[test]
+    fn labels_without_selectors_leave_selectors_alone() {
+        let mut rs = vec![deployment()];
+        let l = BTreeMap::from([("env".to_string(), "prod".to_string())]);
+        apply(&mut rs, &l, false, false);
+        assert_eq!(rs[0].value["metadata"]["labels"]["env"], "prod");
+        assert_eq!(
+            rs[0].value["spec"]["selector"]["matchLabels"],
+            json!({"app": "web"})
+        );
+        assert!(
+            rs[0].value["spec"]["template"]["metadata"]["labels"]
+                .get("env")
+                .is_none()
+        );
+    }
+}

@@ -268,3 +268,42 @@ pub(crate) fn apply(resources: &mut [Resource], extra: &[NameRef]) -> Result<(),
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_follow_renamed_objects() {
+        let mut rs = vec![
+            Resource::new(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}),
+            ),
+            Resource::new(
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "runner"}}),
+            ),
+            Resource::new(json!({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                "spec": {"template": {"spec": {
+                    "serviceAccountName": "runner",
+                    "containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": "settings"}}]}],
+                    "volumes": [{"name": "v", "configMap": {"name": "settings"}}, {"name": "w", "configMap": {"name": "other"}}]
+                }}}
+            })),
+        ];
+        super::super::prefix_suffix::apply(&mut rs, "p-", "");
+        apply(&mut rs, &[]).unwrap();
+        let pod = &rs[2].value["spec"]["template"]["spec"];
+        assert_eq!(pod["serviceAccountName"], "p-runner");
+        assert_eq!(
+            pod["containers"][0]["envFrom"][0]["configMapRef"]["name"],
+            "p-settings"
+        );
+        assert_eq!(pod["volumes"][0]["configMap"]["name"], "p-settings");
+        assert_eq!(
+            pod["volumes"][1]["configMap"]["name"], "other",
+            "names of objects not in the build are left alone"
+        );
+    }
+}

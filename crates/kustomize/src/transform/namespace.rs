@@ -44,3 +44,40 @@ pub(crate) fn apply(resources: &mut [Resource], namespace: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sets_namespaced_objects_and_service_account_subjects_only() {
+        let mut rs = vec![
+            Resource::new(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "old"}}),
+            ),
+            Resource::new(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}),
+            ),
+            Resource::new(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b", "namespace": "old"},
+                "subjects": [{"kind": "ServiceAccount", "name": "sa", "namespace": "old"}, {"kind": "User", "name": "u"}]}),
+            ),
+        ];
+        apply(&mut rs, "prod");
+        assert_eq!(rs[0].value["metadata"]["namespace"], "prod");
+        assert!(
+            rs[1].value["metadata"].get("namespace").is_none(),
+            "cluster-scoped kinds stay unnamespaced"
+        );
+        assert_eq!(rs[2].value["metadata"]["namespace"], "prod");
+        assert_eq!(
+            rs[2].value["subjects"][0]["namespace"], "prod",
+            "service accounts of the old namespace follow"
+        );
+        assert!(
+            rs[2].value["subjects"][1].get("namespace").is_none(),
+            "users are left alone"
+        );
+    }
+}

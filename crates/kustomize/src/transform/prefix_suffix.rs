@@ -19,3 +19,22 @@ pub(crate) fn apply(resources: &mut [Resource], prefix: &str, suffix: &str) {
         r.set_name(name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renames_and_remembers_the_old_name() {
+        let mut rs = vec![Resource::new(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}),
+        )];
+        apply(&mut rs, "prod-", "-v2");
+        assert_eq!(rs[0].name(), "prod-settings-v2");
+        assert!(
+            rs[0].had_name("settings"),
+            "references to the old name can still be found"
+        );
+    }
+}

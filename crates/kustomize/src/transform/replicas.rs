@@ -38,3 +38,31 @@ pub(crate) fn apply(resources: &mut [Resource], replicas: &[Replica], specs: &[F
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sets_replicas_of_named_workloads_only() {
+        let mut rs = vec![
+            Resource::new(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 1}}),
+            ),
+            Resource::new(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}, "spec": {"replicas": 1}}),
+            ),
+        ];
+        apply(
+            &mut rs,
+            &[Replica {
+                name: "web".into(),
+                count: 5,
+            }],
+            &[],
+        );
+        assert_eq!(rs[0].value["spec"]["replicas"], 5);
+        assert_eq!(rs[1].value["spec"]["replicas"], 1);
+    }
+}
