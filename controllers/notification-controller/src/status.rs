@@ -17,6 +17,23 @@ pub const INVALID_CONFIG: &str = "InvalidConfig";
 /// Field manager of every status write.
 pub const FIELD_MANAGER: &str = "notification-controller";
 
+/// Records `original`'s generation and handled reconcile request on `obj`,
+/// then writes `obj`'s status if it differs from `original`'s (the runtime's
+/// minimal JSON patch; nothing is written when nothing changed).
+pub async fn finish<K>(client: &kube::Client, original: &K, obj: &mut K) -> Result<(), kube::Error>
+where
+    K: ferroflux_runtime::controller::Kind,
+{
+    obj.set_observed_generation(original.meta().generation);
+    if let Some(requested) = crate::reconcile::requested_at(original) {
+        obj.set_last_handled_reconcile_at(Some(requested));
+    }
+    let api: Api<K> = Api::namespaced(client.clone(), &original.namespace().unwrap_or_default());
+    ferroflux_runtime::controller::write_status_if_changed(&api, original, obj)
+        .await
+        .map(|_| ())
+}
+
 /// Merge-patches `status` (a JSON object) into `name`'s status subresource.
 pub async fn patch<K>(api: &Api<K>, name: &str, status: Value) -> Result<(), kube::Error>
 where

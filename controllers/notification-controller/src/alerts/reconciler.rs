@@ -11,14 +11,12 @@ use std::time::Duration;
 use ferroflux_api::conditions::{self, ObjectWithConditions, reasons};
 use ferroflux_api::notification::v1beta3::{Alert, Provider};
 use kube::ResourceExt;
-use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use serde_json::json;
 
 use super::matching::MessageFilters;
 use crate::delivery::report::ALERT_READY_MESSAGE;
-use crate::reconcile::{ReconcileError, requested_at};
+use crate::reconcile::ReconcileError;
 use crate::status::{self, INVALID_CONFIG};
 
 /// Reason of `Ready=False` when the Provider does not exist.
@@ -86,7 +84,7 @@ pub async fn reconcile(
     let generation = obj.metadata.generation;
     let at = conditions::now();
     let problem = check(&obj, &ctx.providers, ctx.no_cross_namespace_refs);
-    let mut changed = match &problem {
+    match &problem {
         Some((reason, message, true)) => {
             conditions::mark_stalled(obj.conditions_mut(), reason, message, generation, at)
         }
@@ -103,25 +101,9 @@ pub async fn reconcile(
             at,
         ),
     };
-    let status = obj.status.get_or_insert_with(Default::default);
-    if status.observed_generation != generation {
-        status.observed_generation = generation;
-        changed = true;
-    }
-    let requested = requested_at(&obj);
-    let status = obj.status.get_or_insert_with(Default::default);
-    if requested.is_some() && status.last_handled_reconcile_at != requested {
-        status.last_handled_reconcile_at = requested;
-        changed = true;
-    }
-    if changed {
-        let api: Api<Alert> =
-            Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-        let body = serde_json::to_value(&obj.status).unwrap_or_else(|_| json!({}));
-        status::patch(&api, &obj.name_any(), body)
-            .await
-            .map_err(ReconcileError::Status)?;
-    }
+    status::finish(&ctx.client, &*alert, &mut obj)
+        .await
+        .map_err(ReconcileError::Status)?;
     Ok(match problem {
         // The Provider watch brings the Alert back when it appears; the
         // requeue is a safety net.

@@ -10,15 +10,12 @@ use std::time::Duration;
 
 use ferroflux_api::conditions::{self, ObjectWithConditions, reasons};
 use ferroflux_api::notification::v1beta3::Provider;
-use kube::ResourceExt;
-use kube::api::Api;
 use kube::runtime::controller::Action;
-use serde_json::json;
 
 use super::config::ConfigError;
 use super::secrets;
 use crate::delivery::report::PROVIDER_READY_MESSAGE;
-use crate::reconcile::{ReconcileError, requested_at};
+use crate::reconcile::ReconcileError;
 use crate::status::{self, INVALID_CONFIG};
 
 /// Reason of `Ready=False` for a type this version cannot deliver to.
@@ -39,7 +36,7 @@ pub async fn reconcile(
     let generation = obj.metadata.generation;
     let at = conditions::now();
     let outcome = secrets::load(&ctx.client, &obj).await;
-    let mut changed = match &outcome {
+    match &outcome {
         Err(e @ ConfigError::Unsupported(_)) => conditions::mark_stalled(
             obj.conditions_mut(),
             UNSUPPORTED_TYPE,
@@ -64,25 +61,9 @@ pub async fn reconcile(
             at,
         ),
     };
-    let status = obj.status.get_or_insert_with(Default::default);
-    if status.observed_generation != generation {
-        status.observed_generation = generation;
-        changed = true;
-    }
-    let requested = requested_at(&obj);
-    let status = obj.status.get_or_insert_with(Default::default);
-    if requested.is_some() && status.last_handled_reconcile_at != requested {
-        status.last_handled_reconcile_at = requested;
-        changed = true;
-    }
-    if changed {
-        let api: Api<Provider> =
-            Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-        let body = serde_json::to_value(&obj.status).unwrap_or_else(|_| json!({}));
-        status::patch(&api, &obj.name_any(), body)
-            .await
-            .map_err(ReconcileError::Status)?;
-    }
+    status::finish(&ctx.client, &*provider, &mut obj)
+        .await
+        .map_err(ReconcileError::Status)?;
     Ok(match outcome {
         // Secrets may appear or change without the Provider changing.
         Err(ConfigError::Unsupported(_)) => Action::await_change(),

@@ -8,15 +8,13 @@ use std::time::Duration;
 use ferroflux_api::conditions::{self, ObjectWithConditions, Status, reasons};
 use ferroflux_api::notification::v1::Receiver;
 use kube::ResourceExt;
-use kube::api::Api;
 use kube::runtime::controller::Action;
-use serde_json::json;
 
 use super::path::{PathIndex, webhook_path};
 use super::verify::is_supported;
 use crate::delivery::ObjectKey;
 use crate::providers::secrets;
-use crate::reconcile::{ReconcileError, requested_at};
+use crate::reconcile::ReconcileError;
 use crate::status;
 
 /// Reason of `Ready=False` when the Secret or its `token` is missing.
@@ -94,14 +92,13 @@ pub async fn reconcile(
     let generation = obj.metadata.generation;
     let at = conditions::now();
     let outcome = evaluate(&obj, &ctx).await;
-    let mut changed = false;
     let path = match &outcome {
         Outcome::Ready(path) => {
             // Served before it is published, so anyone who reads the path
             // can use it at once.
             ctx.index.insert(key.clone(), path.clone());
             let message = format!("Receiver initialized for path: {path}");
-            changed |= conditions::mark_ready(
+            conditions::mark_ready(
                 obj.conditions_mut(),
                 reasons::SUCCEEDED,
                 &message,
@@ -112,25 +109,19 @@ pub async fn reconcile(
         }
         Outcome::Unsupported(message) => {
             ctx.index.remove(&key);
-            changed |= conditions::mark_stalled(
-                obj.conditions_mut(),
-                UNSUPPORTED,
-                message,
-                generation,
-                at,
-            );
+            conditions::mark_stalled(obj.conditions_mut(), UNSUPPORTED, message, generation, at);
             None
         }
         Outcome::NoToken(message) => {
             ctx.index.remove(&key);
-            changed |= conditions::mark_failed(
+            conditions::mark_failed(
                 obj.conditions_mut(),
                 TOKEN_NOT_FOUND,
                 message,
                 generation,
                 at.clone(),
             );
-            changed |= conditions::set(
+            conditions::set(
                 obj.conditions_mut(),
                 conditions::RECONCILING,
                 Status::True,
@@ -142,31 +133,10 @@ pub async fn reconcile(
             None
         }
     };
-    let requested = requested_at(&obj);
-    let status = obj.status.get_or_insert_with(Default::default);
-    if status.webhook_path != path {
-        status.webhook_path = path;
-        changed = true;
-    }
-    if status.observed_generation != generation {
-        status.observed_generation = generation;
-        changed = true;
-    }
-    if requested.is_some() && status.last_handled_reconcile_at != requested {
-        status.last_handled_reconcile_at = requested;
-        changed = true;
-    }
-    if changed {
-        let api: Api<Receiver> = Api::namespaced(ctx.client.clone(), &key.namespace);
-        let mut body = serde_json::to_value(&obj.status).unwrap_or_else(|_| json!({}));
-        // Merge patches drop a field only when told to with null.
-        if let Some(map) = body.as_object_mut() {
-            map.entry("webhookPath").or_insert(serde_json::Value::Null);
-        }
-        status::patch(&api, &key.name, body)
-            .await
-            .map_err(ReconcileError::Status)?;
-    }
+    obj.status.get_or_insert_with(Default::default).webhook_path = path;
+    status::finish(&ctx.client, &*receiver, &mut obj)
+        .await
+        .map_err(ReconcileError::Status)?;
     Ok(match outcome {
         Outcome::Ready(_) => Action::requeue(obj.spec.interval()),
         Outcome::Unsupported(_) => Action::await_change(),
