@@ -13,6 +13,7 @@ mod authz;
 pub mod discovery;
 pub mod errors;
 pub mod fields;
+mod immutable;
 mod lifecycle;
 mod managed;
 mod objects;

@@ -419,6 +419,9 @@ pub fn commit(
     if rt.custom.is_some() {
         admit_custom(ctx, &mut new)?;
     }
+    if !status_write {
+        crate::immutable::check(rt, existing, &new)?;
+    }
     let deleting = !existing["metadata"]["deletionTimestamp"].is_null();
     if deleting && new_finalizers_added(existing, &new) {
         return Err(ApiError::forbidden(

@@ -5,6 +5,7 @@ mod apply;
 mod crd;
 mod crud;
 mod hostile;
+mod immutable;
 mod kubectl;
 mod lifecycle;
 mod rbac;

@@ -1,0 +1,36 @@
+//! The apply engine's handle: a client (possibly impersonating a tenant),
+//! a shared discovery cache and the field manager it writes as.
+
+use std::sync::Arc;
+
+use crate::resolve::Resolver;
+
+/// Applies, prunes and waits for sets of objects.
+#[derive(Clone)]
+pub struct Manager {
+    pub(crate) client: kube::Client,
+    pub(crate) resolver: Arc<Resolver>,
+    pub(crate) field_manager: String,
+}
+
+impl Manager {
+    /// A manager that reads and writes through `client` as `field_manager`,
+    /// resolving kinds through `resolver` (which may be shared by managers of
+    /// different users).
+    pub fn new(
+        client: kube::Client,
+        resolver: Arc<Resolver>,
+        field_manager: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            resolver,
+            field_manager: field_manager.into(),
+        }
+    }
+
+    /// The client reads and writes go through.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+}
