@@ -235,6 +235,19 @@ fn load_kustomization(loader: &Loader, dir: &Path) -> Result<(String, Kustomizat
             });
         }
     }
+    // Kustomize decodes strictly: a misspelt field is an error, not a no-op.
+    const KNOWN_ELSEWHERE: &[&str] = &["metadata", "imageTags"];
+    if let Some(field) = kust
+        .other
+        .keys()
+        .find(|k| !KNOWN_ELSEWHERE.contains(&k.as_str()) && !UNSUPPORTED.contains(&k.as_str()))
+    {
+        return Err(BuildError::Invalid {
+            path: origin,
+            field: field.clone(),
+            message: format!("invalid Kustomization: unknown field \"{field}\""),
+        });
+    }
     Ok((origin, kust))
 }
 

@@ -172,6 +172,22 @@ where
     K: Kind,
     R: Reconciler<K>,
 {
+    run_with(client, reconciler, config, |c| c).await;
+}
+
+/// [`run`], with `configure` adding triggers to the controller before it
+/// starts (e.g. `watches` on the kinds the objects refer to, mapped through
+/// the controller's own cache of objects from `Controller::store`).
+pub async fn run_with<K, R, F>(
+    client: kube::Client,
+    reconciler: R,
+    config: LoopConfig,
+    configure: F,
+) where
+    K: Kind,
+    R: Reconciler<K>,
+    F: FnOnce(Controller<K>) -> Controller<K>,
+{
     let api: Api<K> = match &config.namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
@@ -188,8 +204,9 @@ where
         failures: Mutex::new(HashMap::new()),
         _kind: std::marker::PhantomData,
     });
-    Controller::new(api, wc)
-        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+    let controller = Controller::new(api, wc)
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
+    configure(controller)
         .shutdown_on_signal()
         .run(reconcile_one::<K, R>, error_policy::<K, R>, ctx)
         .for_each(|result| async move {

@@ -279,13 +279,14 @@ impl Manager {
         which: &[usize],
         opts: &ApplyOptions,
     ) -> Result<(), SsaError> {
-        let steps: Vec<Result<Step, SsaError>> = futures::stream::iter(which.iter().map(|&n| {
-            let item = &items[n];
-            self.plan_one(item, opts)
-        }))
-        .buffered(opts.concurrency.max(1))
-        .collect()
-        .await;
+        let steps: Vec<Result<Step, SsaError>> =
+            futures::stream::iter(which.iter().copied().map(|n| {
+                let item = &items[n];
+                self.plan_one(item, opts)
+            }))
+            .buffered(opts.concurrency.max(1))
+            .collect()
+            .await;
         for (&n, step) in which.iter().zip(steps) {
             items[n].step = Some(step?);
         }
@@ -347,26 +348,27 @@ impl Manager {
         which: &[usize],
         opts: &ApplyOptions,
     ) -> Result<(), SsaError> {
-        let results: Vec<Result<(), SsaError>> = futures::stream::iter(which.iter().map(|&n| {
-            let item = &items[n];
-            async move {
-                let Some(resolved) = &item.resolved else {
-                    return Err(unknown_kind(&item.meta));
-                };
-                let api = api_for(&self.client, resolved, &item.meta.namespace);
-                if item.step == Some(Step::Recreate) {
-                    self.recreate_delete(&api, &item.meta, opts).await?;
+        let results: Vec<Result<(), SsaError>> =
+            futures::stream::iter(which.iter().copied().map(|n| {
+                let item = &items[n];
+                async move {
+                    let Some(resolved) = &item.resolved else {
+                        return Err(unknown_kind(&item.meta));
+                    };
+                    let api = api_for(&self.client, resolved, &item.meta.namespace);
+                    if item.step == Some(Step::Recreate) {
+                        self.recreate_delete(&api, &item.meta, opts).await?;
+                    }
+                    let params = PatchParams::apply(&self.field_manager).force();
+                    api.patch(&item.meta.name, &params, &Patch::Apply(&item.obj))
+                        .await
+                        .map_err(|e| SsaError::api(&item.meta, "apply", e))?;
+                    Ok(())
                 }
-                let params = PatchParams::apply(&self.field_manager).force();
-                api.patch(&item.meta.name, &params, &Patch::Apply(&item.obj))
-                    .await
-                    .map_err(|e| SsaError::api(&item.meta, "apply", e))?;
-                Ok(())
-            }
-        }))
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
+            }))
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect()
+            .await;
         results.into_iter().collect()
     }
 

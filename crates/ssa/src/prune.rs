@@ -44,15 +44,24 @@ impl Manager {
             Stage::ClassDefinitions,
             Stage::ClusterDefinitions,
         ] {
-            let batch: Vec<&ObjMeta> = ordered.iter().filter(|o| stage_of(o) == stage).collect();
-            let results: Vec<Result<Option<Action>, SsaError>> =
-                futures::stream::iter(batch.iter().map(|o| self.delete_one(o, opts)))
-                    .buffered(opts.concurrency.max(1))
-                    .collect()
-                    .await;
-            for (o, r) in batch.into_iter().zip(results) {
+            let batch: Vec<ObjMeta> = ordered
+                .iter()
+                .filter(|o| stage_of(o) == stage)
+                .cloned()
+                .collect();
+            // Owned items keep the futures free of borrowed closure
+            // arguments, which callers need for `Send` futures.
+            let results: Vec<(ObjMeta, Result<Option<Action>, SsaError>)> =
+                futures::stream::iter(batch.into_iter().map(|o| async move {
+                    let r = self.delete_one(&o, opts).await;
+                    (o, r)
+                }))
+                .buffered(opts.concurrency.max(1))
+                .collect()
+                .await;
+            for (o, r) in results {
                 if let Some(action) = r? {
-                    cs.push(o.clone(), action);
+                    cs.push(o, action);
                 }
             }
         }

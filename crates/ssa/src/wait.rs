@@ -14,12 +14,17 @@ use crate::object::ObjMeta;
 impl Manager {
     /// The health of each object as it is now (`NotFound` when it does not exist).
     pub async fn health_of(&self, objects: &[ObjMeta]) -> Result<Vec<Health>, SsaError> {
-        futures::stream::iter(objects.iter().map(|o| self.health_one(o)))
-            .buffered(16)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect()
+        futures::stream::iter(
+            objects
+                .iter()
+                .cloned()
+                .map(|o| async move { self.health_one(&o).await }),
+        )
+        .buffered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
     }
 
     async fn health_one(&self, meta: &ObjMeta) -> Result<Health, SsaError> {

@@ -13,6 +13,7 @@ mod authz;
 pub mod discovery;
 pub mod errors;
 pub mod fields;
+pub mod git;
 mod immutable;
 mod lifecycle;
 mod managed;

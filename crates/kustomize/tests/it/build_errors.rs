@@ -138,6 +138,12 @@ fn malformed_yaml_and_unsupported_fields_are_errors() {
         .build(".", LoadRestrictor::RootOnly)
         .expect_err("must fail");
     assert!(err.contains("helmCharts"), "{err}");
+    let t = Tree::new(&[("kustomization.yaml", "resources: []\nnamePrefx: a-\n")]);
+    let err = t
+        .build(".", LoadRestrictor::RootOnly)
+        .expect_err("must fail");
+    assert!(err.contains("unknown field \"namePrefx\""), "{err}");
+    assert!(err.contains("kustomization.yaml"), "{err}");
 }
 
 #[test]

@@ -1,0 +1,203 @@
+//! The clients applied objects are read and written through: the
+//! controller's own, or one impersonating the Kustomization's service
+//! account, optionally on a remote cluster named by `spec.kubeConfig`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ferroflux_api::kustomize::v1::Kustomization;
+use ferroflux_ssa::Resolver;
+use k8s_openapi::api::core::v1::Secret;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, ResourceExt};
+use sha2::{Digest, Sha256};
+
+/// Why no client could be made; messages never contain secret data.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The kubeconfig Secret could not be read or used.
+    #[error("{0}")]
+    KubeConfig(String),
+    /// The spec asks for something this controller does not do.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// A client and the discovery cache of the cluster it talks to.
+#[derive(Clone)]
+pub struct Target {
+    /// Reads and writes of applied objects go through this client.
+    pub client: kube::Client,
+    /// Discovery of that cluster.
+    pub resolver: Arc<Resolver>,
+    /// Who the client acts as, for messages (`None`: the controller itself).
+    pub user: Option<String>,
+}
+
+/// Builds and caches [`Target`]s.
+pub struct Clients {
+    base_config: kube::Config,
+    local: Target,
+    default_service_account: Option<String>,
+    cache: Mutex<HashMap<String, Target>>,
+    resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
+}
+
+impl Clients {
+    /// Clients derived from the controller's own `config` and `client`;
+    /// `default_service_account` is impersonated when a Kustomization names none.
+    pub fn new(
+        base_config: kube::Config,
+        client: kube::Client,
+        default_service_account: Option<String>,
+    ) -> Self {
+        Self {
+            base_config,
+            local: Target {
+                resolver: Arc::new(Resolver::new(client.clone())),
+                client,
+                user: None,
+            },
+            default_service_account: default_service_account.filter(|s| !s.is_empty()),
+            cache: Mutex::new(HashMap::new()),
+            resolvers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The controller's own client (sources, dependencies, its own objects).
+    pub fn local(&self) -> &Target {
+        &self.local
+    }
+
+    /// The service account `ks` is applied as, if any.
+    pub fn service_account(&self, ks: &Kustomization) -> Option<String> {
+        ks.spec
+            .service_account_name
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.default_service_account.clone())
+    }
+
+    /// The target for `ks`: its cluster, acting as its service account.
+    pub async fn for_kustomization(&self, ks: &Kustomization) -> Result<Target, ClientError> {
+        let ns = ks.namespace().unwrap_or_default();
+        let user = self
+            .service_account(ks)
+            .map(|sa| format!("system:serviceaccount:{ns}:{sa}"));
+        let (config, cluster_key) = match &ks.spec.kube_config {
+            None => (self.base_config.clone(), String::from("local")),
+            Some(kc) => {
+                if kc.config_map_ref.is_some() {
+                    return Err(ClientError::Unsupported(
+                        "spec.kubeConfig.configMapRef (workload identity) is not supported; use spec.kubeConfig.secretRef".into(),
+                    ));
+                }
+                let Some(secret_ref) = &kc.secret_ref else {
+                    return Err(ClientError::KubeConfig(
+                        "spec.kubeConfig has no secretRef".into(),
+                    ));
+                };
+                let yaml = self
+                    .kubeconfig_from_secret(&ns, &secret_ref.name, secret_ref.key.as_deref())
+                    .await?;
+                let key = hex::encode(Sha256::digest(yaml.as_bytes()));
+                let where_ = format!("Secret '{ns}/{}'", secret_ref.name);
+                let kubeconfig = Kubeconfig::from_yaml(&yaml).map_err(|_| {
+                    ClientError::KubeConfig(format!("{where_} does not hold a valid kubeconfig"))
+                })?;
+                let config =
+                    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                        .await
+                        .map_err(|e| {
+                            ClientError::KubeConfig(format!(
+                                "{where_}: the kubeconfig cannot be used: {}",
+                                redact(&e.to_string())
+                            ))
+                        })?;
+                (config, key)
+            }
+        };
+        if cluster_key == "local" && user.is_none() {
+            return Ok(self.local.clone());
+        }
+        let cache_key = format!("{cluster_key}|{}", user.as_deref().unwrap_or(""));
+        if let Some(t) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&cache_key)
+        {
+            return Ok(t.clone());
+        }
+        let mut config = config;
+        if let Some(u) = &user {
+            config.auth_info.impersonate = Some(u.clone());
+            config.auth_info.impersonate_groups = None;
+        }
+        let client = kube::Client::try_from(config).map_err(|e| {
+            ClientError::KubeConfig(format!("building a client: {}", redact(&e.to_string())))
+        })?;
+        let resolver = if cluster_key == "local" {
+            self.local.resolver.clone()
+        } else {
+            self.resolvers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(cluster_key.clone())
+                .or_insert_with(|| Arc::new(Resolver::new(client.clone())))
+                .clone()
+        };
+        let target = Target {
+            client,
+            resolver,
+            user,
+        };
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cache_key, target.clone());
+        Ok(target)
+    }
+
+    async fn kubeconfig_from_secret(
+        &self,
+        ns: &str,
+        name: &str,
+        key: Option<&str>,
+    ) -> Result<String, ClientError> {
+        let secrets: Api<Secret> = Api::namespaced(self.local.client.clone(), ns);
+        let secret = secrets
+            .get_opt(name)
+            .await
+            .map_err(|e| ClientError::KubeConfig(format!("reading Secret '{ns}/{name}': {e}")))?
+            .ok_or_else(|| ClientError::KubeConfig(format!("Secret '{ns}/{name}' not found")))?;
+        let data = secret.data.unwrap_or_default();
+        let keys: Vec<&str> = match key {
+            Some(k) => vec![k],
+            None => vec!["value", "value.yaml"],
+        };
+        for k in &keys {
+            if let Some(v) = data.get(*k) {
+                return String::from_utf8(v.0.clone()).map_err(|_| {
+                    ClientError::KubeConfig(format!(
+                        "Secret '{ns}/{name}' key '{k}' is not UTF-8 text"
+                    ))
+                });
+            }
+        }
+        Err(ClientError::KubeConfig(format!(
+            "Secret '{ns}/{name}' has no key {}",
+            keys.iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )))
+    }
+}
+
+/// Errors from kube's config loading can quote file contents; keep only the
+/// first line and cut it short so no credential rides along.
+fn redact(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    first.chars().take(160).collect()
+}

@@ -1,0 +1,15 @@
+//! Ferroflux's kustomize-controller: builds the kustomize overlay of each
+//! Kustomization from its source's artifact and applies it with server-side
+//! apply, as the Kustomization's service account, pruning what left it and
+//! reporting health.
+
+#![warn(missing_docs)]
+
+pub mod clients;
+pub mod dependencies;
+pub mod generator;
+pub mod reconciler;
+pub mod source;
+pub mod substitute;
+pub mod vars;
+pub mod watches;

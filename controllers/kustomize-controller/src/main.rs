@@ -1,0 +1,132 @@
+//! `kustomize-controller`: applies Kustomizations.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use ferroflux_api::kustomize::v1::Kustomization;
+use ferroflux_runtime::artifact::{ArtifactClient, FetchOptions};
+use ferroflux_runtime::controller::{self, LoopConfig};
+use ferroflux_runtime::events::Recorder;
+use ferroflux_runtime::flags::{CommonArgs, bind_addr};
+use ferroflux_runtime::leader::{self, LeaderConfig};
+use ferroflux_runtime::metrics::{self, Metrics};
+use kustomize_controller::clients::Clients;
+use kustomize_controller::reconciler::{KustomizationReconciler, Options};
+
+/// The controller's name in events, metrics and leases.
+const CONTROLLER: &str = "kustomize-controller";
+
+#[derive(Parser, Debug)]
+#[command(name = CONTROLLER, about = "Ferroflux kustomize-controller: builds kustomize overlays from sources and applies them")]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Service account impersonated by Kustomizations that name none.
+    #[arg(long, default_value = "")]
+    default_service_account: String,
+    /// Refuse references (sourceRef, dependsOn) to objects in other namespaces.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    no_cross_namespace_refs: bool,
+    /// Largest artifact accepted, in bytes.
+    #[arg(long, default_value_t = 512 * 1024 * 1024)]
+    artifact_max_size: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ferroflux_runtime::logging::init(&cli.common.log_level, cli.common.log_encoding);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "kustomize-controller stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    ferroflux_runtime::tls::install_crypto_provider();
+    let config = kube::Config::infer()
+        .await
+        .context("loading the Kubernetes client configuration")?;
+    let client =
+        kube::Client::try_from(config.clone()).context("connecting to the Kubernetes API")?;
+    let metrics = Metrics::new();
+    let metrics_addr = bind_addr(&cli.common.metrics_addr).map_err(anyhow::Error::msg)?;
+    let health_addr = bind_addr(&cli.common.health_addr).map_err(anyhow::Error::msg)?;
+    metrics::serve(metrics_addr, metrics::metrics_router(metrics.clone()))
+        .await
+        .with_context(|| format!("listening on {metrics_addr} (metrics)"))?;
+    metrics::serve(health_addr, metrics::health_router(metrics.clone()))
+        .await
+        .with_context(|| format!("listening on {health_addr} (health)"))?;
+
+    let lease = LeaderConfig {
+        namespace: cli.common.runtime_namespace.clone(),
+        name: format!("{CONTROLLER}-leader-election"),
+        identity: std::env::var("POD_NAME")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| format!("{CONTROLLER}-{}", std::process::id())),
+        lease_duration: cli.common.leader_election_lease_duration,
+        retry_period: cli.common.leader_election_retry_period,
+    };
+    if cli.common.enable_leader_election {
+        let mut leading = leader::acquire(client.clone(), lease.clone()).await;
+        tokio::spawn(async move {
+            while leading.changed().await.is_ok() {
+                if !*leading.borrow() {
+                    tracing::error!("leadership lost; exiting so another replica takes over");
+                    std::process::exit(1);
+                }
+            }
+        });
+    }
+    metrics.set_ready(true);
+
+    let recorder = Recorder::new(
+        client.clone(),
+        CONTROLLER,
+        cli.common.events_addr.as_deref(),
+    );
+    let artifacts = ArtifactClient::new(FetchOptions {
+        max_download_bytes: cli.artifact_max_size,
+        ..Default::default()
+    })
+    .context("building the artifact client")?;
+    let clients = Clients::new(
+        config,
+        client.clone(),
+        Some(cli.default_service_account.clone()),
+    );
+    let options = Options {
+        no_cross_namespace_refs: cli.no_cross_namespace_refs,
+        requeue_dependency: cli.common.requeue_dependency,
+        ..Default::default()
+    };
+    let reconciler = KustomizationReconciler::new(clients, artifacts, recorder, options);
+    let namespace = cli.common.watch_namespace().map(String::from);
+    let loop_config = LoopConfig {
+        concurrency: cli.common.concurrent,
+        namespace: namespace.clone(),
+        label_selector: cli.common.watch_label_selector.clone(),
+        metrics,
+        ..Default::default()
+    };
+    tracing::info!("starting Kustomization reconciler");
+    let watch_client = client.clone();
+    controller::run_with::<Kustomization, _, _>(
+        client.clone(),
+        reconciler,
+        loop_config,
+        move |c| {
+            kustomize_controller::watches::watch_sources(c, watch_client, namespace.as_deref())
+        },
+    )
+    .await;
+    if cli.common.enable_leader_election {
+        let _ = leader::release(client, &lease).await;
+    }
+    Ok(())
+}

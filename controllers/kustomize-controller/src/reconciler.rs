@@ -1,0 +1,594 @@
+//! The Kustomization reconciler: source artifact → build → substitute →
+//! staged apply (as the tenant) → prune → health → status and events.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ferroflux_api::conditions::{self, ObjectWithConditions, reasons};
+use ferroflux_api::event::Severity;
+use ferroflux_api::kustomize::v1::{Kustomization, SubstituteStrategy};
+use ferroflux_runtime::artifact::{ArtifactClient, Limits};
+use ferroflux_runtime::controller::{Outcome, ReconcileError, Reconciler};
+use ferroflux_runtime::events::Recorder;
+use ferroflux_ssa::{ApplyOptions, ChangeSet, DeleteOptions, Inventory, Manager, ObjMeta};
+use kube::ResourceExt;
+use serde_json::Value;
+
+use crate::clients::Clients;
+use crate::source::{self, SourceError};
+
+/// The field manager of every apply, as Flux's.
+pub const FIELD_MANAGER: &str = "kustomize-controller";
+/// Label naming the Kustomization that applied an object.
+pub const NAME_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
+/// Label naming that Kustomization's namespace.
+pub const NAMESPACE_LABEL: &str = "kustomize.toolkit.fluxcd.io/namespace";
+
+/// How the reconciler behaves (from flags).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Refuse `sourceRef`/`dependsOn` in other namespaces.
+    pub no_cross_namespace_refs: bool,
+    /// How long to wait before checking dependencies again.
+    pub requeue_dependency: Duration,
+    /// Requests in flight at once while applying one Kustomization.
+    pub apply_concurrency: usize,
+    /// How often readiness is polled during health checks.
+    pub health_poll: Duration,
+    /// Limits on extracted artifacts.
+    pub limits: Limits,
+    /// Where artifacts are unpacked (a fresh temporary directory each time).
+    pub work_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            no_cross_namespace_refs: false,
+            requeue_dependency: Duration::from_secs(30),
+            apply_concurrency: 16,
+            health_poll: Duration::from_secs(2),
+            limits: Limits::default(),
+            work_dir: None,
+        }
+    }
+}
+
+/// Reconciles Kustomizations.
+pub struct KustomizationReconciler {
+    clients: Clients,
+    artifacts: ArtifactClient,
+    recorder: Recorder,
+    options: Options,
+}
+
+/// A failure on the way, with the reason Flux reports for it.
+struct Failure {
+    reason: &'static str,
+    message: String,
+    /// Retry on the next interval change only (a spec problem).
+    stalled: bool,
+}
+
+impl Failure {
+    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            stalled: false,
+        }
+    }
+    fn stalled(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            stalled: true,
+        }
+    }
+}
+
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+impl KustomizationReconciler {
+    /// A reconciler using `clients` for the cluster, `artifacts` to download
+    /// sources and `recorder` for events.
+    pub fn new(
+        clients: Clients,
+        artifacts: ArtifactClient,
+        recorder: Recorder,
+        options: Options,
+    ) -> Self {
+        Self {
+            clients,
+            artifacts,
+            recorder,
+            options,
+        }
+    }
+
+    async fn event(
+        &self,
+        obj: &Kustomization,
+        severity: Severity,
+        message: &str,
+        revision: Option<&str>,
+    ) {
+        let reason = conditions::get(obj.conditions(), conditions::READY)
+            .map(|c| c.reason.clone())
+            .unwrap_or_else(|| format!("{severity:?}"));
+        let mut metadata = BTreeMap::new();
+        if let Some(r) = revision.filter(|r| !r.is_empty()) {
+            metadata.insert("revision".to_string(), r.to_string());
+        }
+        self.recorder
+            .publish(obj, severity, &reason, message, metadata)
+            .await;
+    }
+
+    /// Records `f` on the object; emits an error event when the message is new.
+    async fn fail(
+        &self,
+        obj: &mut Kustomization,
+        f: Failure,
+        revision: Option<&str>,
+    ) -> Result<Outcome, ReconcileError> {
+        let generation = obj.metadata.generation;
+        let now = conditions::now();
+        let previous = conditions::get(obj.conditions(), conditions::READY)
+            .filter(|c| c.status == "False")
+            .map(|c| c.message.clone());
+        if let Some(r) = revision {
+            obj.status
+                .get_or_insert_with(Default::default)
+                .last_attempted_revision = Some(r.to_string());
+        }
+        let conds = obj.conditions_mut();
+        if f.stalled {
+            conditions::mark_stalled(conds, f.reason, &f.message, generation, now);
+        } else {
+            conditions::mark_failed(conds, f.reason, &f.message, generation, now);
+        }
+        if previous.as_deref() != Some(f.message.as_str()) {
+            self.event(obj, Severity::Error, &f.message, revision).await;
+        }
+        if f.stalled {
+            return Ok(Outcome::AwaitChange);
+        }
+        Err(ReconcileError::retry_after(
+            f.message,
+            obj.spec.retry_interval(),
+        ))
+    }
+
+    /// Ready=False without an error event (waiting on something else).
+    fn wait(&self, obj: &mut Kustomization, reason: &str, message: &str) {
+        let generation = obj.metadata.generation;
+        conditions::mark_failed(
+            obj.conditions_mut(),
+            reason,
+            message,
+            generation,
+            conditions::now(),
+        );
+    }
+
+    async fn run(
+        &self,
+        obj: &mut Kustomization,
+        started: Instant,
+    ) -> Result<Outcome, ReconcileError> {
+        let ns = obj.namespace().unwrap_or_default();
+        if self.options.no_cross_namespace_refs {
+            let src_ns = source::source_namespace(obj);
+            if src_ns != ns {
+                let msg = format!(
+                    "cannot access {}, cross-namespace references have been disabled",
+                    source::source_display(obj)
+                );
+                return self
+                    .fail(obj, Failure::stalled(reasons::ACCESS_DENIED, msg), None)
+                    .await;
+            }
+            if let Some(d) = obj.spec.depends_on.iter().find(|d| {
+                d.namespace
+                    .as_deref()
+                    .is_some_and(|n| !n.is_empty() && n != ns)
+            }) {
+                let msg = format!(
+                    "cannot access dependency {}/{}, cross-namespace references have been disabled",
+                    d.namespace.as_deref().unwrap_or_default(),
+                    d.name
+                );
+                return self
+                    .fail(obj, Failure::stalled(reasons::ACCESS_DENIED, msg), None)
+                    .await;
+            }
+        }
+
+        let local = self.clients.local().client.clone();
+        let artifact = match source::artifact(&local, obj).await {
+            Ok(a) => a,
+            Err(e @ (SourceError::NotFound(_) | SourceError::NotReady(_))) => {
+                self.wait(obj, reasons::ARTIFACT_FAILED, &e.to_string());
+                return Ok(Outcome::After(obj.spec.retry_interval()));
+            }
+            Err(e) => {
+                return self
+                    .fail(
+                        obj,
+                        Failure::new(reasons::ARTIFACT_FAILED, e.to_string()),
+                        None,
+                    )
+                    .await;
+            }
+        };
+        let revision = artifact.revision.clone();
+
+        if !obj.spec.depends_on.is_empty()
+            && let Err(msg) = crate::dependencies::check(&local, obj).await
+        {
+            self.wait(obj, reasons::DEPENDENCY_NOT_READY, &msg);
+            tracing::info!(kustomization = %format!("{ns}/{}", obj.name_any()), reason = %msg, "dependencies not ready");
+            return Ok(Outcome::After(self.options.requeue_dependency));
+        }
+
+        // Download and unpack into a private directory, removed on return.
+        let work = match &self.options.work_dir {
+            Some(dir) => tempfile::tempdir_in(dir),
+            None => tempfile::tempdir(),
+        }
+        .map_err(|e| ReconcileError::new(format!("creating a work directory: {e}")))?;
+        let root = work.path().join("source");
+        if let Err(e) = self
+            .artifacts
+            .fetch_and_extract(&artifact.url, &artifact.digest, &root, &self.options.limits)
+            .await
+        {
+            let msg = format!("failed to download artifact from {}: {e}", artifact.url);
+            return self
+                .fail(
+                    obj,
+                    Failure::new(reasons::ARTIFACT_FAILED, msg),
+                    Some(&revision),
+                )
+                .await;
+        }
+
+        let target = match self.clients.for_kustomization(obj).await {
+            Ok(t) => t,
+            Err(e) => {
+                return self
+                    .fail(
+                        obj,
+                        Failure::new(reasons::RECONCILIATION_FAILED, e.to_string()),
+                        Some(&revision),
+                    )
+                    .await;
+            }
+        };
+        let vars = match crate::vars::gather(&target.client, obj).await {
+            Ok(v) => v,
+            Err(msg) => {
+                return self
+                    .fail(
+                        obj,
+                        Failure::new(reasons::BUILD_FAILED, msg),
+                        Some(&revision),
+                    )
+                    .await;
+            }
+        };
+        let spec = obj.spec.clone();
+        let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
+            let mut objects = crate::generator::build(&root, &spec).map_err(|e| e.to_string())?;
+            let always = spec.substitute_strategy() == SubstituteStrategy::Always;
+            if spec.post_build.is_some() && (!vars.is_empty() || always) {
+                objects = crate::substitute::substitute(objects, &vars, false)
+                    .map_err(|e| e.to_string())?;
+            }
+            if let Some(meta) = &spec.common_metadata {
+                crate::generator::set_common_metadata(&mut objects, meta);
+            }
+            Ok(objects)
+        })
+        .await
+        .map_err(|e| ReconcileError::new(format!("build task: {e}")))?;
+        let mut objects = match built {
+            Ok(o) => o,
+            Err(msg) => {
+                return self
+                    .fail(
+                        obj,
+                        Failure::new(reasons::BUILD_FAILED, msg),
+                        Some(&revision),
+                    )
+                    .await;
+            }
+        };
+        drop(work);
+        let name = obj.name_any();
+        for o in &mut objects {
+            set_owner_labels(o, &name, &ns);
+        }
+
+        let manager = Manager::new(
+            target.client.clone(),
+            target.resolver.clone(),
+            FIELD_MANAGER,
+        );
+        let apply_opts = ApplyOptions {
+            force: obj.spec.force,
+            concurrency: self.options.apply_concurrency,
+            wait_interval: self.options.health_poll,
+            wait_timeout: obj.spec.timeout(),
+        };
+        let mut changes = match manager.apply_all_staged(objects, &apply_opts).await {
+            Ok(cs) => cs,
+            Err(e) => {
+                return self
+                    .fail(
+                        obj,
+                        Failure::new(reasons::RECONCILIATION_FAILED, e.to_string()),
+                        Some(&revision),
+                    )
+                    .await;
+            }
+        };
+        let new_inventory = Inventory::from_change_set(&changes);
+        let old_inventory =
+            Inventory::from_status(obj.status.as_ref().and_then(|s| s.inventory.as_ref()));
+        {
+            let status = obj.status.get_or_insert_with(Default::default);
+            status.inventory = Some(new_inventory.to_status());
+            status.last_attempted_revision = Some(revision.clone());
+        }
+        if obj.spec.prune {
+            let stale = old_inventory.stale(&new_inventory);
+            if !stale.is_empty() {
+                match manager
+                    .delete_all(
+                        &stale,
+                        &delete_options(&name, &ns, self.options.apply_concurrency),
+                    )
+                    .await
+                {
+                    Ok(cs) => changes.extend(cs),
+                    Err(e) => {
+                        // What failed to go stays in the inventory for the next try.
+                        let mut kept = new_inventory.clone();
+                        kept.objects.extend(stale);
+                        obj.status.get_or_insert_with(Default::default).inventory =
+                            Some(kept.to_status());
+                        return self
+                            .fail(
+                                obj,
+                                Failure::new(reasons::PRUNE_FAILED, e.to_string()),
+                                Some(&revision),
+                            )
+                            .await;
+                    }
+                }
+            }
+        }
+        let previous_applied = obj
+            .status
+            .as_ref()
+            .and_then(|s| s.last_applied_revision.clone());
+        {
+            let status = obj.status.get_or_insert_with(Default::default);
+            status.last_applied_revision = Some(revision.clone());
+            status.last_applied_origin_revision = artifact.origin_revision.clone();
+        }
+        if changes.has_changes() {
+            // Applied and pruned objects, as Flux reports them.
+            self.event_changes(obj, &changes, &revision).await;
+        }
+
+        // Health: every applied object with `wait`, else the listed checks.
+        let checks: Vec<ObjMeta> = if obj.spec.wait {
+            new_inventory.objects.clone()
+        } else {
+            obj.spec
+                .health_checks
+                .iter()
+                .map(|h| health_target(h, &ns))
+                .collect()
+        };
+        let generation = obj.metadata.generation;
+        if checks.is_empty() {
+            conditions::remove(obj.conditions_mut(), conditions::HEALTHY);
+        } else {
+            let remaining = obj.spec.timeout().saturating_sub(started.elapsed());
+            let health_started = Instant::now();
+            let waited = manager
+                .wait_for_set(&checks, self.options.health_poll, remaining)
+                .await;
+            match waited {
+                Ok(()) => {
+                    let msg = format!("Health check passed in {}", human(health_started.elapsed()));
+                    conditions::set(
+                        obj.conditions_mut(),
+                        conditions::HEALTHY,
+                        true,
+                        reasons::SUCCEEDED,
+                        &msg,
+                        generation,
+                        conditions::now(),
+                    );
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "health check failed after {}: {e}",
+                        human(health_started.elapsed())
+                    );
+                    conditions::set(
+                        obj.conditions_mut(),
+                        conditions::HEALTHY,
+                        false,
+                        reasons::HEALTH_CHECK_FAILED,
+                        &msg,
+                        generation,
+                        conditions::now(),
+                    );
+                    return self
+                        .fail(
+                            obj,
+                            Failure::new(reasons::HEALTH_CHECK_FAILED, msg),
+                            Some(&revision),
+                        )
+                        .await;
+                }
+            }
+        }
+
+        let was_ready = conditions::is_true(obj.conditions(), conditions::READY);
+        let msg = format!("Applied revision: {revision}");
+        conditions::mark_ready(
+            obj.conditions_mut(),
+            reasons::RECONCILIATION_SUCCEEDED,
+            &msg,
+            generation,
+            conditions::now(),
+        );
+        if !was_ready || previous_applied.as_deref() != Some(revision.as_str()) {
+            let took = human(started.elapsed());
+            let next = obj.spec.interval.as_std();
+            let msg = format!(
+                "Reconciliation finished in {took}, next run in {}",
+                human(next)
+            );
+            self.event(obj, Severity::Info, &msg, Some(&revision)).await;
+        }
+        Ok(Outcome::Interval)
+    }
+
+    async fn event_changes(&self, obj: &Kustomization, changes: &ChangeSet, revision: &str) {
+        let mut metadata = BTreeMap::new();
+        metadata.insert("revision".to_string(), revision.to_string());
+        self.recorder
+            .publish(
+                obj,
+                Severity::Info,
+                "Progressing",
+                &changes.changes_summary(),
+                metadata,
+            )
+            .await;
+    }
+}
+
+fn delete_options(name: &str, ns: &str, concurrency: usize) -> DeleteOptions {
+    DeleteOptions {
+        owner_labels: BTreeMap::from([
+            (NAME_LABEL.to_string(), name.to_string()),
+            (NAMESPACE_LABEL.to_string(), ns.to_string()),
+        ]),
+        concurrency,
+    }
+}
+
+fn health_target(h: &ferroflux_api::meta::NamespacedObjectKindReference, own_ns: &str) -> ObjMeta {
+    let (group, version) =
+        ferroflux_ssa::split_api_version(h.api_version.as_deref().unwrap_or("v1"));
+    ObjMeta {
+        group: group.to_string(),
+        kind: h.kind.clone(),
+        namespace: h.namespace.clone().unwrap_or_else(|| own_ns.to_string()),
+        name: h.name.clone(),
+        version: version.to_string(),
+    }
+}
+
+/// Labels every applied object with the Kustomization that owns it, so
+/// prune never deletes what another Kustomization has taken over.
+fn set_owner_labels(obj: &mut Value, name: &str, ns: &str) {
+    let Some(o) = obj.as_object_mut() else { return };
+    let meta = o
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(meta) = meta.as_object_mut() else {
+        return;
+    };
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !labels.is_object() {
+        *labels = Value::Object(Default::default());
+    }
+    if let Some(l) = labels.as_object_mut() {
+        l.insert(NAME_LABEL.into(), Value::String(name.into()));
+        l.insert(NAMESPACE_LABEL.into(), Value::String(ns.into()));
+    }
+}
+
+impl Reconciler<Kustomization> for KustomizationReconciler {
+    async fn reconcile(&self, obj: &mut Kustomization) -> Result<Outcome, ReconcileError> {
+        let started = Instant::now();
+        let timeout = obj.spec.timeout();
+        let mut working = obj.clone();
+        match tokio::time::timeout(timeout, self.run(&mut working, started)).await {
+            Ok(result) => {
+                *obj = working;
+                result
+            }
+            Err(_) => {
+                // The inner run may have set partial status; keep the old one
+                // and say why it stopped.
+                let msg = format!("reconciliation timed out after {}", human(timeout));
+                self.fail(obj, Failure::new(reasons::RECONCILIATION_FAILED, msg), None)
+                    .await
+            }
+        }
+    }
+
+    async fn cleanup(&self, obj: &Kustomization) -> Result<(), ReconcileError> {
+        use ferroflux_api::kustomize::v1::DeletionPolicy;
+        let prune = match obj.spec.deletion_policy() {
+            DeletionPolicy::MirrorPrune => obj.spec.prune,
+            DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
+            DeletionPolicy::Orphan => false,
+        };
+        if !prune || obj.spec.suspend {
+            return Ok(());
+        }
+        let inventory =
+            Inventory::from_status(obj.status.as_ref().and_then(|s| s.inventory.as_ref()));
+        if inventory.is_empty() {
+            return Ok(());
+        }
+        let target = self
+            .clients
+            .for_kustomization(obj)
+            .await
+            .map_err(|e| ReconcileError::new(e.to_string()))?;
+        let manager = Manager::new(target.client, target.resolver, FIELD_MANAGER);
+        let ns = obj.namespace().unwrap_or_default();
+        let cs = manager
+            .delete_all(
+                &inventory.objects,
+                &delete_options(&obj.name_any(), &ns, self.options.apply_concurrency),
+            )
+            .await
+            .map_err(|e| ReconcileError::new(format!("pruning on deletion: {e}")))?;
+        if cs.has_changes() {
+            self.event_changes(
+                obj,
+                &cs,
+                obj.status
+                    .as_ref()
+                    .and_then(|s| s.last_applied_revision.as_deref())
+                    .unwrap_or_default(),
+            )
+            .await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! Triggers: a source whose artifact revision changes queues the
+//! Kustomizations that build from it at once (not at their next interval).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ferroflux_api::kustomize::v1::{Kustomization, SourceKind};
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+
+/// The source kinds Kustomizations refer to.
+pub const SOURCE_KINDS: [SourceKind; 3] = [
+    SourceKind::GitRepository,
+    SourceKind::OciRepository,
+    SourceKind::Bucket,
+];
+
+/// Remembers the artifact revision last seen per source, so that status
+/// updates that do not change the artifact trigger nothing.
+#[derive(Default, Clone)]
+pub struct RevisionMemory(Arc<Mutex<HashMap<String, String>>>);
+
+impl RevisionMemory {
+    /// Whether `revision` is new for `key` (and remembers it).
+    pub fn changed(&self, key: &str, revision: &str) -> bool {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if m.get(key).map(String::as_str) == Some(revision) {
+            return false;
+        }
+        m.insert(key.to_string(), revision.to_string());
+        true
+    }
+}
+
+/// The Kustomizations in `store` that build from the source `src` of `kind`.
+pub fn dependents(
+    store: &Store<Kustomization>,
+    kind: SourceKind,
+    src: &DynamicObject,
+) -> Vec<ObjectRef<Kustomization>> {
+    let src_ns = src.namespace().unwrap_or_default();
+    let src_name = src.name_any();
+    store
+        .state()
+        .iter()
+        .filter(|ks| {
+            ks.spec.source_ref.kind == kind
+                && ks.spec.source_ref.name == src_name
+                && crate::source::source_namespace(ks) == src_ns
+        })
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
+}
+
+/// Adds a watch per source kind to `controller`.
+pub fn watch_sources(
+    controller: Controller<Kustomization>,
+    client: kube::Client,
+    namespace: Option<&str>,
+) -> Controller<Kustomization> {
+    let store = controller.store();
+    let memory = RevisionMemory::default();
+    let mut c = controller;
+    for kind in SOURCE_KINDS {
+        let reference = ferroflux_api::kustomize::v1::CrossNamespaceSourceReference {
+            api_version: None,
+            kind,
+            name: String::new(),
+            namespace: None,
+        };
+        let ar = crate::source::resource_of(&reference);
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        let store = store.clone();
+        let memory = memory.clone();
+        c = c.watches_with(
+            api,
+            ar,
+            watcher::Config::default(),
+            move |src: DynamicObject| {
+                let key = format!(
+                    "{}/{}/{}",
+                    kind.as_str(),
+                    src.namespace().unwrap_or_default(),
+                    src.name_any()
+                );
+                let revision = crate::source::artifact_of(&src.data)
+                    .map(|a| a.revision)
+                    .unwrap_or_default();
+                if memory.changed(&key, &revision) {
+                    dependents(&store, kind, &src)
+                } else {
+                    Vec::new()
+                }
+            },
+        );
+    }
+    c
+}

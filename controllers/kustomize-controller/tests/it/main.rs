@@ -1,0 +1,8 @@
+//! kustomize-controller against the test API server, with source-controller
+//! running in the same process and a real Git server (`git http-backend`).
+
+mod errors;
+mod lifecycle;
+mod ordering;
+mod support;
+mod tenancy;

@@ -1,0 +1,357 @@
+//! The harness: testenv with Flux's CRDs, a Git server, source-controller
+//! and kustomize-controller loops, and a sink for the events they POST.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferroflux_api::conditions::{self, ObjectWithConditions};
+use ferroflux_api::event::FluxEvent;
+use ferroflux_api::kustomize::v1::Kustomization;
+use ferroflux_api::source::v1::GitRepository;
+use ferroflux_runtime::artifact::{ArtifactClient, FetchOptions};
+use ferroflux_runtime::controller::{self, LoopConfig};
+use ferroflux_runtime::events::Recorder;
+use ferroflux_runtime::metrics::Metrics;
+use ferroflux_ssa::{ApplyOptions, Manager, Resolver};
+use ferroflux_testenv::git::{GitRepo, GitServer};
+use ferroflux_testenv::{Options as EnvOptions, TestEnv};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kustomize_controller::clients::Clients;
+use kustomize_controller::reconciler::{KustomizationReconciler, Options};
+use serde_json::{Value, json};
+use source_controller::git_repository::GitRepositoryReconciler;
+use source_controller::storage::Storage;
+
+/// How the harness is set up.
+#[derive(Default, Clone)]
+pub struct Setup {
+    /// kustomize-controller's `--default-service-account`.
+    pub default_service_account: Option<String>,
+    /// kustomize-controller's `--no-cross-namespace-refs`.
+    pub no_cross_namespace_refs: bool,
+    /// testenv's workload simulation.
+    pub simulate_workloads: Option<Duration>,
+}
+
+pub struct Harness {
+    pub env: TestEnv,
+    pub client: kube::Client,
+    pub git: GitServer,
+    pub events: Arc<Mutex<Vec<FluxEvent>>>,
+    pub metrics: Metrics,
+    _dirs: Vec<tempfile::TempDir>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn event_sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
+    use axum::Json;
+    use axum::extract::State;
+    let got: Arc<Mutex<Vec<FluxEvent>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::post(
+                |State(got): State<Arc<Mutex<Vec<FluxEvent>>>>, Json(e): Json<FluxEvent>| async move {
+                    got.lock().unwrap().push(e);
+                    axum::http::StatusCode::ACCEPTED
+                },
+            ),
+        )
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/"), got)
+}
+
+pub async fn harness(setup: Setup) -> Harness {
+    ferroflux_runtime::tls::install_crypto_provider();
+    let env = TestEnv::start_with(
+        "127.0.0.1:0",
+        EnvOptions {
+            simulate_workloads: setup.simulate_workloads,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = env.client().await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferroflux_api::crds::all().unwrap() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    apply_as_admin(
+        &client,
+        vec![json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}})],
+    )
+    .await;
+
+    let git_dir = tempfile::tempdir().unwrap();
+    let git = GitServer::start(git_dir.path(), None).unwrap();
+    let storage_dir = tempfile::tempdir().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let root = storage_dir.path().to_path_buf();
+    let mut tasks = vec![tokio::spawn(async move {
+        let _ = source_controller::storage::server::serve_listener(
+            listener,
+            root,
+            std::future::pending(),
+        )
+        .await;
+    })];
+    let (sink, events) = event_sink().await;
+    let storage = Storage::new(storage_dir.path(), addr.to_string()).unwrap();
+    let sources = GitRepositoryReconciler::new(
+        client.clone(),
+        storage,
+        Recorder::new(client.clone(), "source-controller", Some(&sink)),
+        cache_dir.path().to_path_buf(),
+    );
+    let fast = LoopConfig {
+        backoff_base: Duration::from_millis(100),
+        backoff_max: Duration::from_secs(1),
+        ..Default::default()
+    };
+    tasks.push(tokio::spawn(controller::run::<GitRepository, _>(
+        client.clone(),
+        sources,
+        fast.clone(),
+    )));
+
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::from_yaml(&env.kubeconfig_yaml()).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let clients = Clients::new(
+        config,
+        client.clone(),
+        setup.default_service_account.clone(),
+    );
+    let options = Options {
+        no_cross_namespace_refs: setup.no_cross_namespace_refs,
+        requeue_dependency: Duration::from_millis(300),
+        health_poll: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let artifacts = ArtifactClient::new(FetchOptions::default()).unwrap();
+    let reconciler = KustomizationReconciler::new(
+        clients,
+        artifacts,
+        Recorder::new(client.clone(), "kustomize-controller", Some(&sink)),
+        options,
+    );
+    let metrics = Metrics::new();
+    let ks_loop = LoopConfig {
+        metrics: metrics.clone(),
+        ..fast
+    };
+    let watch_client = client.clone();
+    tasks.push(tokio::spawn(controller::run_with::<Kustomization, _, _>(
+        client.clone(),
+        reconciler,
+        ks_loop,
+        move |c| kustomize_controller::watches::watch_sources(c, watch_client, None),
+    )));
+    Harness {
+        env,
+        client,
+        git,
+        events,
+        metrics,
+        _dirs: vec![git_dir, storage_dir, cache_dir],
+        tasks,
+    }
+}
+
+/// Server-side applies objects as the admin (test setup).
+pub async fn apply_as_admin(client: &kube::Client, objects: Vec<Value>) {
+    let m = Manager::new(
+        client.clone(),
+        Arc::new(Resolver::new(client.clone())),
+        "test-setup",
+    );
+    m.apply_all_staged(objects, &ApplyOptions::default())
+        .await
+        .unwrap();
+}
+
+impl Harness {
+    /// A new repository on the Git server.
+    pub fn repo(&self, name: &str) -> GitRepo {
+        GitRepo::create(self.git.root(), name).unwrap()
+    }
+
+    /// Creates a GitRepository `name` in `ns` for the repository `repo` (branch main).
+    pub async fn git_repository(&self, ns: &str, name: &str, repo: &str, interval: &str) {
+        apply_as_admin(
+            &self.client,
+            vec![json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"url": self.git.url(repo), "interval": interval, "ref": {"branch": "main"}}
+            })],
+        )
+        .await;
+    }
+
+    /// Creates (or updates) a Kustomization from its JSON.
+    pub async fn kustomization(&self, obj: Value) {
+        apply_as_admin(&self.client, vec![obj]).await;
+    }
+
+    pub fn kustomizations(&self, ns: &str) -> Api<Kustomization> {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// Waits (up to 60 s) until `check` holds for Kustomization `ns/name`.
+    pub async fn wait_ks(
+        &self,
+        ns: &str,
+        name: &str,
+        what: &str,
+        check: impl Fn(&Kustomization) -> bool,
+    ) -> Kustomization {
+        let api = self.kustomizations(ns);
+        for _ in 0..1200 {
+            if let Ok(Some(o)) = api.get_opt(name).await
+                && check(&o)
+            {
+                return o;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{ns}/{name} never reached: {what}: {:#?}",
+            api.get_opt(name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|o| o.status)
+        );
+    }
+
+    /// Waits until the Kustomization is Ready at a revision for `commit`.
+    pub async fn wait_applied(&self, ns: &str, name: &str, commit: &str) -> Kustomization {
+        let suffix = format!("sha1:{commit}");
+        self.wait_ks(ns, name, &format!("ready at {commit}"), |k| {
+            ready(k)
+                && k.status
+                    .as_ref()
+                    .and_then(|s| s.last_applied_revision.as_deref())
+                    .is_some_and(|r| r.ends_with(&suffix))
+        })
+        .await
+    }
+
+    /// Reads any object (`None`: not found).
+    pub async fn get(&self, api_version: &str, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        let resolver = Resolver::new(self.client.clone());
+        let r = resolver.resolve(api_version, kind).await.unwrap()?;
+        let api: Api<DynamicObject> = if r.namespaced {
+            Api::namespaced_with(self.client.clone(), ns, &r.resource)
+        } else {
+            Api::all_with(self.client.clone(), &r.resource)
+        };
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    /// The store's global resourceVersion (moves on every write).
+    pub fn writes(&self) -> u64 {
+        self.env
+            .server()
+            .expect("in-process testenv")
+            .store
+            .current_rv()
+    }
+
+    /// How many reconciles of Kustomization `ns/name` have finished.
+    pub fn reconciles(&self, ns: &str, name: &str) -> u64 {
+        let text = self.metrics.render();
+        let needle_name = format!("name=\"{name}\"");
+        let needle_ns = format!("namespace=\"{ns}\"");
+        text.lines()
+            .filter(|l| {
+                l.starts_with("gotk_reconcile_duration_seconds_count")
+                    && l.contains(&needle_name)
+                    && l.contains(&needle_ns)
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .map(|v| v as u64)
+            .sum()
+    }
+
+    /// Events POSTed about `kind` `name` so far.
+    pub fn events_for(&self, kind: &str, name: &str) -> Vec<FluxEvent> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.involved_object.kind == kind && e.involved_object.name == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Sets `reconcile.fluxcd.io/requestedAt` on an object of `api`.
+    pub async fn request<K>(&self, api: &Api<K>, name: &str, token: &str)
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        api.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+pub fn ready(k: &Kustomization) -> bool {
+    conditions::is_true(k.conditions(), conditions::READY)
+        && k.metadata.generation == k.status.as_ref().and_then(|s| s.observed_generation)
+}
+
+pub fn ready_message(k: &Kustomization) -> String {
+    conditions::get(k.conditions(), conditions::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+pub fn not_ready_with(k: &Kustomization, needle: &str) -> bool {
+    conditions::get(k.conditions(), conditions::READY)
+        .is_some_and(|c| c.status == "False" && c.message.contains(needle))
+}
+
+/// A Kustomization's JSON.
+pub fn ks(ns: &str, name: &str, source: &str, path: &str, extra: Value) -> Value {
+    let mut o = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"interval": "1h", "path": path, "prune": true, "timeout": "30s",
+                 "sourceRef": {"kind": "GitRepository", "name": source}}
+    });
+    if let (Some(spec), Some(extra)) = (o["spec"].as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            spec.insert(k.clone(), v.clone());
+        }
+    }
+    o
+}
