@@ -534,7 +534,10 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
         let started = Instant::now();
         let timeout = obj.spec.timeout();
         let mut working = obj.clone();
-        match tokio::time::timeout(timeout, self.run(&mut working, started)).await {
+        // The health wait inside gets what is left of `timeout` and reports
+        // what it waited for; the grace lets that message win over this one.
+        let limit = timeout + Duration::from_secs(5);
+        match tokio::time::timeout(limit, self.run(&mut working, started)).await {
             Ok(result) => {
                 *obj = working;
                 result

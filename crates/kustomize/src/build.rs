@@ -460,7 +460,13 @@ fn accumulate_inner(
                         message: "a resource must be a map".into(),
                     });
                 }
-                if str_at(&item, &["kind"]) == "Kustomization" {
+                // Only kustomize's own Kustomization; Flux's
+                // (kustomize.toolkit.fluxcd.io) is an ordinary resource.
+                let api_version = str_at(&item, &["apiVersion"]);
+                if str_at(&item, &["kind"]) == "Kustomization"
+                    && (api_version.is_empty()
+                        || api_version.starts_with("kustomize.config.k8s.io/"))
+                {
                     return Err(BuildError::other(
                         origin,
                         format!(

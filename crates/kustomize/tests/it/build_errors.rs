@@ -362,3 +362,23 @@ fn malformed_kustomizations_and_patches_are_errors_naming_the_file() {
         .expect_err("must fail");
     assert!(err.contains("bin.yaml"), "{err}");
 }
+
+#[test]
+fn flux_kustomizations_are_resources_but_kustomize_ones_are_not() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n";
+    let t = Tree::new(&[
+        ("kustomization.yaml", "resources:\n- sync.yaml\n"),
+        ("sync.yaml", flux),
+    ]);
+    let out = t.build(".", LoadRestrictor::RootOnly).expect("builds");
+    assert!(out.contains("kustomize.toolkit.fluxcd.io/v1"), "{out}");
+    let own = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n";
+    let t = Tree::new(&[
+        ("kustomization.yaml", "resources:\n- k.yaml\n"),
+        ("k.yaml", own),
+    ]);
+    let err = t
+        .build(".", LoadRestrictor::RootOnly)
+        .expect_err("must fail");
+    assert!(err.contains("is a kustomization file"), "{err}");
+}
