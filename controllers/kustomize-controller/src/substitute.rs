@@ -192,10 +192,11 @@ pub fn substitute(
             object: object_id(&obj),
             source,
         })?;
-        let parsed = parse_object(&expanded).map_err(|message| SubstituteError::Parse {
+        let mut parsed = parse_object(&expanded).map_err(|message| SubstituteError::Parse {
             object: object_id(&obj),
             message,
         })?;
+        keep_string_fields(&obj, &mut parsed, &lookup, strict);
         out.push(parsed);
     }
     Ok(out)
@@ -221,6 +222,81 @@ pub fn eval<'v>(
         ev.eval(n, &mut out)?;
     }
     Ok(out)
+}
+
+/// Flux substitutes in YAML that keeps the source's quoting, so
+/// `key: "${n}"` stays a string while `replicas: ${n}` becomes a number. The
+/// build output here has lost the quoting; so where Kubernetes only accepts
+/// strings (labels, annotations, ConfigMap and Secret data, env values,
+/// args and commands) a value that was a string with `${` before
+/// substitution is kept a string, with exactly the substituted text.
+fn keep_string_fields<'v>(
+    before: &Value,
+    after: &mut Value,
+    lookup: &dyn Fn(&str) -> Option<&'v str>,
+    strict: bool,
+) {
+    let config_like = before.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        && matches!(
+            before.get("kind").and_then(Value::as_str),
+            Some("ConfigMap" | "Secret")
+        );
+    let mut path: Vec<String> = Vec::new();
+    walk_strings(
+        before,
+        after,
+        &mut path,
+        &|path: &[String]| string_only(path, config_like),
+        lookup,
+        strict,
+    );
+}
+
+fn string_only(path: &[String], config_like: bool) -> bool {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    match p.as_slice() {
+        ["metadata", "labels" | "annotations", _] => true,
+        ["data" | "binaryData" | "stringData", _] => config_like,
+        [.., "env", _, "value"] => true,
+        [.., "args" | "command", _] => true,
+        _ => false,
+    }
+}
+
+fn walk_strings<'v>(
+    before: &Value,
+    after: &mut Value,
+    path: &mut Vec<String>,
+    string_only: &dyn Fn(&[String]) -> bool,
+    lookup: &dyn Fn(&str) -> Option<&'v str>,
+    strict: bool,
+) {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            for (k, bv) in b {
+                if let Some(av) = a.get_mut(k) {
+                    path.push(k.clone());
+                    walk_strings(bv, av, path, string_only, lookup, strict);
+                    path.pop();
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(a)) => {
+            for (i, (bv, av)) in b.iter().zip(a.iter_mut()).enumerate() {
+                path.push(i.to_string());
+                walk_strings(bv, av, path, string_only, lookup, strict);
+                path.pop();
+            }
+        }
+        (Value::String(b), after)
+            if !after.is_string() && b.contains("${") && string_only(path) =>
+        {
+            if let Ok(text) = eval(b, lookup, strict) {
+                *after = Value::String(text);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn disabled(obj: &Value) -> bool {

@@ -212,9 +212,10 @@ fn disabled_objects_are_skipped() {
     }
     let mut obj = cm(json!({"k": "${v}"}));
     obj["metadata"]["labels"] = json!({SUBSTITUTE_KEY: "enabled"});
+    // Substituted (ConfigMap data stays a string, see keep_string_fields).
     assert_eq!(
         sub_one(obj, &[("v", "1")], false).unwrap()["data"]["k"],
-        json!(1)
+        json!("1")
     );
 }
 
@@ -337,4 +338,34 @@ fn non_ascii_text_is_preserved() {
         "héllo ça wörld a"
     );
     assert_eq!(ok("${v#?}", &[("v", "ça")]), "a");
+}
+
+#[test]
+fn string_only_fields_stay_strings() {
+    let obj = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c", "labels": {"n": "${z}"}},
+        "data": {"n": "${n}", "flag": "${flag}"}
+    });
+    let deploy = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "annotations": {"rev": "${n}"}},
+        "spec": {"replicas": "${n}", "template": {"spec": {"containers": [
+            {"name": "c", "args": ["${n}"], "env": [{"name": "N", "value": "${n}"}]}
+        ]}}}
+    });
+    let vars = BTreeMap::from([
+        ("n".to_string(), "7".to_string()),
+        ("z".to_string(), "007".to_string()),
+        ("flag".to_string(), "true".to_string()),
+    ]);
+    let out = substitute(vec![obj, deploy], &vars, false).unwrap();
+    assert_eq!(out[0]["data"], json!({"n": "7", "flag": "true"}));
+    assert_eq!(out[0]["metadata"]["labels"]["n"], "007");
+    // Outside string-only fields the substituted text is typed, as in Flux.
+    assert_eq!(out[1]["spec"]["replicas"], 7);
+    assert_eq!(out[1]["metadata"]["annotations"]["rev"], "7");
+    let c = &out[1]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["args"][0], "7");
+    assert_eq!(c["env"][0]["value"], "7");
 }

@@ -2,6 +2,7 @@
 //! running in the same process and a real Git server (`git http-backend`).
 
 mod errors;
+mod features;
 mod lifecycle;
 mod ordering;
 mod support;
