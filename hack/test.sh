@@ -12,5 +12,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== crds/ is current"
 cargo run -q --locked -p ferroflux-api --bin crdgen -- --check
 
+echo "== cargo build --bins (the end-to-end tests and the demo run the binaries)"
+cargo build --workspace --bins --locked
+
 echo "== cargo test"
 cargo test --workspace --locked

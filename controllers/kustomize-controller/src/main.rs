@@ -121,7 +121,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         reconciler,
         loop_config,
         move |c| {
-            kustomize_controller::watches::watch_sources(c, watch_client, namespace.as_deref())
+            let c = kustomize_controller::watches::watch_sources(
+                c,
+                watch_client.clone(),
+                namespace.as_deref(),
+            );
+            kustomize_controller::watches::watch_dependencies(c, watch_client, namespace.as_deref())
         },
     )
     .await;

@@ -102,3 +102,61 @@ pub fn watch_sources(
     }
     c
 }
+
+/// Adds a watch that queues the Kustomizations depending on one whose
+/// readiness or applied revision just changed, so a chain of `dependsOn`
+/// proceeds at once instead of after `--requeue-dependency`.
+pub fn watch_dependencies(
+    controller: Controller<Kustomization>,
+    client: kube::Client,
+    namespace: Option<&str>,
+) -> Controller<Kustomization> {
+    let store = controller.store();
+    let memory = RevisionMemory::default();
+    let api: Api<Kustomization> = match namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    controller.watches(
+        api,
+        watcher::Config::default(),
+        move |dep: Kustomization| {
+            let dep_ns = dep.namespace().unwrap_or_default();
+            let dep_name = dep.name_any();
+            let status = dep.status.as_ref();
+            let ready = status
+                .map(|s| {
+                    ferroflux_api::conditions::is_true(
+                        &s.conditions,
+                        ferroflux_api::conditions::READY,
+                    )
+                })
+                .unwrap_or(false);
+            let state = format!(
+                "{ready}|{}",
+                status
+                    .and_then(|s| s.last_applied_revision.as_deref())
+                    .unwrap_or_default()
+            );
+            if !memory.changed(&format!("{dep_ns}/{dep_name}"), &state) {
+                return Vec::new();
+            }
+            store
+                .state()
+                .iter()
+                .filter(|ks| {
+                    let own_ns = ks.namespace().unwrap_or_default();
+                    ks.spec.depends_on.iter().any(|d| {
+                        d.name == dep_name
+                            && d.namespace
+                                .as_deref()
+                                .filter(|n| !n.is_empty())
+                                .unwrap_or(&own_ns)
+                                == dep_ns
+                    })
+                })
+                .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+                .collect()
+        },
+    )
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ferroflux_api::notification::v1::Receiver;
 use ferroflux_api::notification::v1beta3::{Alert, Provider};
+use ferroflux_runtime::metrics::Metrics;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
@@ -42,6 +43,9 @@ pub struct Options {
     pub receiver_addr: String,
     /// Forbid Alerts and Receivers to refer to other namespaces.
     pub no_cross_namespace_refs: bool,
+    /// Watch Alerts, Providers and Receivers (and the Secrets that bring
+    /// Receivers back) only in this namespace; `None` watches all.
+    pub watch_namespace: Option<String>,
     /// De-duplication and per-object limits of intake.
     pub limits: Limits,
     /// Events waiting for Alert matching before intake answers 503.
@@ -52,6 +56,10 @@ pub struct Options {
     pub label_cache_ttl: Duration,
     /// Delivery lanes.
     pub delivery: DeliveryOptions,
+    /// The process's metrics registry, to add this controller's counters
+    /// to (see [`crate::metrics`]); `None` keeps them out of Prometheus.
+    /// Start at most one controller per registry.
+    pub metrics: Option<Metrics>,
 }
 
 impl Default for Options {
@@ -60,11 +68,13 @@ impl Default for Options {
             events_addr: ":9090".to_string(),
             receiver_addr: ":9292".to_string(),
             no_cross_namespace_refs: false,
+            watch_namespace: None,
             limits: Limits::default(),
             queue_capacity: 10_000,
             match_concurrency: 64,
             label_cache_ttl: Duration::from_secs(30),
             delivery: DeliveryOptions::default(),
+            metrics: None,
         }
     }
 }
@@ -146,6 +156,18 @@ fn serve(
     })
 }
 
+/// The API of `K` in `namespace`, or in all namespaces.
+fn watched<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
 /// Starts the controller against the cluster behind `client`.
 pub async fn start(client: kube::Client, options: Options) -> Result<Running, StartError> {
     let events_listener = bind(&options.events_addr).await?;
@@ -160,6 +182,10 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
     let receiver_addr = local(&receiver_listener, &options.receiver_addr)?;
 
     let stats = Arc::new(Stats::default());
+    if let Some(metrics) = &options.metrics {
+        crate::metrics::register(metrics, &stats);
+    }
+    let ns = options.watch_namespace.as_deref();
     let kinds = Arc::new(KindResolver::new(client.clone()));
     let reporter = Arc::new(StatusReporter::new(client.clone()));
     let delivery = Delivery::new(
@@ -171,10 +197,8 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
     let mut tasks = Vec::new();
 
     // Providers.
-    let provider_controller = Controller::new(
-        Api::<Provider>::all(client.clone()),
-        watcher::Config::default(),
-    );
+    let provider_controller =
+        Controller::new(watched::<Provider>(&client, ns), watcher::Config::default());
     let providers = provider_controller.store();
     let ctx = Arc::new(ProviderContext {
         client: client.clone(),
@@ -186,14 +210,12 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
     ));
 
     // Alerts, brought back when their Provider appears or changes.
-    let alert_controller = Controller::new(
-        Api::<Alert>::all(client.clone()),
-        watcher::Config::default(),
-    );
+    let alert_controller =
+        Controller::new(watched::<Alert>(&client, ns), watcher::Config::default());
     let alerts = alert_controller.store();
     let alerts_for_mapper = alerts.clone();
     let alert_controller = alert_controller.watches(
-        Api::<Provider>::all(client.clone()),
+        watched::<Provider>(&client, ns),
         watcher::Config::default(),
         move |provider: Provider| {
             let namespace = provider.namespace().unwrap_or_default();
@@ -222,14 +244,12 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
 
     // Receivers, brought back when a watched Secret they use changes.
     let index = Arc::new(PathIndex::default());
-    let receiver_controller = Controller::new(
-        Api::<Receiver>::all(client.clone()),
-        watcher::Config::default(),
-    );
+    let receiver_controller =
+        Controller::new(watched::<Receiver>(&client, ns), watcher::Config::default());
     let receivers = receiver_controller.store();
     let receivers_for_mapper = receivers.clone();
     let receiver_controller = receiver_controller.watches(
-        Api::<Secret>::all(client.clone()),
+        watched::<Secret>(&client, ns),
         watcher::Config::default().labels(WATCH_LABEL),
         move |secret: Secret| {
             let namespace = secret.namespace().unwrap_or_default();
@@ -294,7 +314,7 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
         "receiver",
     ));
 
-    tracing::info!(%events_addr, %receiver_addr, "notification-controller started");
+    tracing::info!(%events_addr, %receiver_addr, watch_namespace = ns.unwrap_or("*"), "notification-controller started");
     Ok(Running {
         events_addr,
         receiver_addr,

@@ -49,8 +49,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "json")]
     pub log_encoding: LogEncoding,
     /// Watch every namespace (given bare, as Flux's manifests do, it means
-    /// true). Alerts, Providers and Receivers are always watched cluster-wide;
-    /// `false` is accepted and logged.
+    /// true). With `false`, Alerts, Providers and Receivers are watched only
+    /// in `--runtime-namespace`.
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub watch_all_namespaces: bool,
     /// The namespace the controller runs in (where its leader-election Lease is).
@@ -86,6 +86,7 @@ impl Args {
             events_addr: self.events_addr.clone(),
             receiver_addr: self.receiver_addr.clone(),
             no_cross_namespace_refs: self.no_cross_namespace_refs,
+            watch_namespace: (!self.watch_all_namespaces).then(|| self.runtime_namespace.clone()),
             limits: Limits {
                 dedup_window: self.rate_limit_interval,
                 object_burst: self.object_event_burst,
@@ -144,7 +145,16 @@ mod tests {
             "--log-encoding=console",
         ]);
         assert!(!a.watch_all_namespaces);
+        assert_eq!(a.options().watch_namespace.as_deref(), Some("flux-system"));
         assert_eq!(a.log_encoding, LogEncoding::Console);
+        let a = Args::parse_from([
+            "nc",
+            "--watch-all-namespaces=false",
+            "--runtime-namespace=gitops",
+        ]);
+        assert_eq!(a.options().watch_namespace.as_deref(), Some("gitops"));
+        let a = Args::parse_from(["nc", "--watch-all-namespaces"]);
+        assert_eq!(a.options().watch_namespace, None);
         assert!(Args::try_parse_from(["nc", "--log-encoding=xml"]).is_err());
     }
 }

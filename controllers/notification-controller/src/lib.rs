@@ -15,6 +15,7 @@ pub mod cli;
 pub mod delivery;
 pub mod intake;
 pub mod kinds;
+pub mod metrics;
 pub mod providers;
 pub mod receivers;
 pub mod reconcile;

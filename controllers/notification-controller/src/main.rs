@@ -28,11 +28,6 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), String> {
     // reqwest and kube are built without a default TLS provider.
     ferroflux_runtime::tls::install_crypto_provider();
-    if !args.watch_all_namespaces {
-        tracing::warn!(
-            "--watch-all-namespaces=false is not supported yet; watching every namespace"
-        );
-    }
     let client = kube::Client::try_default()
         .await
         .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;
@@ -68,7 +63,9 @@ async fn run(args: Args) -> Result<(), String> {
             }
         });
     }
-    let running = notification_controller::start(client.clone(), args.options())
+    let mut options = args.options();
+    options.metrics = Some(metrics.clone());
+    let running = notification_controller::start(client.clone(), options)
         .await
         .map_err(|e| e.to_string())?;
     metrics.set_ready(true);

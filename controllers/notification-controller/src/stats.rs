@@ -1,6 +1,12 @@
-//! Counters of what the controller did, for tests, benchmarks and logs.
+//! Counters of what the controller did, for tests, benchmarks, logs and
+//! Prometheus (see [`crate::metrics`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use ferroflux_api::notification::v1beta3::ProviderType;
+use ferroflux_runtime::metrics::prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
+use ferroflux_runtime::metrics::prometheus_client::metrics::counter::Counter;
+use ferroflux_runtime::metrics::prometheus_client::metrics::family::Family;
 
 /// Running totals since start.
 #[derive(Debug, Default)]
@@ -9,8 +15,11 @@ pub struct Stats {
     pub events_accepted: AtomicU64,
     /// Events refused as malformed (400).
     pub events_invalid: AtomicU64,
-    /// Events refused as duplicates or over the per-object limit (429).
+    /// Events refused as over the per-object limit (429).
     pub events_rate_limited: AtomicU64,
+    /// Events refused as identical to one accepted within the
+    /// de-duplication window (429).
+    pub events_duplicate: AtomicU64,
     /// Events refused because the matching queue was full (503).
     pub events_dropped: AtomicU64,
     /// Accepted events whose Alert matching has finished.
@@ -23,6 +32,11 @@ pub struct Stats {
     pub notifications_delivered: AtomicU64,
     /// Notifications given up on after their retries.
     pub notifications_failed: AtomicU64,
+    /// Notifications dropped, delivered and failed, per Provider type
+    /// (the per-type breakdown of the three counters above).
+    pub deliveries: Family<DeliveryLabels, Counter>,
+    /// Attempts retried after a retryable error, per Provider type.
+    pub retries: Family<ProviderTypeLabel, Counter>,
 }
 
 /// A copy of [`Stats`] at one moment.
@@ -34,6 +48,8 @@ pub struct Snapshot {
     pub events_invalid: u64,
     /// See [`Stats::events_rate_limited`].
     pub events_rate_limited: u64,
+    /// See [`Stats::events_duplicate`].
+    pub events_duplicate: u64,
     /// See [`Stats::events_dropped`].
     pub events_dropped: u64,
     /// See [`Stats::events_processed`].
@@ -63,6 +79,31 @@ impl Stats {
         counter.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Counts a notification's end (or its drop) in the totals and in the
+    /// per-type breakdown.
+    pub fn delivery(&self, provider_type: ProviderType, outcome: DeliveryOutcome) {
+        let total = match outcome {
+            DeliveryOutcome::Delivered => &self.notifications_delivered,
+            DeliveryOutcome::Failed => &self.notifications_failed,
+            DeliveryOutcome::Dropped => &self.notifications_dropped,
+        };
+        // The breakdown first: once the totals say "settled", it is complete.
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                provider_type,
+                outcome,
+            })
+            .inc();
+        self.inc(total);
+    }
+
+    /// Counts one retried delivery attempt.
+    pub fn retry(&self, provider_type: ProviderType) {
+        self.retries
+            .get_or_create(&ProviderTypeLabel(provider_type))
+            .inc();
+    }
+
     /// The current totals.
     pub fn snapshot(&self) -> Snapshot {
         let get = |c: &AtomicU64| c.load(Ordering::SeqCst);
@@ -70,6 +111,7 @@ impl Stats {
             events_accepted: get(&self.events_accepted),
             events_invalid: get(&self.events_invalid),
             events_rate_limited: get(&self.events_rate_limited),
+            events_duplicate: get(&self.events_duplicate),
             events_dropped: get(&self.events_dropped),
             events_processed: get(&self.events_processed),
             notifications_queued: get(&self.notifications_queued),
@@ -77,5 +119,102 @@ impl Stats {
             notifications_delivered: get(&self.notifications_delivered),
             notifications_failed: get(&self.notifications_failed),
         }
+    }
+}
+
+/// How a notification ended, as counted per Provider type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryOutcome {
+    /// The service accepted it.
+    Delivered,
+    /// Given up on after its retries (or a non-retryable error).
+    Failed,
+    /// Not queued: the Provider's lane was full.
+    Dropped,
+}
+
+impl DeliveryOutcome {
+    /// The `outcome` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Dropped => "dropped",
+        }
+    }
+}
+
+/// The Provider type as spelled in `spec.type` (`slack`, `generic-hmac`, ...).
+pub fn provider_type_name(provider_type: ProviderType) -> String {
+    serde_json::to_value(provider_type)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Labels `provider_type`, `outcome` of the per-type delivery counters.
+/// Both come from closed sets, so the number of series stays bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeliveryLabels {
+    /// The Provider's `spec.type`.
+    pub provider_type: ProviderType,
+    /// How the notification ended.
+    pub outcome: DeliveryOutcome,
+}
+
+impl EncodeLabelSet for DeliveryLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        [
+            (
+                "provider_type",
+                provider_type_name(self.provider_type).as_str(),
+            ),
+            ("outcome", self.outcome.as_str()),
+        ]
+        .encode(encoder)
+    }
+}
+
+/// Label `provider_type` alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProviderTypeLabel(pub ProviderType);
+
+impl EncodeLabelSet for ProviderTypeLabel {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        [("provider_type", provider_type_name(self.0).as_str())].encode(encoder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliveries_count_in_totals_and_per_type() {
+        let stats = Stats::default();
+        stats.delivery(ProviderType::GenericHmac, DeliveryOutcome::Delivered);
+        stats.delivery(ProviderType::Slack, DeliveryOutcome::Failed);
+        stats.delivery(ProviderType::Slack, DeliveryOutcome::Dropped);
+        let s = stats.snapshot();
+        assert_eq!(
+            (
+                s.notifications_delivered,
+                s.notifications_failed,
+                s.notifications_dropped
+            ),
+            (1, 1, 1)
+        );
+        let slack_failed = stats
+            .deliveries
+            .get_or_create(&DeliveryLabels {
+                provider_type: ProviderType::Slack,
+                outcome: DeliveryOutcome::Failed,
+            })
+            .get();
+        assert_eq!(slack_failed, 1);
+        assert_eq!(
+            provider_type_name(ProviderType::GenericHmac),
+            "generic-hmac"
+        );
     }
 }

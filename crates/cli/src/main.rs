@@ -1,7 +1,9 @@
 //! `ferroflux`: the command-line tool.
 //!
-//! `ferroflux kustomize build DIR` prints the multi-document YAML that
-//! `kustomize build DIR` would, with the same flags and defaults.
+//! `ferroflux demo` runs the whole of Ferroflux on this machine: the embedded
+//! control plane, the controllers as processes, an example app in a local
+//! Git repository. `ferroflux kustomize build DIR` prints the multi-document
+//! YAML that `kustomize build DIR` would, with the same flags and defaults.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,6 +26,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run Ferroflux locally: control plane, controllers, an example app from Git.
+    Demo {
+        /// Keep everything running after the summary, until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+        /// Keep state (logs, artifacts, kubeconfig) here instead of a temporary directory.
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// How long to wait for everything to become ready, in seconds.
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+    },
     /// Kustomize commands.
     Kustomize {
         #[command(subcommand)]
@@ -75,6 +89,20 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo {
+            watch,
+            work_dir,
+            timeout,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let options = ferroflux_cli::demo::DemoOptions {
+                watch,
+                work_dir,
+                timeout: Some(std::time::Duration::from_secs(timeout)),
+            };
+            runtime.block_on(ferroflux_cli::demo::run(options))?;
+            Ok(())
+        }
         Command::Kustomize {
             command:
                 KustomizeCommand::Build {

@@ -2,6 +2,25 @@
 //!
 //! Metric names follow Flux's (`gotk_reconcile_duration_seconds`,
 //! `gotk_reconcile_condition`) so existing dashboards and alerts keep working.
+//!
+//! A controller adds its own metrics to the same registry (and so to the same
+//! `/metrics` endpoint) with [`Metrics::register`] (a metric it updates
+//! itself: a `Counter`, a `Family`, ...) or [`Metrics::register_collector`]
+//! (values read at each scrape). Both work at any time after
+//! [`Metrics::new`]: every clone of a [`Metrics`] shares the one registry.
+//! Name them `ferroflux_<controller>_<what>`, and keep label values bounded
+//! (kinds, types, outcomes; never object names or URLs).
+//!
+//! ```
+//! use ferroflux_runtime::metrics::Metrics;
+//! use ferroflux_runtime::metrics::prometheus_client::metrics::counter::Counter;
+//!
+//! let metrics = Metrics::new();
+//! let sent: Counter = Counter::default();
+//! metrics.register("ferroflux_example_sent", "Things sent", sent.clone());
+//! sent.inc();
+//! assert!(metrics.render().contains("ferroflux_example_sent_total 1"));
+//! ```
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -17,7 +36,13 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
+
+/// The prometheus-client crate the registry is built with; controllers use
+/// its metric types (`Counter`, `Family`, `Collector`, ...) through this
+/// re-export so that they always match [`Metrics::register`]'s version.
+pub use prometheus_client;
+use prometheus_client::collector::Collector;
 
 /// Labels identifying one object.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -136,6 +161,33 @@ impl Metrics {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
+    /// Registers a controller's own `metric` on the shared registry, so that
+    /// it is rendered by [`Metrics::render`] and served on `/metrics` with
+    /// the runtime's metrics.
+    ///
+    /// `name` is given without the `_total` suffix of counters (the encoder
+    /// adds it: a `Counter` registered as `ferroflux_x_sent` is rendered as
+    /// `ferroflux_x_sent_total`). Keep a clone of `metric` to update it;
+    /// clones share their value. Registering may happen at any time, before
+    /// or after the endpoint is served. Registering one name twice renders
+    /// it twice, which scrapers reject: register each metric once per process.
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .register(name, help, metric);
+    }
+
+    /// Registers a `collector`, whose metrics are computed at each scrape
+    /// (e.g. read from counters the controller already keeps), on the
+    /// shared registry. As [`Metrics::register`], it may be called at any time.
+    pub fn register_collector(&self, collector: impl Collector) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .register_collector(Box::new(collector));
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -220,5 +272,80 @@ mod tests {
         assert!(text.contains("ferroflux_reconciles_in_flight 1"), "{text}");
         drop(guard);
         assert!(m.render().contains("ferroflux_reconciles_in_flight 0"));
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct OutcomeLabels {
+        outcome: String,
+    }
+
+    #[test]
+    fn controllers_register_their_own_metrics_after_construction() {
+        use prometheus_client::metrics::counter::Counter;
+
+        let m = Metrics::new();
+        // A clone (as handed to the /metrics router) sees later registrations.
+        let served = m.clone();
+        let sent: Counter = Counter::default();
+        m.register("ferroflux_test_sent", "Things sent", sent.clone());
+        let outcomes = Family::<OutcomeLabels, Counter>::default();
+        m.register(
+            "ferroflux_test_outcomes",
+            "Things by outcome",
+            outcomes.clone(),
+        );
+        sent.inc();
+        sent.inc();
+        outcomes
+            .get_or_create(&OutcomeLabels {
+                outcome: "failed".into(),
+            })
+            .inc();
+        let text = served.render();
+        assert!(
+            text.contains("# HELP ferroflux_test_sent Things sent.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE ferroflux_test_sent counter\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nferroflux_test_sent_total 2\n"), "{text}");
+        assert!(
+            text.contains("\nferroflux_test_outcomes_total{outcome=\"failed\"} 1\n"),
+            "{text}"
+        );
+        // The runtime's own metrics are still there.
+        assert!(text.contains("ferroflux_reconciles_in_flight 0"), "{text}");
+    }
+
+    #[test]
+    fn collectors_are_read_at_each_scrape() {
+        use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+        use prometheus_client::metrics::counter::ConstCounter;
+        use std::sync::atomic::AtomicU64;
+
+        #[derive(Debug)]
+        struct Seen(Arc<AtomicU64>);
+        impl Collector for Seen {
+            fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+                let counter = ConstCounter::new(self.0.load(Ordering::Relaxed));
+                let metric = encoder.encode_descriptor(
+                    "ferroflux_test_seen",
+                    "Things seen",
+                    None,
+                    counter.metric_type(),
+                )?;
+                counter.encode(metric)
+            }
+        }
+
+        let m = Metrics::new();
+        let seen = Arc::new(AtomicU64::new(0));
+        m.register_collector(Seen(seen.clone()));
+        assert!(m.render().contains("\nferroflux_test_seen_total 0\n"));
+        seen.store(7, Ordering::Relaxed);
+        let text = m.render();
+        assert!(text.contains("\nferroflux_test_seen_total 7\n"), "{text}");
     }
 }

@@ -142,7 +142,8 @@ pub async fn harness(setup: Setup) -> Harness {
     );
     let options = Options {
         no_cross_namespace_refs: setup.no_cross_namespace_refs,
-        requeue_dependency: Duration::from_millis(300),
+        // Long on purpose: dependents must be woken by the watch, not by polling.
+        requeue_dependency: Duration::from_secs(3600),
         health_poll: Duration::from_millis(100),
         ..Default::default()
     };
@@ -163,7 +164,10 @@ pub async fn harness(setup: Setup) -> Harness {
         client.clone(),
         reconciler,
         ks_loop,
-        move |c| kustomize_controller::watches::watch_sources(c, watch_client, None),
+        move |c| {
+            let c = kustomize_controller::watches::watch_sources(c, watch_client.clone(), None);
+            kustomize_controller::watches::watch_dependencies(c, watch_client, None)
+        },
     )));
     Harness {
         env,

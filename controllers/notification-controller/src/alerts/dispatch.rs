@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ferroflux_api::notification::v1beta3::{Alert, Provider};
+use ferroflux_api::notification::v1beta3::{Alert, Provider, ProviderType};
 use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::{Semaphore, mpsc};
@@ -15,7 +15,12 @@ use super::matching::{Decision, MessageFilters, evaluate, labels_match};
 use super::metadata;
 use crate::delivery::{Delivery, Job, ObjectKey, Outcome, StatusReporter};
 use crate::intake::FluxEvent;
-use crate::providers::{redact, render, secrets};
+use crate::providers::{commit_status, redact, render, secrets};
+
+/// Metadata key (under the object's group) marking an event as a commit
+/// status update, and its value.
+const COMMIT_STATUS_KEY: &str = "commit_status";
+const COMMIT_STATUS_UPDATE: &str = "update";
 use crate::stats::Stats;
 
 /// Compiled message filters per Alert, rebuilt when the Alert changes.
@@ -159,12 +164,27 @@ impl Dispatcher {
         if provider.spec.suspend {
             return;
         }
+        let provider_type = provider.spec.provider_type;
+        // As Flux: commit-status updates are for Git and generic Providers only.
+        if event.object_meta(COMMIT_STATUS_KEY) == Some(COMMIT_STATUS_UPDATE)
+            && !provider_type.is_commit_status()
+            && !matches!(
+                provider_type,
+                ProviderType::Generic | ProviderType::GenericHmac
+            )
+        {
+            return;
+        }
         let (merged, conflicts) = metadata::combine(event, &alert.spec);
         if !conflicts.is_empty() {
             tracing::info!(alert = %alert_key, ?conflicts, "metadata key conflicts detected (see the Alert API docs on event metadata)");
         }
         let mut notification = event.clone();
         notification.metadata = merged;
+        if let Some(why) = commit_status::skip_reason(provider_type, &notification) {
+            tracing::debug!(alert = %alert_key, provider = %provider_key, "not sending {subject} as a commit status: {why}");
+            return;
+        }
 
         let config = match secrets::load(&self.client, &provider).await {
             Ok(c) => c,
@@ -199,11 +219,13 @@ impl Dispatcher {
         };
         let job = Job {
             provider: provider_key.clone(),
+            provider_type,
             alert: alert_key.clone(),
             subject,
             target: redact::display_url(&request.url, config.address_is_secret),
             request,
             proxy: config.proxy.clone(),
+            tls: config.tls.clone(),
             timeout: config.timeout,
             secrets: config.secret_values(),
         };

@@ -4,16 +4,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ferroflux_api::notification::v1beta3::ProviderType;
 use futures::future::BoxFuture;
 use reqwest::Url;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
 use super::retry::RetryPolicy;
+use crate::providers::config::TlsMaterial;
 use crate::providers::redact;
 use crate::providers::render::Rendered;
 use crate::providers::send::{self, HttpClients};
-use crate::stats::Stats;
+use crate::stats::{DeliveryOutcome, Stats};
 
 /// A namespaced object's name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,6 +36,8 @@ impl std::fmt::Display for ObjectKey {
 pub struct Job {
     /// The Provider delivering it.
     pub provider: ObjectKey,
+    /// The Provider's type (for the per-type metrics).
+    pub provider_type: ProviderType,
     /// The Alert that matched.
     pub alert: ObjectKey,
     /// The involved object, `Kind/namespace/name`, for messages.
@@ -44,6 +48,8 @@ pub struct Job {
     pub target: String,
     /// Proxy to send through.
     pub proxy: Option<Url>,
+    /// TLS material from the Provider's `certSecretRef`.
+    pub tls: Option<Arc<TlsMaterial>>,
     /// Time limit of the whole delivery, retries included.
     pub timeout: Duration,
     /// Values to mask in any message about this job.
@@ -133,6 +139,7 @@ impl Delivery {
         let inner = &self.inner;
         let mut lanes = inner.lanes.lock().unwrap_or_else(|e| e.into_inner());
         let key = job.provider.clone();
+        let provider_type = job.provider_type;
         let sender = lanes
             .entry(key.clone())
             .or_insert_with(|| {
@@ -147,7 +154,9 @@ impl Delivery {
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
-                inner.stats.inc(&inner.stats.notifications_dropped);
+                inner
+                    .stats
+                    .delivery(provider_type, DeliveryOutcome::Dropped);
                 Err(LaneFull(key))
             }
             Err(mpsc::error::TrySendError::Closed(job)) => {
@@ -206,16 +215,17 @@ async fn deliver(inner: &Inner, job: Job) {
     };
     inner.reporter.report(&job, &outcome).await;
     // Counted after reporting, so "settled" means statuses are written too.
-    match outcome {
-        Outcome::Delivered => inner.stats.inc(&inner.stats.notifications_delivered),
-        Outcome::Failed(_) => inner.stats.inc(&inner.stats.notifications_failed),
-    }
+    let counted = match outcome {
+        Outcome::Delivered => DeliveryOutcome::Delivered,
+        Outcome::Failed(_) => DeliveryOutcome::Failed,
+    };
+    inner.stats.delivery(job.provider_type, counted);
 }
 
 async fn attempt_all(inner: &Inner, job: &Job) -> Result<(), String> {
     let client = inner
         .http
-        .client(job.proxy.as_ref())
+        .client(job.proxy.as_ref(), job.tls.as_deref())
         .map_err(|e| e.to_string())?;
     let policy = inner.options.retry;
     let deadline = Instant::now() + job.timeout;
@@ -238,6 +248,7 @@ async fn attempt_all(inner: &Inner, job: &Job) -> Result<(), String> {
             ));
         }
         tracing::debug!(provider = %job.provider, attempt, ?wait, "retrying notification: {}", redact::mask(&error.to_string(), &job.secrets));
+        inner.stats.retry(job.provider_type);
         tokio::time::sleep(wait).await;
         attempt += 1;
     }

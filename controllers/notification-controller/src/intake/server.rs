@@ -49,14 +49,15 @@ impl Intake {
         event.clean_metadata();
         let object = event.involved_object.display();
         if let Err(refusal) = self.admission.admit(&event, Instant::now()) {
-            self.stats.inc(&self.stats.events_rate_limited);
             let message = match refusal {
                 Refusal::Duplicate => {
+                    self.stats.inc(&self.stats.events_duplicate);
                     format!(
                         "discarding event for {object}: an identical event was received within the rate-limit interval"
                     )
                 }
                 Refusal::RateLimited => {
+                    self.stats.inc(&self.stats.events_rate_limited);
                     format!("discarding event for {object}: too many events for this object")
                 }
             };

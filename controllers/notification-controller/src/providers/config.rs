@@ -1,9 +1,11 @@
 //! A Provider's effective settings: its spec, overridden by the keys of its
 //! Secrets as Flux documents (`address`, `token`, `headers`, `username`,
 //! `password`, the deprecated `proxy`; `proxySecretRef` with `address`,
-//! `username`, `password`).
+//! `username`, `password`; `certSecretRef` with `ca.crt`, `tls.crt`,
+//! `tls.key`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferroflux_api::notification::v1beta3::{ProviderSpec, ProviderType};
@@ -41,6 +43,110 @@ pub enum ConfigError {
     /// A Secret could not be read.
     #[error("{0}")]
     Secret(String),
+    /// The `certSecretRef` Secret does not hold usable TLS material.
+    #[error("invalid TLS material in the secret referenced by spec.certSecretRef: {0}")]
+    InvalidTls(String),
+    /// A field this version does not implement is set.
+    #[error("{0} is not supported by this version of notification-controller")]
+    NotImplemented(&'static str),
+}
+
+/// TLS material from `certSecretRef` (PEM): a CA bundle that replaces the
+/// system roots, and a client certificate with its key.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct TlsMaterial {
+    /// `ca.crt` (legacy `caFile`).
+    pub ca: Option<Vec<u8>>,
+    /// `tls.crt` (legacy `certFile`).
+    pub cert: Option<Vec<u8>>,
+    /// `tls.key` (legacy `keyFile`).
+    pub key: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("ca", &self.ca.is_some())
+            .field("cert", &self.cert.is_some())
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl TlsMaterial {
+    /// Reads the material from a `certSecretRef` Secret, checking that it
+    /// parses (so a bad Secret shows on the Provider, not at delivery).
+    pub fn from_secret(data: &SecretData) -> Result<Self, ConfigError> {
+        let pick = |keys: [&str; 2]| {
+            keys.iter()
+                .find_map(|k| data.get(*k).filter(|v| !v.is_empty()).cloned())
+        };
+        let material = Self {
+            ca: pick(["ca.crt", "caFile"]),
+            cert: pick(["tls.crt", "certFile"]),
+            key: pick(["tls.key", "keyFile"]),
+        };
+        match (&material.cert, &material.key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::InvalidTls(
+                    "'tls.crt' and 'tls.key' must be set together".to_string(),
+                ));
+            }
+            _ => {}
+        }
+        if material.ca.is_none() && material.cert.is_none() {
+            return Err(ConfigError::InvalidTls(
+                "none of 'ca.crt', 'tls.crt' and 'tls.key' is set".to_string(),
+            ));
+        }
+        // Parsed here only to be checked; the HTTP client parses again.
+        material.certificates()?;
+        material.identity()?;
+        Ok(material)
+    }
+
+    /// The CA certificates, if any.
+    pub fn certificates(&self) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+        let Some(ca) = &self.ca else {
+            return Ok(Vec::new());
+        };
+        let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|_| {
+            ConfigError::InvalidTls("'ca.crt' is not a PEM certificate bundle".to_string())
+        })?;
+        if certs.is_empty() {
+            return Err(ConfigError::InvalidTls(
+                "'ca.crt' holds no PEM certificate".to_string(),
+            ));
+        }
+        Ok(certs)
+    }
+
+    /// The client identity, if any.
+    pub fn identity(&self) -> Result<Option<reqwest::Identity>, ConfigError> {
+        let (Some(cert), Some(key)) = (&self.cert, &self.key) else {
+            return Ok(None);
+        };
+        let mut pem = cert.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(key);
+        reqwest::Identity::from_pem(&pem).map(Some).map_err(|_| {
+            ConfigError::InvalidTls(
+                "'tls.crt' and 'tls.key' are not a PEM certificate and private key".to_string(),
+            )
+        })
+    }
+
+    /// A digest identifying the material (HTTP clients are cached by it).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [&self.ca, &self.cert, &self.key] {
+            let bytes = part.as_deref().unwrap_or_default();
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 /// What a notifier needs to send.
@@ -67,6 +173,10 @@ pub struct ProviderConfig {
     pub proxy: Option<Url>,
     /// Time limit of one delivery, retries included.
     pub timeout: Duration,
+    /// TLS material from `certSecretRef`.
+    pub tls: Option<Arc<TlsMaterial>>,
+    /// The Provider's UID (commit-status types name their status with it).
+    pub provider_uid: String,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -90,6 +200,7 @@ impl std::fmt::Debug for ProviderConfig {
                     .map(|p| crate::providers::redact::display_url(p, false)),
             )
             .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -128,6 +239,10 @@ pub fn is_supported(t: ProviderType) -> bool {
             | ProviderType::Rocket
             | ProviderType::Webex
             | ProviderType::Telegram
+            | ProviderType::Matrix
+            | ProviderType::Github
+            | ProviderType::Gitlab
+            | ProviderType::Gitea
     )
 }
 
@@ -151,6 +266,15 @@ pub fn resolve(
     if !is_supported(spec.provider_type) {
         return Err(ConfigError::Unsupported(type_name));
     }
+    let git = crate::providers::commit_status::is_git(spec.provider_type);
+    if git
+        && spec
+            .commit_status_expr
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty())
+    {
+        return Err(ConfigError::NotImplemented("spec.commitStatusExpr (CEL)"));
+    }
     let (raw_address, address_is_secret) = match text(secret, "address") {
         Some(a) => (a, true),
         None => match spec
@@ -168,6 +292,12 @@ pub fn resolve(
         },
     };
     let origin = if address_is_secret { " in secret" } else { "" };
+    // Commit-status types take a repository URL, SSH forms included.
+    let raw_address = if git {
+        crate::providers::commit_status::https_repository_url(&raw_address)
+    } else {
+        raw_address
+    };
     let address = Url::parse(&raw_address).map_err(|e| ConfigError::InvalidAddress {
         origin,
         reason: e.to_string(),
@@ -237,6 +367,8 @@ pub fn resolve(
         channel: spec.channel.clone().filter(|c| !c.is_empty()),
         proxy,
         timeout: spec.timeout(),
+        tls: None,
+        provider_uid: String::new(),
     })
 }
 
@@ -328,9 +460,17 @@ mod tests {
             Err(ConfigError::Missing(_))
         ));
         assert!(matches!(
-            resolve(&spec("type: matrix\naddress: http://x/\n"), None, None),
-            Err(ConfigError::Unsupported(t)) if t == "matrix"
+            resolve(&spec("type: sentry\naddress: http://x/\n"), None, None),
+            Err(ConfigError::Unsupported(t)) if t == "sentry"
         ));
+        assert_eq!(
+            resolve(
+                &spec("type: github\naddress: https://github.com/o/r\ncommitStatusExpr: \"'x'\"\n"),
+                None,
+                None
+            ),
+            Err(ConfigError::NotImplemented("spec.commitStatusExpr (CEL)"))
+        );
         let bad_headers = data(&[("headers", "my-s3cret-token")]);
         let err = resolve(
             &spec("type: generic\naddress: http://x/\n"),
@@ -340,6 +480,38 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, ConfigError::InvalidHeaders(_)));
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn tls_material_keys_and_checks() {
+        let err = TlsMaterial::from_secret(&data(&[("ca.crt", "s3cret junk")])).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidTls(_)));
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(matches!(
+            TlsMaterial::from_secret(&data(&[("tls.crt", "x")])),
+            Err(ConfigError::InvalidTls(m)) if m.contains("together")
+        ));
+        assert!(matches!(
+            TlsMaterial::from_secret(&data(&[("other", "x")])),
+            Err(ConfigError::InvalidTls(_))
+        ));
+        let a = TlsMaterial {
+            ca: Some(b"a".to_vec()),
+            ..TlsMaterial::default()
+        };
+        let b = TlsMaterial {
+            cert: Some(b"a".to_vec()),
+            ..TlsMaterial::default()
+        };
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        let debug = format!(
+            "{:?}",
+            TlsMaterial {
+                key: Some(b"k3y".to_vec()),
+                ..a
+            }
+        );
+        assert!(!debug.contains("k3y"), "{debug}");
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! ([`render`], [`payload`]), [`send`] posts it, [`redact`] keeps secrets
 //! out of messages and [`reconciler`] keeps the Provider's status.
 //!
-//! Types of this milestone: `generic`, `generic-hmac`, `slack`, `discord`,
-//! `msteams`.
+//! Types: `generic`, `generic-hmac`, `slack`, `discord`, `msteams`,
+//! `googlechat`, `rocket`, `webex`, `telegram`, `matrix`, and the commit
+//! statuses `github`, `gitlab`, `gitea` ([`commit_status`]).
 
+pub mod commit_status;
 pub mod config;
 pub mod payload;
 pub mod reconciler;

@@ -37,13 +37,15 @@ pub async fn reconcile(
     let at = conditions::now();
     let outcome = secrets::load(&ctx.client, &obj).await;
     match &outcome {
-        Err(e @ ConfigError::Unsupported(_)) => conditions::mark_stalled(
-            obj.conditions_mut(),
-            UNSUPPORTED_TYPE,
-            &e.to_string(),
-            generation,
-            at,
-        ),
+        Err(e @ (ConfigError::Unsupported(_) | ConfigError::NotImplemented(_))) => {
+            conditions::mark_stalled(
+                obj.conditions_mut(),
+                UNSUPPORTED_TYPE,
+                &e.to_string(),
+                generation,
+                at,
+            )
+        }
         Err(e) => conditions::mark_failed(
             obj.conditions_mut(),
             INVALID_CONFIG,

@@ -3,14 +3,15 @@
 //! without a network.
 
 use hmac::{Hmac, Mac};
-use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::{Method, Url};
 use sha2::Sha256;
 
 use ferroflux_api::notification::v1beta3::ProviderType;
 
+use super::commit_status;
 use super::config::{ConfigError, ProviderConfig};
-use super::payload::{googlechat, msteams, slack, telegram, webex};
+use super::payload::{googlechat, matrix, msteams, slack, telegram, webex};
 use crate::intake::FluxEvent;
 
 /// Header naming the controller that emitted the event (`generic` types).
@@ -30,7 +31,9 @@ pub enum ResponseCheck {
 /// A request ready to send.
 #[derive(Clone)]
 pub struct Rendered {
-    /// Where to POST.
+    /// POST, or PUT (Matrix).
+    pub method: Method,
+    /// Where to send.
     pub url: Url,
     /// Headers besides `Content-Type: application/json`.
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -44,6 +47,7 @@ impl std::fmt::Debug for Rendered {
     // Header values may be credentials; the URL may embed a token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rendered")
+            .field("method", &self.method)
             .field("url", &super::redact::display_url(&self.url, true))
             .field(
                 "headers",
@@ -71,6 +75,9 @@ pub enum RenderError {
     /// The payload could not be encoded.
     #[error("encoding payload: {0}")]
     Encode(#[from] serde_json::Error),
+    /// A commit status cannot be built for this event.
+    #[error(transparent)]
+    CommitStatus(#[from] commit_status::CommitStatusError),
 }
 
 /// The `X-Signature` value for `body`: `sha256=<hex HMAC-SHA256 with key>`.
@@ -103,6 +110,7 @@ fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), RenderEr
 pub fn render(config: &ProviderConfig, event: &FluxEvent) -> Result<Rendered, RenderError> {
     let mut headers = Vec::new();
     let mut check = ResponseCheck::Status;
+    let mut method = Method::POST;
     let mut url = config.address.clone();
     let body = match config.provider_type {
         ProviderType::Generic | ProviderType::GenericHmac => {
@@ -200,6 +208,55 @@ pub fn render(config: &ProviderConfig, event: &FluxEvent) -> Result<Rendered, Re
             url.set_path(&path);
             serde_json::to_vec(&telegram::build(event, channel))?
         }
+        ProviderType::Matrix => {
+            let token = config
+                .token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ConfigError::Missing("matrix needs a 'token' key in the secret".to_string())
+                })?;
+            let room = config
+                .channel
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    ConfigError::Missing("matrix needs a room id in spec.channel".to_string())
+                })?;
+            method = Method::PUT;
+            headers.push(header("authorization", &format!("Bearer {token}"))?);
+            // The room id is one path segment, whatever it contains.
+            if let Ok(mut segments) = url.path_segments_mut() {
+                segments.pop_if_empty().extend([
+                    "_matrix",
+                    "client",
+                    "r0",
+                    "rooms",
+                    room,
+                    "send",
+                    "m.room.message",
+                    &matrix::transaction_id(event),
+                ]);
+            }
+            serde_json::to_vec(&matrix::build(event))?
+        }
+        ProviderType::Github | ProviderType::Gitlab | ProviderType::Gitea => {
+            // GitHub, GitLab and Gitea take the password when no token is set.
+            let token = config.token.as_deref().or(config.password.as_deref());
+            let r = commit_status::build(
+                config.provider_type,
+                &config.address,
+                token,
+                &config.provider_uid,
+                event,
+            )?;
+            url = r.url;
+            headers.push(header(r.auth.0, &r.auth.1)?);
+            if let Some(accept) = r.accept {
+                headers.push(header("accept", accept)?);
+            }
+            r.body
+        }
         other => {
             let name = serde_json::to_value(other)
                 .ok()
@@ -209,6 +266,7 @@ pub fn render(config: &ProviderConfig, event: &FluxEvent) -> Result<Rendered, Re
         }
     };
     Ok(Rendered {
+        method,
         url,
         headers,
         body,
@@ -456,6 +514,54 @@ mod tests {
         assert!(
             render(
                 &config("type: telegram\n", &[("token", "t0ken")]),
+                &event("info")
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn matrix_puts_to_the_room_with_a_sha1_transaction() {
+        let c = config(
+            "type: matrix\naddress: https://matrix.example.org/\nchannel: \"!abc:example.org\"\n",
+            &[("token", "syt")],
+        );
+        let r = render(&c, &event("error")).unwrap();
+        assert_eq!(r.method, Method::PUT);
+        let txn = matrix::transaction_id(&event("error"));
+        assert_eq!(txn.len(), 40);
+        assert_ne!(txn, matrix::transaction_id(&event("info")));
+        assert_eq!(
+            r.url.as_str(),
+            format!(
+                "https://matrix.example.org/_matrix/client/r0/rooms/!abc:example.org/send/m.room.message/{txn}"
+            )
+        );
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "authorization" && v == "Bearer syt")
+        );
+        let p: matrix::MatrixPayload = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(p.msgtype, "m.text");
+        assert_eq!(
+            p.body,
+            "🚨 kustomization/webapp.apps\nvalidation error\nsecond line\n\
+             - cluster: c1\n- revision: main@sha1:731f\n- summary: prod impacted\n"
+        );
+        // A room id with a slash or a hash stays one path segment.
+        let c = config(
+            "type: matrix\naddress: https://m.example.org\nchannel: \"#a/b\"\n",
+            &[("token", "syt")],
+        );
+        let r = render(&c, &event("info")).unwrap();
+        assert!(r.url.path().contains("/rooms/%23a%2Fb/send/"), "{}", r.url);
+        assert!(
+            render(
+                &config(
+                    "type: matrix\naddress: https://m.example.org\nchannel: r\n",
+                    &[]
+                ),
                 &event("info")
             )
             .is_err()

@@ -5,7 +5,9 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::Api;
 
-use super::config::{ConfigError, ProviderConfig, SecretData, resolve};
+use std::sync::Arc;
+
+use super::config::{ConfigError, ProviderConfig, SecretData, TlsMaterial, resolve};
 
 /// Reads Secret `name` in `namespace` as decoded data.
 pub async fn read(
@@ -50,5 +52,11 @@ pub async fn load(
         Some(r) => Some(read(client, &namespace, &r.name).await?),
         None => None,
     };
-    resolve(&provider.spec, secret.as_ref(), proxy.as_ref())
+    let mut config = resolve(&provider.spec, secret.as_ref(), proxy.as_ref())?;
+    if let Some(r) = &provider.spec.cert_secret_ref {
+        let data = read(client, &namespace, &r.name).await?;
+        config.tls = Some(Arc::new(TlsMaterial::from_secret(&data)?));
+    }
+    config.provider_uid = provider.uid().unwrap_or_default();
+    Ok(config)
 }

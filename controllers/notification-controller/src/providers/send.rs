@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 
+use super::config::TlsMaterial;
 use super::render::{Rendered, ResponseCheck};
 
 /// How much of an error response body is kept for the message.
@@ -72,11 +73,11 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// HTTP clients: one shared, plus one per proxy (reqwest binds proxies to
-/// clients). Connection pools are reused across deliveries.
+/// HTTP clients: one shared, plus one per proxy and TLS material (reqwest
+/// binds both to clients). Connection pools are reused across deliveries.
 pub struct HttpClients {
     default: reqwest::Client,
-    proxied: Mutex<HashMap<String, reqwest::Client>>,
+    custom: Mutex<HashMap<(String, String), reqwest::Client>>,
 }
 
 impl HttpClients {
@@ -86,27 +87,53 @@ impl HttpClients {
             default: builder()
                 .build()
                 .map_err(|e| SendError::Client(chain(&e.without_url())))?,
-            proxied: Mutex::new(HashMap::new()),
+            custom: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The client to use with `proxy`.
-    pub fn client(&self, proxy: Option<&Url>) -> Result<reqwest::Client, SendError> {
-        let Some(proxy) = proxy else {
+    /// The client to use with `proxy` and `tls` (a CA bundle that replaces
+    /// the system roots, as Go's `RootCAs` does, and a client certificate).
+    pub fn client(
+        &self,
+        proxy: Option<&Url>,
+        tls: Option<&TlsMaterial>,
+    ) -> Result<reqwest::Client, SendError> {
+        if proxy.is_none() && tls.is_none() {
             return Ok(self.default.clone());
-        };
-        let mut map = self.proxied.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = map.get(proxy.as_str()) {
+        }
+        let key = (
+            proxy.map(Url::to_string).unwrap_or_default(),
+            tls.map(TlsMaterial::fingerprint).unwrap_or_default(),
+        );
+        let mut map = self.custom.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get(&key) {
             return Ok(c.clone());
         }
-        let p = reqwest::Proxy::all(proxy.clone()).map_err(|e| {
-            SendError::Client(format!("invalid proxy: {}", chain(&e.without_url())))
-        })?;
-        let c = builder()
-            .proxy(p)
+        let mut b = builder();
+        if let Some(proxy) = proxy {
+            let p = reqwest::Proxy::all(proxy.clone()).map_err(|e| {
+                SendError::Client(format!("invalid proxy: {}", chain(&e.without_url())))
+            })?;
+            b = b.proxy(p);
+        }
+        if let Some(tls) = tls {
+            let certs = tls
+                .certificates()
+                .map_err(|e| SendError::Client(e.to_string()))?;
+            if !certs.is_empty() {
+                b = b.tls_certs_only(certs);
+            }
+            if let Some(identity) = tls
+                .identity()
+                .map_err(|e| SendError::Client(e.to_string()))?
+            {
+                b = b.identity(identity);
+            }
+        }
+        let c = b
             .build()
             .map_err(|e| SendError::Client(chain(&e.without_url())))?;
-        map.insert(proxy.to_string(), c.clone());
+        map.insert(key, c.clone());
         Ok(c)
     }
 }
@@ -122,10 +149,10 @@ fn builder() -> reqwest::ClientBuilder {
         .redirect(reqwest::redirect::Policy::none())
 }
 
-/// POSTs `req` once.
+/// Sends `req` once.
 pub async fn send(client: &reqwest::Client, req: &Rendered) -> Result<(), SendError> {
     let mut builder = client
-        .post(req.url.clone())
+        .request(req.method.clone(), req.url.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (k, v) in &req.headers {
         builder = builder.header(k, v);

@@ -1,8 +1,8 @@
-//! Receivers (v1): incoming webhooks (GitHub, GitLab, generic) that ask
-//! Flux objects to reconcile now. [`path`] computes and indexes webhook
-//! paths, [`verify`] authenticates calls, [`annotate`] sets
-//! `reconcile.fluxcd.io/requestedAt`, [`server`] serves `/hook/...` and
-//! [`reconciler`] keeps the Receiver's status.
+//! Receivers (v1): incoming webhooks (GitHub, GitLab, Bitbucket, container
+//! registries, generic) that ask Flux objects to reconcile now. [`path`]
+//! computes and indexes webhook paths, [`verify`] authenticates calls,
+//! [`annotate`] sets `reconcile.fluxcd.io/requestedAt`, [`server`] serves
+//! `/hook/...` and [`reconciler`] keeps the Receiver's status.
 
 pub mod annotate;
 pub mod path;

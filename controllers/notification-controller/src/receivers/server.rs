@@ -3,8 +3,8 @@
 //! Answers: 404 for a path no ready Receiver serves; 503 when the Receiver
 //! is suspended; 401 when the call is not authenticated (Flux answers 400;
 //! 401 says what went wrong); 400 for an event type the Receiver does not
-//! act on; 413 for bodies over 3 MiB; 500 when an object could not be
-//! annotated; 200 otherwise. Nothing is annotated unless the call is
+//! act on or a body that is not the service's payload; 413 for bodies over
+//! 3 MiB; 500 when an object could not be annotated; 200 otherwise. Nothing is annotated unless the call is
 //! authenticated.
 
 use std::sync::Arc;

@@ -65,5 +65,8 @@ async fn identical_events_are_deduplicated() {
     assert_eq!(env.post_event(&later).await.0, 429);
     env.settle().await;
     let s = env.controller.stats();
-    assert_eq!((s.events_accepted, s.events_rate_limited), (2, 2));
+    assert_eq!(
+        (s.events_accepted, s.events_duplicate, s.events_rate_limited),
+        (2, 2, 0)
+    );
 }

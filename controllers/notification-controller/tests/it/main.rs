@@ -4,10 +4,14 @@
 mod alerts;
 mod config;
 mod delivery;
+mod git;
 mod intake;
+mod metrics;
+mod namespaces;
 mod providers;
 mod receivers;
 mod sink;
+mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,6 +36,11 @@ pub struct Env {
 impl Env {
     /// Starts everything and creates `namespaces`.
     pub async fn start(namespaces: &[&str]) -> Env {
+        Self::start_with(namespaces, |_| {}).await
+    }
+
+    /// As [`Env::start`], with `tune` adjusting the controller's options.
+    pub async fn start_with(namespaces: &[&str], tune: impl FnOnce(&mut Options)) -> Env {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let testenv = TestEnv::start().await.expect("testenv starts");
         let client = testenv.client().await.expect("client");
@@ -51,7 +60,7 @@ impl Env {
                 .await
                 .expect("namespace created");
         }
-        let options = Options {
+        let mut options = Options {
             events_addr: "127.0.0.1:0".to_string(),
             receiver_addr: "127.0.0.1:0".to_string(),
             delivery: DeliveryOptions {
@@ -64,6 +73,7 @@ impl Env {
             },
             ..Options::default()
         };
+        tune(&mut options);
         let controller = notification_controller::start(client.clone(), options)
             .await
             .expect("controller starts");

@@ -253,3 +253,194 @@ async fn missing_token_is_reported_and_serves_nothing() {
     assert!(ferroflux_api::conditions::is_true(conds, "Reconciling"));
     assert!(r.status.and_then(|s| s.webhook_path).is_none());
 }
+
+fn sign_sha1(token: &str, body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, token.as_bytes());
+    hex::encode(ring::hmac::sign(&key, body).as_ref())
+}
+
+/// Bitbucket Server, Harbor and Nexus: forged or missing credentials are
+/// refused with 401 and annotate nothing; the genuine call annotates.
+#[tokio::test]
+async fn bitbucket_harbor_and_nexus_authenticate_calls() {
+    let ns = "flux-system";
+    let env = Env::start(&[ns]).await;
+    for name in ["bb", "harbor", "nexus"] {
+        git_repository(&env, ns, name, json!({})).await;
+    }
+    let target = |name: &str| json!([{"kind": "GitRepository", "name": name}]);
+
+    // Bitbucket Server: `X-Hub-Signature: sha256=<HMAC>`, event in `X-Event-Key`.
+    let bb = receiver(
+        &env,
+        ns,
+        "bitbucket",
+        "bb-t0ken",
+        json!({
+            "type": "bitbucket", "events": ["repo:refs_changed"], "resources": target("bb")
+        }),
+    )
+    .await;
+    let body = br#"{"eventKey":"repo:refs_changed","changes":[{"ref":{"id":"refs/heads/main"}}]}"#;
+    let hook = |sig: String, event: &str| {
+        vec![("x-hub-signature", sig), ("x-event-key", event.to_string())]
+    };
+    assert_eq!(
+        call(
+            &env,
+            &bb,
+            &hook(sign("forged", body), "repo:refs_changed"),
+            body
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        call(
+            &env,
+            &bb,
+            &[("x-event-key", "repo:refs_changed".to_string())],
+            body
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        call(&env, &bb, &hook(sign("bb-t0ken", body), "pr:opened"), body).await,
+        400
+    );
+    assert_eq!(requested_at(&env, ns, "bb").await, None);
+    assert_eq!(
+        call(
+            &env,
+            &bb,
+            &hook(sign("bb-t0ken", body), "repo:refs_changed"),
+            body
+        )
+        .await,
+        200
+    );
+    assert!(requested_at(&env, ns, "bb").await.is_some());
+
+    // Harbor: the Authorization header is the token itself.
+    let harbor = receiver(
+        &env,
+        ns,
+        "harbor",
+        "h4rbor-t0ken",
+        json!({
+            "type": "harbor", "resources": target("harbor")
+        }),
+    )
+    .await;
+    let body =
+        br#"{"type":"PUSH_ARTIFACT","event_data":{"repository":{"repo_full_name":"library/app"}}}"#;
+    for bad in ["h4rbor-t0kem", "Bearer h4rbor-t0ken", ""] {
+        assert_eq!(
+            call(&env, &harbor, &[("authorization", bad.to_string())], body).await,
+            401,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(call(&env, &harbor, &[], body).await, 401);
+    assert_eq!(requested_at(&env, ns, "harbor").await, None);
+    assert_eq!(
+        call(
+            &env,
+            &harbor,
+            &[("authorization", "h4rbor-t0ken".to_string())],
+            body
+        )
+        .await,
+        200
+    );
+    assert!(requested_at(&env, ns, "harbor").await.is_some());
+
+    // Nexus: `X-Nexus-Webhook-Signature` is the hex HMAC-SHA1 of the body.
+    let nexus = receiver(
+        &env,
+        ns,
+        "nexus",
+        "n3xus-t0ken",
+        json!({
+            "type": "nexus", "resources": target("nexus")
+        }),
+    )
+    .await;
+    let body = br#"{"timestamp":"2024-05-01T10:00:00.000+0000","nodeId":"n","initiator":"admin","repositoryName":"docker-hosted","action":"CREATED","component":{"name":"app","version":"1.2.3"}}"#;
+    let sig = |t: &str, b: &[u8]| vec![("x-nexus-webhook-signature", sign_sha1(t, b))];
+    assert_eq!(call(&env, &nexus, &sig("forged", body), body).await, 401);
+    assert_eq!(call(&env, &nexus, &[], body).await, 401);
+    // A signature over another body does not carry over.
+    assert_eq!(
+        call(&env, &nexus, &sig("n3xus-t0ken", b"{}"), body).await,
+        401
+    );
+    assert_eq!(requested_at(&env, ns, "nexus").await, None);
+    assert_eq!(
+        call(&env, &nexus, &sig("n3xus-t0ken", body), body).await,
+        200
+    );
+    assert!(requested_at(&env, ns, "nexus").await.is_some());
+}
+
+/// Docker Hub, Quay and ACR cannot sign their calls: as in Flux, knowing
+/// the secret path is the authentication, and the body must be the
+/// service's payload.
+#[tokio::test]
+async fn dockerhub_quay_and_acr_check_the_payload() {
+    let ns = "apps";
+    let env = Env::start(&[ns]).await;
+    for (name, kind, body) in [
+        (
+            "dockerhub",
+            "dockerhub",
+            &br#"{"push_data":{"tag":"1.2.3","pusher":"ci"},"repository":{"repo_url":"https://hub.docker.com/r/org/app","repo_name":"org/app"}}"#[..],
+        ),
+        (
+            "quay",
+            "quay",
+            &br#"{"repository":"org/app","docker_url":"quay.io/org/app","updated_tags":["1.2.3"]}"#[..],
+        ),
+        (
+            "acr",
+            "acr",
+            &br#"{"id":"1","action":"push","target":{"repository":"app","tag":"1.2.3","digest":"sha256:abc"}}"#[..],
+        ),
+    ] {
+        git_repository(&env, ns, name, json!({})).await;
+        let path = receiver(&env, ns, name, &format!("{name}-t0ken"), json!({
+            "type": kind, "resources": [{"kind": "GitRepository", "name": name}]
+        }))
+        .await;
+        let guess = format!("/hook/{}", hex::encode(Sha256::digest(name.as_bytes())));
+        assert_eq!(call(&env, &guess, &[], body).await, 404, "{name}");
+        assert_eq!(call(&env, &path, &[], b"<html>").await, 400, "{name}");
+        assert_eq!(requested_at(&env, ns, name).await, None, "{name}");
+        assert_eq!(call(&env, &path, &[], body).await, 200, "{name}");
+        assert!(requested_at(&env, ns, name).await.is_some(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn unimplemented_receiver_types_are_refused_not_opened() {
+    let ns = "flux-system";
+    let env = Env::start(&[ns]).await;
+    env.secret(ns, "gcr-token", &[("token", "t")]).await;
+    env.create::<Receiver>(
+        ns,
+        json!({
+            "metadata": {"name": "gcr"},
+            "spec": {"type": "gcr", "secretRef": {"name": "gcr-token"},
+                     "resources": [{"kind": "GitRepository", "name": "x"}]}
+        }),
+    )
+    .await;
+    let r: Receiver = wait_ready(&env.client, ns, "gcr", "False").await;
+    let conds = ferroflux_api::conditions::ObjectWithConditions::conditions(&r);
+    assert_eq!(
+        ferroflux_api::conditions::get(conds, "Ready").map(|c| c.reason.as_str()),
+        Some("UnsupportedReceiver")
+    );
+    assert!(r.status.and_then(|s| s.webhook_path).is_none());
+}

@@ -7,13 +7,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::any;
 use tokio::sync::Semaphore;
 
 /// One request a sink received.
 #[derive(Debug, Clone)]
 pub struct Captured {
+    pub method: String,
     pub path: String,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
@@ -66,14 +67,7 @@ impl Sink {
     }
 
     async fn start_with(gate: Option<Arc<Semaphore>>, status: u16, reply: &str) -> Sink {
-        let shared = Arc::new(Shared {
-            gate,
-            answer: Mutex::new((status, reply.to_string())),
-            ..Shared::default()
-        });
-        let app = Router::new()
-            .fallback(any(record))
-            .with_state(shared.clone());
+        let (shared, app) = Self::app(gate, status, reply);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("sink binds");
@@ -85,6 +79,38 @@ impl Sink {
             url: format!("http://{addr}"),
             shared,
         }
+    }
+
+    /// A sink answering 200 over HTTPS with `config`.
+    pub async fn start_tls(config: rustls::ServerConfig) -> Sink {
+        let (shared, app) = Self::app(None, 200, r#"{"ok":true}"#);
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("sink binds");
+        let addr = tcp.local_addr().expect("sink address");
+        let listener = TlsListener {
+            tcp,
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        };
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Sink {
+            url: format!("https://{addr}"),
+            shared,
+        }
+    }
+
+    fn app(gate: Option<Arc<Semaphore>>, status: u16, reply: &str) -> (Arc<Shared>, Router) {
+        let shared = Arc::new(Shared {
+            gate,
+            answer: Mutex::new((status, reply.to_string())),
+            ..Shared::default()
+        });
+        let app = Router::new()
+            .fallback(any(record))
+            .with_state(shared.clone());
+        (shared, app)
     }
 
     /// Changes what the sink answers from now on.
@@ -118,13 +144,41 @@ impl Sink {
     }
 }
 
+/// TLS in front of a TCP listener; failed handshakes are dropped.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
 async fn record(
     State(shared): State<Arc<Shared>>,
+    method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, String) {
     shared.arrived.lock().expect("lock").push(Captured {
+        method: method.to_string(),
         path: uri.path().to_string(),
         headers,
         body: body.to_vec(),

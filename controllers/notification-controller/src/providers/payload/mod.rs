@@ -3,6 +3,7 @@
 //! as exactly that shape.
 
 pub mod googlechat;
+pub mod matrix;
 pub mod msteams;
 pub mod slack;
 pub mod telegram;

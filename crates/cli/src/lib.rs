@@ -1,0 +1,8 @@
+//! The `ferroflux` command's library: the local stack of processes that
+//! `ferroflux demo` and the end-to-end tests run, and the demo itself.
+
+#![warn(missing_docs)]
+
+pub mod demo;
+mod demo_app;
+pub mod stack;
