@@ -1,4 +1,6 @@
 //! The `ferroflux` binary as a user runs it.
 
 mod demo;
+mod install;
 mod kustomize_build;
+mod packaging;
