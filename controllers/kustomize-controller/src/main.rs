@@ -8,7 +8,7 @@ use ferroflux_api::kustomize::v1::Kustomization;
 use ferroflux_runtime::artifact::{ArtifactClient, FetchOptions};
 use ferroflux_runtime::controller::{self, LoopConfig};
 use ferroflux_runtime::events::Recorder;
-use ferroflux_runtime::flags::{CommonArgs, bind_addr};
+use ferroflux_runtime::flags::CommonArgs;
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use ferroflux_runtime::metrics::{self, Metrics};
 use kustomize_controller::clients::Clients;
@@ -54,34 +54,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let client =
         kube::Client::try_from(config.clone()).context("connecting to the Kubernetes API")?;
     let metrics = Metrics::new();
-    let metrics_addr = bind_addr(&cli.common.metrics_addr).map_err(anyhow::Error::msg)?;
-    let health_addr = bind_addr(&cli.common.health_addr).map_err(anyhow::Error::msg)?;
-    metrics::serve(metrics_addr, metrics::metrics_router(metrics.clone()))
+    metrics::serve_endpoints(&metrics, &cli.common.metrics_addr, &cli.common.health_addr)
         .await
-        .with_context(|| format!("listening on {metrics_addr} (metrics)"))?;
-    metrics::serve(health_addr, metrics::health_router(metrics.clone()))
-        .await
-        .with_context(|| format!("listening on {health_addr} (health)"))?;
+        .map_err(anyhow::Error::msg)?;
 
-    let lease = LeaderConfig {
-        namespace: cli.common.runtime_namespace.clone(),
-        name: format!("{CONTROLLER}-leader-election"),
-        identity: std::env::var("POD_NAME")
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| format!("{CONTROLLER}-{}", std::process::id())),
-        lease_duration: cli.common.leader_election_lease_duration,
-        retry_period: cli.common.leader_election_retry_period,
-    };
+    let lease = LeaderConfig::for_controller(
+        CONTROLLER,
+        &cli.common.runtime_namespace,
+        cli.common.leader_election_lease_duration,
+        cli.common.leader_election_retry_period,
+    );
     if cli.common.enable_leader_election {
-        let mut leading = leader::acquire(client.clone(), lease.clone()).await;
-        tokio::spawn(async move {
-            while leading.changed().await.is_ok() {
-                if !*leading.borrow() {
-                    tracing::error!("leadership lost; exiting so another replica takes over");
-                    std::process::exit(1);
-                }
-            }
-        });
+        leader::lead_or_exit(client.clone(), lease.clone()).await;
     }
     metrics.set_ready(true);
 

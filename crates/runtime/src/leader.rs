@@ -25,6 +25,41 @@ pub struct LeaderConfig {
 }
 
 /// The state of a Lease as the election sees it.
+impl LeaderConfig {
+    /// The lease `<controller>-leader-election` in `namespace`, held in the
+    /// name of this pod (`POD_NAME`, else `HOSTNAME`, else `<controller>-<pid>`).
+    pub fn for_controller(
+        controller: &str,
+        namespace: &str,
+        lease_duration: Duration,
+        retry_period: Duration,
+    ) -> Self {
+        Self {
+            namespace: namespace.to_string(),
+            name: format!("{controller}-leader-election"),
+            identity: std::env::var("POD_NAME")
+                .or_else(|_| std::env::var("HOSTNAME"))
+                .unwrap_or_else(|_| format!("{controller}-{}", std::process::id())),
+            lease_duration,
+            retry_period,
+        }
+    }
+}
+
+/// Waits until this replica leads, then keeps the lease; when leadership is
+/// lost the process exits, so that another replica takes over cleanly.
+pub async fn lead_or_exit(client: kube::Client, config: LeaderConfig) {
+    let mut leading = acquire(client, config).await;
+    tokio::spawn(async move {
+        while leading.changed().await.is_ok() {
+            if !*leading.borrow() {
+                tracing::error!("leadership lost; exiting so another replica takes over");
+                std::process::exit(1);
+            }
+        }
+    });
+}
+
 fn holder(lease: &Lease) -> (&str, Option<Timestamp>, i32) {
     let spec = lease.spec.as_ref();
     (

@@ -250,6 +250,26 @@ pub async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<SocketAd
     Ok(local)
 }
 
+/// Serves `/metrics` and `/healthz`,`/readyz` on the addresses of the
+/// `--metrics-addr` and `--health-addr` flags (`:8080` style); the error
+/// names the address that could not be used.
+pub async fn serve_endpoints(
+    metrics: &Metrics,
+    metrics_addr: &str,
+    health_addr: &str,
+) -> Result<(), String> {
+    for (flag, router, what) in [
+        (metrics_addr, metrics_router(metrics.clone()), "metrics"),
+        (health_addr, health_router(metrics.clone()), "health"),
+    ] {
+        let addr = crate::flags::bind_addr(flag)?;
+        serve(addr, router)
+            .await
+            .map_err(|e| format!("listening on {addr} ({what}): {e}"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

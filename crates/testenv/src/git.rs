@@ -240,7 +240,7 @@ async fn handle(
             return r;
         }
     }
-    tokio::task::spawn_blocking(move || cgi(&state.root, &method, &uri, &headers, &body))
+    tokio::task::spawn_blocking(move || http_backend(&state.root, &method, &uri, &headers, &body))
         .await
         .unwrap_or_else(|_| {
             plain(
@@ -256,8 +256,16 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
     r
 }
 
-/// Runs `git http-backend` for one request and turns its CGI output into a response.
-fn cgi(root: &Path, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
+/// Runs `git http-backend` over the repositories under `root` for one
+/// request and turns its CGI output into a response (for servers that add
+/// their own authentication, TLS or logging in front).
+pub fn http_backend(
+    root: &Path,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     use std::io::Write;
     let header = |name: &str| {
         headers

@@ -362,9 +362,11 @@ async fn handle(
         status: 0,
     };
     let response = if authorized(&state.auth, &headers) {
-        tokio::task::spawn_blocking(move || cgi(&state.repos, &method, &uri, &headers, &body))
-            .await
-            .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "cgi panicked"))
+        tokio::task::spawn_blocking(move || {
+            ferroflux_testenv::git::http_backend(&state.repos, &method, &uri, &headers, &body)
+        })
+        .await
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "cgi panicked"))
     } else {
         let mut r = plain(StatusCode::UNAUTHORIZED, "authentication required");
         if !matches!(state.auth, ServerAuth::Bearer(_)) {
@@ -384,74 +386,6 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
     let mut r = Response::new(Body::from(text));
     *r.status_mut() = status;
     r
-}
-
-/// Runs `git http-backend` for one request.
-fn cgi(repos: &Path, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
-    use std::io::Write;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut child = Command::new("git")
-        .arg("http-backend")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_PROJECT_ROOT", repos)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REQUEST_METHOD", method.as_str())
-        .env("PATH_INFO", uri.path())
-        .env("QUERY_STRING", uri.query().unwrap_or(""))
-        .env("CONTENT_TYPE", header("content-type"))
-        .env("CONTENT_LENGTH", body.len().to_string())
-        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
-        .env("HTTP_GIT_PROTOCOL", header("git-protocol"))
-        .env("REMOTE_ADDR", "127.0.0.1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("git http-backend starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = body.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("http-backend output");
-    let _ = writer.join();
-    let out = output.stdout;
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| (i, 4))
-        .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
-    let Some((end, sep)) = split else {
-        return plain(StatusCode::BAD_GATEWAY, "bad CGI output");
-    };
-    let mut response = Response::new(Body::from(out[end + sep..].to_vec()));
-    for line in String::from_utf8_lossy(&out[..end]).lines() {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("status") {
-            let code = value.split_whitespace().next().and_then(|c| c.parse().ok());
-            if let Some(code) = code.and_then(|c: u16| StatusCode::from_u16(c).ok()) {
-                *response.status_mut() = code;
-            }
-        } else if let (Ok(name), Ok(value)) = (
-            axum::http::HeaderName::from_bytes(name.trim().as_bytes()),
-            axum::http::HeaderValue::from_str(value),
-        ) {
-            response.headers_mut().append(name, value);
-        }
-    }
-    response
 }
 
 /// Accepts TCP connections and completes the TLS handshake; failed
