@@ -15,7 +15,7 @@ use ferroflux_ssa::{ApplyOptions, ChangeSet, DeleteOptions, Inventory, Manager, 
 use kube::ResourceExt;
 use serde_json::Value;
 
-use crate::clients::Clients;
+use crate::clients::{Clients, Target};
 use crate::source::{self, SourceError};
 
 /// The field manager of every apply, as Flux's.
@@ -84,6 +84,43 @@ impl Failure {
             reason,
             message: message.into(),
             stalled: true,
+        }
+    }
+}
+
+/// Why a reconcile stopped before the end.
+enum Halt {
+    /// Waiting on something else (a source, a dependency): Ready=False, no error event.
+    Wait {
+        reason: &'static str,
+        message: String,
+        after: Duration,
+    },
+    /// A failure, recorded at `revision` when it got that far.
+    Fail {
+        failure: Failure,
+        revision: Option<String>,
+    },
+}
+
+impl Halt {
+    fn wait(reason: &'static str, message: impl Into<String>, after: Duration) -> Self {
+        Self::Wait {
+            reason,
+            message: message.into(),
+            after,
+        }
+    }
+    fn fail(reason: &'static str, message: impl Into<String>, revision: Option<String>) -> Self {
+        Self::Fail {
+            failure: Failure::new(reason, message),
+            revision,
+        }
+    }
+    fn stalled(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::Fail {
+            failure: Failure::stalled(reason, message),
+            revision: None,
         }
     }
 }
@@ -185,107 +222,81 @@ impl KustomizationReconciler {
         obj: &mut Kustomization,
         started: Instant,
     ) -> Result<Outcome, ReconcileError> {
+        match self.steps(obj, started).await {
+            Ok(outcome) => Ok(outcome),
+            Err(Halt::Wait {
+                reason,
+                message,
+                after,
+            }) => {
+                self.wait(obj, reason, &message);
+                Ok(Outcome::After(after))
+            }
+            Err(Halt::Fail { failure, revision }) => {
+                self.fail(obj, failure, revision.as_deref()).await
+            }
+        }
+    }
+
+    /// Refuses references to other namespaces when the flag says so.
+    fn check_references(&self, obj: &Kustomization) -> Result<(), Halt> {
+        if !self.options.no_cross_namespace_refs {
+            return Ok(());
+        }
         let ns = obj.namespace().unwrap_or_default();
-        if self.options.no_cross_namespace_refs {
-            let src_ns = source::source_namespace(obj);
-            if src_ns != ns {
-                let msg = format!(
-                    "cannot access {}, cross-namespace references have been disabled",
-                    source::source_display(obj)
-                );
-                return self
-                    .fail(obj, Failure::stalled(reasons::ACCESS_DENIED, msg), None)
-                    .await;
-            }
-            if let Some(d) = obj.spec.depends_on.iter().find(|d| {
-                d.namespace
-                    .as_deref()
-                    .is_some_and(|n| !n.is_empty() && n != ns)
-            }) {
-                let msg = format!(
-                    "cannot access dependency {}/{}, cross-namespace references have been disabled",
-                    d.namespace.as_deref().unwrap_or_default(),
-                    d.name
-                );
-                return self
-                    .fail(obj, Failure::stalled(reasons::ACCESS_DENIED, msg), None)
-                    .await;
-            }
+        if source::source_namespace(obj) != ns {
+            let msg = format!(
+                "cannot access {}, cross-namespace references have been disabled",
+                source::source_display(obj)
+            );
+            return Err(Halt::stalled(reasons::ACCESS_DENIED, msg));
         }
-
-        let local = self.clients.local().client.clone();
-        let artifact = match source::artifact(&local, obj).await {
-            Ok(a) => a,
-            Err(e @ (SourceError::NotFound(_) | SourceError::NotReady(_))) => {
-                self.wait(obj, reasons::ARTIFACT_FAILED, &e.to_string());
-                return Ok(Outcome::After(obj.spec.retry_interval()));
-            }
-            Err(e) => {
-                return self
-                    .fail(
-                        obj,
-                        Failure::new(reasons::ARTIFACT_FAILED, e.to_string()),
-                        None,
-                    )
-                    .await;
-            }
-        };
-        let revision = artifact.revision.clone();
-
-        if !obj.spec.depends_on.is_empty()
-            && let Err(msg) = crate::dependencies::check(&local, obj).await
-        {
-            self.wait(obj, reasons::DEPENDENCY_NOT_READY, &msg);
-            tracing::info!(kustomization = %format!("{ns}/{}", obj.name_any()), reason = %msg, "dependencies not ready");
-            return Ok(Outcome::After(self.options.requeue_dependency));
+        if let Some(d) = obj.spec.depends_on.iter().find(|d| {
+            d.namespace
+                .as_deref()
+                .is_some_and(|n| !n.is_empty() && n != ns)
+        }) {
+            let msg = format!(
+                "cannot access dependency {}/{}, cross-namespace references have been disabled",
+                d.namespace.as_deref().unwrap_or_default(),
+                d.name
+            );
+            return Err(Halt::stalled(reasons::ACCESS_DENIED, msg));
         }
+        Ok(())
+    }
 
-        // Download and unpack into a private directory, removed on return.
+    /// Downloads the artifact and builds it into the objects to apply.
+    async fn build(
+        &self,
+        obj: &Kustomization,
+        artifact: &source::Artifact,
+        target: &Target,
+    ) -> Result<Vec<Value>, Halt> {
+        let revision = Some(artifact.revision.clone());
+        // Unpacked into a private directory, removed on return.
         let work = match &self.options.work_dir {
             Some(dir) => tempfile::tempdir_in(dir),
             None => tempfile::tempdir(),
         }
-        .map_err(|e| ReconcileError::new(format!("creating a work directory: {e}")))?;
+        .map_err(|e| {
+            Halt::fail(
+                reasons::ARTIFACT_FAILED,
+                format!("creating a work directory: {e}"),
+                revision.clone(),
+            )
+        })?;
         let root = work.path().join("source");
-        if let Err(e) = self
-            .artifacts
+        self.artifacts
             .fetch_and_extract(&artifact.url, &artifact.digest, &root, &self.options.limits)
             .await
-        {
-            let msg = format!("failed to download artifact from {}: {e}", artifact.url);
-            return self
-                .fail(
-                    obj,
-                    Failure::new(reasons::ARTIFACT_FAILED, msg),
-                    Some(&revision),
-                )
-                .await;
-        }
-
-        let target = match self.clients.for_kustomization(obj).await {
-            Ok(t) => t,
-            Err(e) => {
-                return self
-                    .fail(
-                        obj,
-                        Failure::new(reasons::RECONCILIATION_FAILED, e.to_string()),
-                        Some(&revision),
-                    )
-                    .await;
-            }
-        };
-        let vars = match crate::vars::gather(&target.client, obj).await {
-            Ok(v) => v,
-            Err(msg) => {
-                return self
-                    .fail(
-                        obj,
-                        Failure::new(reasons::BUILD_FAILED, msg),
-                        Some(&revision),
-                    )
-                    .await;
-            }
-        };
+            .map_err(|e| {
+                let msg = format!("failed to download artifact from {}: {e}", artifact.url);
+                Halt::fail(reasons::ARTIFACT_FAILED, msg, revision.clone())
+            })?;
+        let vars = crate::vars::gather(&target.client, obj)
+            .await
+            .map_err(|msg| Halt::fail(reasons::BUILD_FAILED, msg, revision.clone()))?;
         let spec = obj.spec.clone();
         let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
             let mut objects = crate::generator::build(&root, &spec).map_err(|e| e.to_string())?;
@@ -300,24 +311,59 @@ impl KustomizationReconciler {
             Ok(objects)
         })
         .await
-        .map_err(|e| ReconcileError::new(format!("build task: {e}")))?;
-        let mut objects = match built {
-            Ok(o) => o,
-            Err(msg) => {
-                return self
-                    .fail(
-                        obj,
-                        Failure::new(reasons::BUILD_FAILED, msg),
-                        Some(&revision),
-                    )
-                    .await;
-            }
-        };
-        drop(work);
+        .map_err(|e| {
+            Halt::fail(
+                reasons::BUILD_FAILED,
+                format!("build task: {e}"),
+                revision.clone(),
+            )
+        })?;
+        let mut objects =
+            built.map_err(|msg| Halt::fail(reasons::BUILD_FAILED, msg, revision.clone()))?;
         let name = obj.name_any();
+        let ns = obj.namespace().unwrap_or_default();
         for o in &mut objects {
             set_owner_labels(o, &name, &ns);
         }
+        Ok(objects)
+    }
+
+    async fn steps(&self, obj: &mut Kustomization, started: Instant) -> Result<Outcome, Halt> {
+        self.check_references(obj)?;
+        let ns = obj.namespace().unwrap_or_default();
+        let name = obj.name_any();
+        let local = self.clients.local().client.clone();
+        let artifact = match source::artifact(&local, obj).await {
+            Ok(a) => a,
+            Err(e @ (SourceError::NotFound(_) | SourceError::NotReady(_))) => {
+                return Err(Halt::wait(
+                    reasons::ARTIFACT_FAILED,
+                    e.to_string(),
+                    obj.spec.retry_interval(),
+                ));
+            }
+            Err(e) => return Err(Halt::fail(reasons::ARTIFACT_FAILED, e.to_string(), None)),
+        };
+        let revision = artifact.revision.clone();
+        let at = || Some(revision.clone());
+
+        if !obj.spec.depends_on.is_empty()
+            && let Err(msg) = crate::dependencies::check(&local, obj).await
+        {
+            tracing::info!(kustomization = %format!("{ns}/{name}"), reason = %msg, "dependencies not ready");
+            return Err(Halt::wait(
+                reasons::DEPENDENCY_NOT_READY,
+                msg,
+                self.options.requeue_dependency,
+            ));
+        }
+
+        let target = self
+            .clients
+            .for_kustomization(obj)
+            .await
+            .map_err(|e| Halt::fail(reasons::RECONCILIATION_FAILED, e.to_string(), at()))?;
+        let objects = self.build(obj, &artifact, &target).await?;
 
         let manager = Manager::new(
             target.client.clone(),
@@ -330,18 +376,10 @@ impl KustomizationReconciler {
             wait_interval: self.options.health_poll,
             wait_timeout: obj.spec.timeout(),
         };
-        let mut changes = match manager.apply_all_staged(objects, &apply_opts).await {
-            Ok(cs) => cs,
-            Err(e) => {
-                return self
-                    .fail(
-                        obj,
-                        Failure::new(reasons::RECONCILIATION_FAILED, e.to_string()),
-                        Some(&revision),
-                    )
-                    .await;
-            }
-        };
+        let mut changes = manager
+            .apply_all_staged(objects, &apply_opts)
+            .await
+            .map_err(|e| Halt::fail(reasons::RECONCILIATION_FAILED, e.to_string(), at()))?;
         let new_inventory = Inventory::from_change_set(&changes);
         let old_inventory =
             Inventory::from_status(obj.status.as_ref().and_then(|s| s.inventory.as_ref()));
@@ -353,13 +391,13 @@ impl KustomizationReconciler {
         if obj.spec.prune {
             let stale = old_inventory.stale(&new_inventory);
             if !stale.is_empty() {
-                match manager
+                let pruned = manager
                     .delete_all(
                         &stale,
                         &delete_options(&name, &ns, self.options.apply_concurrency),
                     )
-                    .await
-                {
+                    .await;
+                match pruned {
                     Ok(cs) => changes.extend(cs),
                     Err(e) => {
                         // What failed to go stays in the inventory for the next try.
@@ -367,13 +405,7 @@ impl KustomizationReconciler {
                         kept.objects.extend(stale);
                         obj.status.get_or_insert_with(Default::default).inventory =
                             Some(kept.to_status());
-                        return self
-                            .fail(
-                                obj,
-                                Failure::new(reasons::PRUNE_FAILED, e.to_string()),
-                                Some(&revision),
-                            )
-                            .await;
+                        return Err(Halt::fail(reasons::PRUNE_FAILED, e.to_string(), at()));
                     }
                 }
             }
@@ -392,63 +424,11 @@ impl KustomizationReconciler {
             self.event_changes(obj, &changes, &revision).await;
         }
 
-        // Health: every applied object with `wait`, else the listed checks.
-        let checks: Vec<ObjMeta> = if obj.spec.wait {
-            new_inventory.objects.clone()
-        } else {
-            obj.spec
-                .health_checks
-                .iter()
-                .map(|h| health_target(h, &ns))
-                .collect()
-        };
-        let generation = obj.metadata.generation;
-        if checks.is_empty() {
-            conditions::remove(obj.conditions_mut(), conditions::HEALTHY);
-        } else {
-            let remaining = obj.spec.timeout().saturating_sub(started.elapsed());
-            let health_started = Instant::now();
-            let waited = manager
-                .wait_for_set(&checks, self.options.health_poll, remaining)
-                .await;
-            match waited {
-                Ok(()) => {
-                    let msg = format!("Health check passed in {}", human(health_started.elapsed()));
-                    conditions::set(
-                        obj.conditions_mut(),
-                        conditions::HEALTHY,
-                        true,
-                        reasons::SUCCEEDED,
-                        &msg,
-                        generation,
-                        conditions::now(),
-                    );
-                }
-                Err(e) => {
-                    let msg = format!(
-                        "health check failed after {}: {e}",
-                        human(health_started.elapsed())
-                    );
-                    conditions::set(
-                        obj.conditions_mut(),
-                        conditions::HEALTHY,
-                        false,
-                        reasons::HEALTH_CHECK_FAILED,
-                        &msg,
-                        generation,
-                        conditions::now(),
-                    );
-                    return self
-                        .fail(
-                            obj,
-                            Failure::new(reasons::HEALTH_CHECK_FAILED, msg),
-                            Some(&revision),
-                        )
-                        .await;
-                }
-            }
-        }
+        self.check_health(obj, &manager, &new_inventory, started)
+            .await
+            .map_err(|msg| Halt::fail(reasons::HEALTH_CHECK_FAILED, msg, at()))?;
 
+        let generation = obj.metadata.generation;
         let was_ready = conditions::is_true(obj.conditions(), conditions::READY);
         let msg = format!("Applied revision: {revision}");
         conditions::mark_ready(
@@ -468,6 +448,62 @@ impl KustomizationReconciler {
             self.event(obj, Severity::Info, &msg, Some(&revision)).await;
         }
         Ok(Outcome::Interval)
+    }
+
+    /// Waits for every applied object with `wait`, else for the listed
+    /// health checks; records the Healthy condition. `Err` is the message.
+    async fn check_health(
+        &self,
+        obj: &mut Kustomization,
+        manager: &Manager,
+        inventory: &Inventory,
+        started: Instant,
+    ) -> Result<(), String> {
+        let ns = obj.namespace().unwrap_or_default();
+        let checks: Vec<ObjMeta> = if obj.spec.wait {
+            inventory.objects.clone()
+        } else {
+            obj.spec
+                .health_checks
+                .iter()
+                .map(|h| health_target(h, &ns))
+                .collect()
+        };
+        let generation = obj.metadata.generation;
+        if checks.is_empty() {
+            conditions::remove(obj.conditions_mut(), conditions::HEALTHY);
+            return Ok(());
+        }
+        let remaining = obj.spec.timeout().saturating_sub(started.elapsed());
+        let health_started = Instant::now();
+        let waited = manager
+            .wait_for_set(&checks, self.options.health_poll, remaining)
+            .await;
+        let (healthy, reason, msg) = match waited {
+            Ok(()) => (
+                true,
+                reasons::SUCCEEDED,
+                format!("Health check passed in {}", human(health_started.elapsed())),
+            ),
+            Err(e) => (
+                false,
+                reasons::HEALTH_CHECK_FAILED,
+                format!(
+                    "health check failed after {}: {e}",
+                    human(health_started.elapsed())
+                ),
+            ),
+        };
+        conditions::set(
+            obj.conditions_mut(),
+            conditions::HEALTHY,
+            healthy,
+            reason,
+            &msg,
+            generation,
+            conditions::now(),
+        );
+        if healthy { Ok(()) } else { Err(msg) }
     }
 
     async fn event_changes(&self, obj: &Kustomization, changes: &ChangeSet, revision: &str) {
