@@ -11,7 +11,7 @@ use ferroflux_api::kustomize::v1::{Kustomization, SubstituteStrategy};
 use ferroflux_runtime::artifact::{ArtifactClient, Limits};
 use ferroflux_runtime::controller::{Outcome, ReconcileError, Reconciler};
 use ferroflux_runtime::events::Recorder;
-use ferroflux_ssa::{ApplyOptions, ChangeSet, DeleteOptions, Inventory, Manager, ObjMeta};
+use ferroflux_ssa::{Action, ApplyOptions, ChangeSet, DeleteOptions, Inventory, Manager, ObjMeta};
 use kube::ResourceExt;
 use serde_json::Value;
 
@@ -419,6 +419,16 @@ impl KustomizationReconciler {
             status.last_applied_revision = Some(revision.clone());
             status.last_applied_origin_revision = artifact.origin_revision.clone();
         }
+        tracing::info!(
+            kustomization = %format!("{ns}/{name}"),
+            revision = %revision,
+            created = changes.count(Action::Created),
+            configured = changes.count(Action::Configured),
+            unchanged = changes.count(Action::Unchanged),
+            deleted = changes.count(Action::Deleted),
+            skipped = changes.count(Action::Skipped),
+            "server-side apply completed"
+        );
         if changes.has_changes() {
             // Applied and pruned objects, as Flux reports them.
             self.event_changes(obj, &changes, &revision).await;

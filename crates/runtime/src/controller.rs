@@ -17,6 +17,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::watcher;
+use kube::runtime::{PredicateConfig, WatchStreamExt};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -162,6 +163,22 @@ pub enum LoopError {
     Finalizer(String),
 }
 
+/// What of an object should start a reconcile: its generation (spec), the
+/// reconcile-request annotation, its finalizers and whether it is being
+/// deleted; status and other metadata changes are left out.
+pub fn reconcile_relevant<K: Kind>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    obj.annotations()
+        .get(RECONCILE_REQUEST_ANNOTATION)
+        .hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
 fn object_key<K: Kind>(obj: &K) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
@@ -204,7 +221,16 @@ pub async fn run_with<K, R, F>(
         failures: Mutex::new(HashMap::new()),
         _kind: std::marker::PhantomData,
     });
-    let controller = Controller::new(api, wc)
+    // As Flux's controllers: react to spec changes, reconcile requests,
+    // finalizer changes and deletion, never to the object's own status
+    // writes (each of which would otherwise cost a second full reconcile).
+    let (reader, writer) = kube::runtime::reflector::store();
+    let triggers = watcher(api, wc)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(reconcile_relevant::<K>, PredicateConfig::default());
+    let controller = Controller::for_stream(triggers, reader)
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
     configure(controller)
         .shutdown_on_signal()

@@ -234,3 +234,55 @@ fn jitter_stays_within_bounds() {
     }
     assert_eq!(controller::jittered(base, 0.0), base);
 }
+
+#[tokio::test]
+async fn status_and_label_writes_do_not_trigger_reconciles() {
+    let (_env, client, api) = setup().await;
+    let r = Counting::default();
+    let handle = tokio::spawn(controller::run::<GitRepository, _>(
+        client.clone(),
+        r.clone(),
+        config(),
+    ));
+    api.create(
+        &PostParams::default(),
+        &repo("app", "https://example.com/app"),
+    )
+    .await
+    .unwrap();
+    eventually("Ready", async || {
+        let o = api.get("app").await.ok()?;
+        conditions::is_true(o.conditions(), conditions::READY).then_some(())
+    })
+    .await;
+    // The first reconcile wrote status; that write must not cause a second.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after_first = r.reconciles.load(Ordering::SeqCst);
+    assert_eq!(
+        after_first, 1,
+        "the loop's own status write triggered a reconcile"
+    );
+
+    // Neither does someone else's label; a spec change does.
+    api.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"team": "a"}}})),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(r.reconciles.load(Ordering::SeqCst), 1);
+    api.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"url": "https://example.com/other"}})),
+    )
+    .await
+    .unwrap();
+    eventually("a reconcile of the new spec", async || {
+        (r.reconciles.load(Ordering::SeqCst) == 2).then_some(())
+    })
+    .await;
+    handle.abort();
+}
