@@ -18,7 +18,9 @@ use tokio::process::{Child, Command};
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
     /// A binary is not where it should be.
-    #[error("{0} not found; build the binaries first: cargo build --release --bins")]
+    #[error(
+        "{0} not found; build the binaries first, with the same profile and target directory: cargo build --bins (add --release for release builds)"
+    )]
     MissingBinary(PathBuf),
     /// A process could not be started or did not come up.
     #[error("{component}: {message}")]
@@ -87,7 +89,7 @@ impl StackOptions {
     pub fn beside_current_exe(work_dir: &Path) -> Self {
         let exe = std::env::current_exe().unwrap_or_default();
         let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-        if dir.ends_with("deps") {
+        if dir.ends_with("deps") || dir.ends_with("examples") {
             dir.pop();
         }
         Self {
@@ -125,12 +127,18 @@ pub struct Stack {
     children: BTreeMap<Component, Child>,
 }
 
-fn free_port() -> Result<u16, StackError> {
-    let l = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| StackError::Io(format!("finding a free port: {e}")))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| StackError::Io(format!("finding a free port: {e}")))
+/// Free loopback ports, held open until all are chosen so that no two of
+/// them are the same; the processes bind them right after they are released.
+struct PortPicker(Vec<TcpListener>);
+
+impl PortPicker {
+    fn pick(&mut self) -> Result<u16, StackError> {
+        let err = |e: std::io::Error| StackError::Io(format!("finding a free port: {e}"));
+        let l = TcpListener::bind("127.0.0.1:0").map_err(err)?;
+        let port = l.local_addr().map_err(err)?.port();
+        self.0.push(l);
+        Ok(port)
+    }
 }
 
 impl Stack {
@@ -154,20 +162,22 @@ impl Stack {
                 ))
             })?;
         }
+        let mut picker = PortPicker(Vec::new());
         let mut metrics = BTreeMap::new();
         let mut health = BTreeMap::new();
         for c in Component::CONTROLLERS {
-            metrics.insert(c, free_port()?);
-            health.insert(c, free_port()?);
+            metrics.insert(c, picker.pick()?);
+            health.insert(c, picker.pick()?);
         }
         let ports = Ports {
-            api: free_port()?,
-            artifacts: free_port()?,
-            events: free_port()?,
-            receiver: free_port()?,
+            api: picker.pick()?,
+            artifacts: picker.pick()?,
+            events: picker.pick()?,
+            receiver: picker.pick()?,
             metrics,
             health,
         };
+        drop(picker);
         let mut stack = Self {
             options,
             ports,
@@ -282,6 +292,27 @@ impl Stack {
 
     /// Starts (or restarts) one process and waits until it is ready.
     pub async fn start_component(&mut self, c: Component) -> Result<(), StackError> {
+        // A port released moments ago can still be taken by another socket
+        // on this machine; trying again on the same ports is what helps.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.spawn_and_wait(c).await {
+                Err(e) if attempts < 4 && self.log_tail(c).contains("Address already in use") => {
+                    tracing::debug!(component = c.binary(), error = %e, "port taken; starting again");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn log_tail(&self, c: Component) -> String {
+        let text = std::fs::read_to_string(self.log_file(c)).unwrap_or_default();
+        text.lines().rev().take(3).collect::<Vec<_>>().join("\n")
+    }
+
+    async fn spawn_and_wait(&mut self, c: Component) -> Result<(), StackError> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -313,7 +344,12 @@ impl Stack {
         loop {
             let up = match c {
                 Component::ApiServer => {
-                    self.kubeconfig().is_file() && http_get(self.ports.api, "/readyz").await.is_ok()
+                    // The kubeconfig is written last; it must be whole.
+                    let written = std::fs::read_to_string(self.kubeconfig())
+                        .ok()
+                        .and_then(|t| kube::config::Kubeconfig::from_yaml(&t).ok())
+                        .is_some_and(|k| k.current_context.is_some());
+                    written && http_get(self.ports.api, "/readyz").await.is_ok()
                 }
                 _ => http_get(
                     self.ports.health.get(&c).copied().unwrap_or_default(),

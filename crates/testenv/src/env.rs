@@ -196,7 +196,11 @@ impl TestEnv {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(err)?;
         }
-        std::fs::write(path, self.kubeconfig_yaml()).map_err(err)
+        // Written whole then renamed: whoever waits for the file never
+        // reads it half-written.
+        let tmp = path.with_extension("partial");
+        std::fs::write(&tmp, self.kubeconfig_yaml()).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)
     }
 
     /// A client acting as the admin.

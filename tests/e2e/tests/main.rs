@@ -1,0 +1,12 @@
+//! End-to-end tests: testenv and source-, kustomize- and
+//! notification-controller as separate processes (`ferroflux_cli::stack`),
+//! a Git server (`git http-backend`), `kubectl` applying the YAML, signed
+//! GitHub webhooks and a sink for notifications.
+//!
+//! The binaries must be built first, in the same target directory and
+//! profile as this test: `cargo build --bins` (see the README).
+
+mod flow;
+mod restarts;
+mod seeds;
+mod support;
