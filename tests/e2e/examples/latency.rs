@@ -25,7 +25,9 @@ use kube::api::{Api, WatchEvent, WatchParams};
 use support::{E2e, TOKEN, config_map};
 
 /// VmRSS and VmHWM of a process, in KiB.
-fn rss_kib(pid: u32) -> (u64, u64) {
+/// VmRSS, VmHWM, RssAnon (private memory) and RssFile (mapped files, mostly
+/// the executable's own code pages), in KiB.
+fn rss_kib(pid: u32) -> (u64, u64, u64, u64) {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         text.lines()
@@ -33,7 +35,12 @@ fn rss_kib(pid: u32) -> (u64, u64) {
             .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
             .unwrap_or(0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (
+        field("VmRSS:"),
+        field("VmHWM:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+    )
 }
 
 fn print_rss(e2e: &E2e, when: &str) {
@@ -42,12 +49,15 @@ fn print_rss(e2e: &E2e, when: &str) {
         .into_iter()
         .chain(Component::CONTROLLERS)
     {
-        let (rss, hwm) = e2e.stack.pid(c).map(rss_kib).unwrap_or_default();
+        let (rss, hwm, anon, file) = e2e.stack.pid(c).map(rss_kib).unwrap_or_default();
+        let mib = |k: u64| k as f64 / 1024.0;
         println!(
-            "  {:<24} VmRSS {:>6.1} MiB   (peak VmHWM {:>6.1} MiB)",
+            "  {:<24} VmRSS {:>6.1} MiB = anon {:>5.1} + file {:>5.1}   (peak VmHWM {:>6.1} MiB)",
             c.binary(),
-            rss as f64 / 1024.0,
-            hwm as f64 / 1024.0
+            mib(rss),
+            mib(anon),
+            mib(file),
+            mib(hwm)
         );
     }
 }
