@@ -5,8 +5,13 @@ use ferroflux_api::conditions;
 use ferroflux_api::kustomize::v1::Kustomization;
 use kube::{Api, ResourceExt};
 
-/// Returns `Err(message)` naming the first dependency that is not ready.
-pub async fn check(client: &kube::Client, ks: &Kustomization) -> Result<(), String> {
+/// Returns `Err(message)` naming the first dependency that is not ready;
+/// `revision` is the artifact revision `ks` is about to apply.
+pub async fn check(
+    client: &kube::Client,
+    ks: &Kustomization,
+    revision: &str,
+) -> Result<(), String> {
     let own_ns = ks.namespace().unwrap_or_default();
     for dep in &ks.spec.depends_on {
         let ns = dep
@@ -32,8 +37,7 @@ pub async fn check(client: &kube::Client, ks: &Kustomization) -> Result<(), Stri
         if d.spec.source_ref.kind == ks.spec.source_ref.kind
             && d.spec.source_ref.name == ks.spec.source_ref.name
             && crate::source::source_namespace(&d) == crate::source::source_namespace(ks)
-            && let Ok(artifact) = crate::source::artifact(client, ks).await
-            && status.last_applied_revision.as_deref() != Some(artifact.revision.as_str())
+            && status.last_applied_revision.as_deref() != Some(revision)
         {
             return Err(format!("dependency '{shown}' revision is not up to date"));
         }

@@ -348,7 +348,7 @@ impl KustomizationReconciler {
         let at = || Some(revision.clone());
 
         if !obj.spec.depends_on.is_empty()
-            && let Err(msg) = crate::dependencies::check(&local, obj).await
+            && let Err(msg) = crate::dependencies::check(&local, obj, &revision).await
         {
             tracing::info!(kustomization = %format!("{ns}/{name}"), reason = %msg, "dependencies not ready");
             return Err(Halt::wait(

@@ -324,52 +324,12 @@ fn object_id(obj: &Value) -> String {
 }
 
 fn parse_object(text: &str) -> Result<Value, String> {
-    let y: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
-    let v = yaml_to_json(y)?;
-    if v.is_object() {
-        Ok(v)
-    } else {
-        Err("the document is no longer a mapping".into())
+    let mut docs = ferroflux_kustomize::parse_yaml_docs(text, "substituted object")
+        .map_err(|e| e.to_string())?;
+    match (docs.pop(), docs.is_empty()) {
+        (Some(v), true) if v.is_object() => Ok(v),
+        _ => Err("the document is no longer a single mapping".into()),
     }
-}
-
-/// YAML to JSON as Go's `yaml.YAMLToJSON` does it: non-string keys become their text,
-/// tags are dropped.
-fn yaml_to_json(v: serde_yaml::Value) -> Result<Value, String> {
-    use serde_yaml::Value as Y;
-    Ok(match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f)
-                    .map(Value::Number)
-                    .ok_or_else(|| format!("the number {n} cannot be represented in JSON"))?
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(s) => Value::Array(s.into_iter().map(yaml_to_json).collect::<Result<_, _>>()?),
-        Y::Mapping(m) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in m {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Bool(b) => b.to_string(),
-                    Y::Number(n) => n.to_string(),
-                    Y::Null => "null".to_string(),
-                    _ => return Err("a mapping key is not a scalar".into()),
-                };
-                out.insert(key, yaml_to_json(v)?);
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => yaml_to_json(t.value)?,
-    })
 }
 
 // ---------------------------------------------------------------------------------

@@ -161,8 +161,10 @@ fn yaml_to_json(v: serde_yaml::Value) -> Value {
     }
 }
 
-/// Parses multi-document YAML; empty documents are dropped.
-pub(crate) fn parse_yaml_docs(text: &str, origin: &str) -> Result<Vec<Value>, BuildError> {
+/// Parses multi-document YAML into JSON values as kustomize reads manifests
+/// (non-string keys become their text, tags are dropped, empty documents are
+/// skipped); errors name `origin`.
+pub fn parse_yaml_docs(text: &str, origin: &str) -> Result<Vec<Value>, BuildError> {
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let v = <serde_yaml::Value as serde::Deserialize>::deserialize(doc).map_err(|e| {

@@ -21,7 +21,7 @@ mod resource;
 pub mod strategic_merge;
 mod transform;
 
-pub use build::{BuildOptions, build, to_yaml};
+pub use build::{BuildOptions, build, parse_yaml_docs, to_yaml};
 pub use error::BuildError;
 pub use loader::LoadRestrictor;
 pub use order::Reorder;
