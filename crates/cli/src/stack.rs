@@ -81,6 +81,10 @@ pub struct StackOptions {
     pub simulate_workloads: Option<Duration>,
     /// How long to wait for each process to come up.
     pub startup_timeout: Duration,
+    /// Flags added to a component's command line (after the stack's own).
+    pub extra_args: BTreeMap<Component, Vec<String>>,
+    /// Environment variables set for a component's process.
+    pub extra_env: BTreeMap<Component, Vec<(String, String)>>,
 }
 
 impl StackOptions {
@@ -97,6 +101,8 @@ impl StackOptions {
             work_dir: work_dir.to_path_buf(),
             simulate_workloads: Some(Duration::from_millis(500)),
             startup_timeout: Duration::from_secs(30),
+            extra_args: BTreeMap::new(),
+            extra_env: BTreeMap::new(),
         }
     }
 }
@@ -254,6 +260,7 @@ impl Stack {
                     a.push("--simulate-workloads".into());
                     a.push(d.as_millis().to_string());
                 }
+                a.extend(self.options.extra_args.get(&c).into_iter().flatten().cloned());
                 return a;
             }
             Component::SourceController => vec![
@@ -287,6 +294,7 @@ impl Stack {
             "--log-encoding".into(),
             "json".into(),
         ]);
+        args.extend(self.options.extra_args.get(&c).into_iter().flatten().cloned());
         args
     }
 
@@ -326,6 +334,7 @@ impl Stack {
             .env("KUBECONFIG", self.kubeconfig())
             .env("RUNTIME_NAMESPACE", "flux-system")
             .env("HOSTNAME", c.binary())
+            .envs(self.options.extra_env.get(&c).into_iter().flatten().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))

@@ -7,6 +7,7 @@
 //! profile as this test: `cargo build --bins` (see the README).
 
 mod flow;
+mod hostile;
 mod restarts;
 mod seeds;
 mod support;
