@@ -3,12 +3,14 @@
 //! notification-controller ([`events`]), metrics and health probes
 //! ([`metrics`]), leader election ([`leader`]), the common flags and logging
 //! ([`flags`], [`logging`]), and the artifact client every consumer of
-//! source artifacts uses ([`artifact`]).
+//! source artifacts uses ([`artifact`]), and the vetting of kubeconfigs
+//! tenants hand in ([`kubeconfig`]).
 
 pub mod artifact;
 pub mod controller;
 pub mod events;
 pub mod flags;
+pub mod kubeconfig;
 pub mod leader;
 pub mod logging;
 pub mod metrics;

@@ -4,5 +4,6 @@ mod controller;
 mod events;
 mod extract;
 mod fetch;
+mod kubeconfig;
 mod leader;
 mod support;
