@@ -128,6 +128,11 @@ pub trait ObjectWithConditions {
 pub trait FluxObject: ObjectWithConditions {
     /// How often the object is reconciled (`None`: only on change).
     fn interval(&self) -> Option<std::time::Duration>;
+    /// How soon a failed reconcile is retried, for kinds with a
+    /// `spec.retryInterval` (`None`: the runtime's backoff).
+    fn retry_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Whether `spec.suspend` is set.
     fn suspended(&self) -> bool;
     /// `status.observedGeneration`.

@@ -36,6 +36,15 @@ pub struct ParseDurationError {
 }
 
 impl Duration {
+    /// The largest value a parsed duration takes (ten years); larger texts
+    /// saturate here, so adding it to an instant can never overflow.
+    pub const SATURATION: time::Duration = time::Duration::from_secs(10 * 365 * 24 * 3600);
+
+    /// Whether the text asked for more than [`Duration::SATURATION`].
+    pub fn is_saturated(&self) -> bool {
+        self.value >= Self::SATURATION
+    }
+
     /// The duration as a [`std::time::Duration`].
     pub fn as_std(&self) -> time::Duration {
         self.value
@@ -111,21 +120,22 @@ impl FromStr for Duration {
                 return Err(fail("unknown unit"));
             };
             i += len;
-            let whole: u128 = int_part.parse().map_err(|_| fail("number too large"))?;
-            let mut nanos = whole.checked_mul(unit).ok_or_else(|| fail("too large"))?;
+            // Digits only: the one way parsing can fail is overflow.
+            let whole: u128 = int_part.parse().unwrap_or(u128::MAX);
+            let mut nanos = whole.saturating_mul(unit);
             if !frac_part.is_empty() {
                 // Only the first 18 fractional digits can matter at nanosecond
                 // precision for any unit up to an hour.
                 let digits = &frac_part[..frac_part.len().min(18)];
                 let frac: u128 = digits.parse().map_err(|_| fail("bad fraction"))?;
                 let scale = 10u128.pow(digits.len() as u32);
-                nanos = nanos
-                    .checked_add(frac * unit / scale)
-                    .ok_or_else(|| fail("too large"))?;
+                nanos = nanos.saturating_add(frac * unit / scale);
             }
-            total = total.checked_add(nanos).ok_or_else(|| fail("too large"))?;
+            total = total.saturating_add(nanos);
         }
-        let secs = u64::try_from(total / NANOS_PER_S).map_err(|_| fail("too large"))?;
+        let ceiling = Self::SATURATION.as_nanos();
+        let total = total.min(ceiling);
+        let secs = u64::try_from(total / NANOS_PER_S).unwrap_or(u64::MAX);
         let value = time::Duration::new(secs, (total % NANOS_PER_S) as u32);
         Ok(Self {
             text: text.to_string(),
@@ -255,12 +265,23 @@ mod tests {
     }
 
     #[test]
-    fn rejects_overflow() {
-        assert!(
-            "99999999999999999999999999999999999999h"
-                .parse::<Duration>()
-                .is_err()
-        );
+    fn saturates_overflow_and_keeps_the_text() {
+        for huge in [
+            "99999999999999999999h",
+            "99999999999999999999999999999999999999999999999999h",
+            "87600h1ms",
+            "5000000000000000000s",
+        ] {
+            let d: Duration = huge.parse().unwrap();
+            assert_eq!(d.as_std(), Duration::SATURATION, "{huge}");
+            assert!(d.is_saturated());
+            assert_eq!(d.as_str(), huge);
+        }
+        let d: Duration = serde_json::from_str("\"99999999999999999999h\"").unwrap();
+        assert!(d.is_saturated());
+        assert!(!"8759h".parse::<Duration>().unwrap().is_saturated());
+        // Arithmetic on the value is safe.
+        let _ = std::time::Instant::now() + d.as_std();
     }
 
     #[test]

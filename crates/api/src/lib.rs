@@ -22,14 +22,27 @@ pub use duration::Duration;
 
 /// Implements [`conditions::FluxObject`] for a kind: `$interval` says how its
 /// spec holds the interval (`required` for `spec.interval`, `optional` for
-/// `Option<Duration>`, `none` for kinds that are not polled).
+/// `Option<Duration>`, `none` for kinds that are not polled); a trailing
+/// `retry` says the spec has an optional `retryInterval`.
 #[macro_export]
 macro_rules! impl_flux_object {
     ($kind:ty, $interval:ident) => {
+        $crate::impl_flux_object!($kind, $interval, {});
+    };
+    ($kind:ty, $interval:ident, retry) => {
+        $crate::impl_flux_object!($kind, $interval, {
+            fn retry_interval(&self) -> Option<std::time::Duration> {
+                self.spec.retry_interval.as_ref().map(|d| d.as_std())
+            }
+        });
+    };
+    ($kind:ty, $interval:ident, { $($extra:tt)* }) => {
         impl $crate::conditions::FluxObject for $kind {
             fn interval(&self) -> Option<std::time::Duration> {
                 $crate::impl_flux_object!(@interval self, $interval)
             }
+
+            $($extra)*
 
             fn suspended(&self) -> bool {
                 self.spec.suspend

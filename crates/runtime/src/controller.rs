@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::interval::bounded;
 use ferroflux_api::conditions::FluxObject;
 use ferroflux_api::meta::RECONCILE_REQUEST_ANNOTATION;
 use futures::StreamExt;
@@ -257,7 +258,8 @@ async fn reconcile_one<K: Kind, R: Reconciler<K>>(
             match event {
                 FinalizerEvent::Apply(obj) => apply(&api, &ctx, obj).await,
                 FinalizerEvent::Cleanup(obj) => {
-                    ctx.reconciler.cleanup(obj.as_ref()).await?;
+                    let key = object_key(obj.as_ref());
+                    guarded(ctx.reconciler.cleanup(obj.as_ref()), &key).await??;
                     Ok(Action::await_change())
                 }
             }
@@ -273,7 +275,12 @@ async fn reconcile_one<K: Kind, R: Reconciler<K>>(
             match e {
                 LoopError::Reconcile(r) => {
                     // The status already says what failed; back off and retry.
-                    let after = r.retry_after.unwrap_or_else(|| backoff(&ctx, &key));
+                    // A retry interval comes from the spec and is bounded;
+                    // the backoff is the operator's own setting.
+                    let after = r
+                        .retry_after
+                        .map(bounded)
+                        .unwrap_or_else(|| backoff(&ctx, &key));
                     tracing::info!(object = %key, error = %r.message, retry_in = ?after, "reconcile failed");
                     Ok(Action::requeue(after))
                 }
@@ -308,7 +315,23 @@ async fn apply<K: Kind, R: Reconciler<K>>(
     let mut working = (*obj).clone();
     let started = std::time::Instant::now();
     let in_flight = ctx.config.metrics.start_reconcile();
-    let outcome = ctx.reconciler.reconcile(&mut working).await;
+    let outcome = guarded(ctx.reconciler.reconcile(&mut working), &key).await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(panicked) => {
+            // `working` may be half-updated: start again from the object.
+            working = (*obj).clone();
+            let generation = obj.meta().generation;
+            ferroflux_api::conditions::mark_failed(
+                working.conditions_mut(),
+                PANICKED,
+                &panicked.message,
+                generation,
+                ferroflux_api::conditions::now(),
+            );
+            Err(panicked)
+        }
+    };
     drop(in_flight);
     let labels = crate::metrics::ObjectLabels {
         kind: K::kind(&()).to_string(),
@@ -331,6 +354,7 @@ async fn apply<K: Kind, R: Reconciler<K>>(
     if let Some(requested) = obj.annotations().get(RECONCILE_REQUEST_ANNOTATION) {
         working.set_last_handled_reconcile_at(Some(requested.clone()));
     }
+    crate::interval::record_adjustment(&mut working, obj.meta().generation);
     write_status_if_changed(api, obj.as_ref(), &working).await?;
     let outcome = outcome?;
     ctx.failures
@@ -339,12 +363,51 @@ async fn apply<K: Kind, R: Reconciler<K>>(
         .remove(&key);
     Ok(match outcome {
         Outcome::Interval => match working.interval() {
-            Some(interval) => Action::requeue(jittered(interval, ctx.config.jitter)),
+            Some(interval) => {
+                Action::requeue(bounded(jittered(bounded(interval), ctx.config.jitter)))
+            }
             None => Action::await_change(),
         },
-        Outcome::After(d) => Action::requeue(d),
+        Outcome::After(d) => Action::requeue(bounded(d)),
         Outcome::AwaitChange => Action::await_change(),
     })
+}
+
+/// Reason of the Ready=False condition an object gets when its reconcile
+/// panicked.
+pub const PANICKED: &str = "ReconcilePanicked";
+
+/// Runs a reconcile or cleanup so that a panic in it (a bug, reachable from
+/// some input) fails that object's reconcile instead of the whole process,
+/// where it would crash-loop on the same object after every restart.
+async fn guarded<T>(work: impl Future<Output = T>, key: &str) -> Result<T, ReconcileError> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            // The panic text stays in the log (the default hook printed it
+            // already); the status gets no text that came from the input.
+            tracing::error!(object = %key, panic = %first_line(&what), "reconcile panicked");
+            ReconcileError::new(
+                "the controller hit an internal error (a panic) while reconciling this object; \
+                 other objects are unaffected; see the controller log",
+            )
+        })
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// `interval` moved by up to ±`fraction` of itself.

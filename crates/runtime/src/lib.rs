@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod controller;
 pub mod events;
 pub mod flags;
+pub mod interval;
 pub mod kubeconfig;
 pub mod leader;
 pub mod logging;

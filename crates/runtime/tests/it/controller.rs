@@ -286,3 +286,113 @@ async fn status_and_label_writes_do_not_trigger_reconciles() {
     .await;
     handle.abort();
 }
+
+/// Panics on objects whose URL says so, as a bug reachable from input would.
+#[derive(Clone, Default)]
+struct Panicking {
+    reconciles: Arc<AtomicUsize>,
+}
+
+impl Reconciler<GitRepository> for Panicking {
+    async fn reconcile(&self, obj: &mut GitRepository) -> Result<Outcome, ReconcileError> {
+        self.reconciles.fetch_add(1, Ordering::SeqCst);
+        if obj.spec.url.contains("panic") {
+            let header: Result<u8, String> = Err(format!("secret-token\n{}", obj.spec.url));
+            // A panic message that carries input must not reach the status.
+            header.expect("token is not a valid header");
+        }
+        let generation = obj.metadata.generation;
+        conditions::mark_ready(
+            obj.conditions_mut(),
+            "Succeeded",
+            "fine",
+            generation,
+            conditions::now(),
+        );
+        Ok(Outcome::Interval)
+    }
+
+    async fn cleanup(&self, obj: &GitRepository) -> Result<(), ReconcileError> {
+        if obj.spec.url.contains("cleanup-panic") {
+            panic!("cleanup bug");
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_reconcile_fails_its_object_and_the_loop_goes_on() {
+    let (_env, client, api) = setup().await;
+    let r = Panicking::default();
+    let handle = tokio::spawn(controller::run::<GitRepository, _>(
+        client.clone(),
+        r.clone(),
+        config(),
+    ));
+    api.create(
+        &PostParams::default(),
+        &repo("bad", "https://panic.example/x"),
+    )
+    .await
+    .unwrap();
+    let failed = eventually("Ready=False on the panicking object", async || {
+        let o = api.get("bad").await.ok()?;
+        conditions::is_false(o.conditions(), conditions::READY).then_some(o)
+    })
+    .await;
+    let c = conditions::get(failed.conditions(), conditions::READY).unwrap();
+    assert_eq!(c.reason, controller::PANICKED);
+    assert!(!c.message.contains("secret-token"), "{}", c.message);
+    assert!(c.message.contains("internal error"), "{}", c.message);
+    // The loop survived: another object, created afterwards, is reconciled.
+    api.create(
+        &PostParams::default(),
+        &repo("good", "https://example.com/x"),
+    )
+    .await
+    .unwrap();
+    eventually("the other object Ready", async || {
+        let o = api.get("good").await.ok()?;
+        conditions::is_true(o.conditions(), conditions::READY).then_some(())
+    })
+    .await;
+    // It is retried with backoff, and the loop still runs after each panic.
+    eventually("retries of the panicking object", async || {
+        (r.reconciles.load(Ordering::SeqCst) >= 4).then_some(())
+    })
+    .await;
+    // A panic in cleanup keeps the finalizer (retried), and does not stop
+    // the loop either.
+    api.create(
+        &PostParams::default(),
+        &repo("gone", "https://cleanup-panic.example/x"),
+    )
+    .await
+    .unwrap();
+    eventually("the finalizer on gone", async || {
+        let o = api.get("gone").await.ok()?;
+        kube::ResourceExt::finalizers(&o)
+            .contains(&FINALIZER.to_string())
+            .then_some(())
+    })
+    .await;
+    api.delete("gone", &DeleteParams::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        api.get_opt("gone").await.unwrap().is_some(),
+        "finalizer kept"
+    );
+    api.patch(
+        "good",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"url": "https://example.com/y"}})),
+    )
+    .await
+    .unwrap();
+    eventually("the other object reconciled again", async || {
+        let o = api.get("good").await.ok()?;
+        (o.status.as_ref()?.observed_generation == Some(2)).then_some(())
+    })
+    .await;
+    handle.abort();
+}

@@ -362,4 +362,4 @@ pub struct KustomizationStatus {
 }
 
 crate::impl_object_with_conditions!(Kustomization);
-crate::impl_flux_object!(Kustomization, required);
+crate::impl_flux_object!(Kustomization, required, retry);

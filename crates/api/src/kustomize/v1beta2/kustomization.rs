@@ -251,4 +251,4 @@ fn any_json_list_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 crate::impl_object_with_conditions!(Kustomization);
-crate::impl_flux_object!(Kustomization, required);
+crate::impl_flux_object!(Kustomization, required, retry);
