@@ -86,7 +86,7 @@ fn show(d: Duration) -> String {
     let secs = d.as_secs();
     if d.subsec_millis() > 0 && secs == 0 {
         format!("{}ms", d.subsec_millis())
-    } else if secs >= 3600 && secs % 3600 == 0 {
+    } else if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
     } else {
         format!("{secs}s")
