@@ -6,21 +6,38 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use ferroflux_api::kustomize::v1::Kustomization;
+use ferroflux_runtime::kubeconfig::{self, KubeconfigError, Policy};
 use ferroflux_ssa::Resolver;
 use k8s_openapi::api::core::v1::Secret;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, ResourceExt};
 use sha2::{Digest, Sha256};
 
 /// Why no client could be made; messages never contain secret data.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The kubeconfig Secret could not be read or used.
+    /// The kubeconfig Secret could not be read (it may appear later).
     #[error("{0}")]
     KubeConfig(String),
-    /// The spec asks for something this controller does not do.
+    /// The kubeconfig in the Secret is refused or unusable: it will not
+    /// work until the Secret changes.
+    #[error("kubeconfig in Secret '{secret}': {source}")]
+    Refused {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// What is wrong, naming the field.
+        source: KubeconfigError,
+    },
+    /// The spec asks for something this controller does not do, or names
+    /// something that cannot be used.
     #[error("{0}")]
     Unsupported(String),
+}
+
+impl ClientError {
+    /// Will this fail the same way until the spec or the Secret changes?
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Refused { .. } | Self::Unsupported(_))
+    }
 }
 
 /// A client and the discovery cache of the cluster it talks to.
@@ -39,6 +56,7 @@ pub struct Clients {
     base_config: kube::Config,
     local: Target,
     default_service_account: Option<String>,
+    kubeconfig_policy: Policy,
     cache: Mutex<HashMap<String, Target>>,
     resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
 }
@@ -59,9 +77,17 @@ impl Clients {
                 user: None,
             },
             default_service_account: default_service_account.filter(|s| !s.is_empty()),
+            kubeconfig_policy: Policy::default(),
             cache: Mutex::new(HashMap::new()),
             resolvers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What kubeconfigs from `spec.kubeConfig.secretRef` may do beyond
+    /// plain data (`--insecure-kubeconfig-exec`, `--insecure-kubeconfig-tls`).
+    pub fn with_kubeconfig_policy(mut self, policy: Policy) -> Self {
+        self.kubeconfig_policy = policy;
+        self
     }
 
     /// The controller's own client (sources, dependencies, its own objects).
@@ -81,9 +107,15 @@ impl Clients {
     /// The target for `ks`: its cluster, acting as its service account.
     pub async fn for_kustomization(&self, ks: &Kustomization) -> Result<Target, ClientError> {
         let ns = ks.namespace().unwrap_or_default();
-        let user = self
-            .service_account(ks)
-            .map(|sa| format!("system:serviceaccount:{ns}:{sa}"));
+        let sa = self.service_account(ks);
+        if let Some(sa) = &sa
+            && !valid_name(sa)
+        {
+            return Err(ClientError::Unsupported(format!(
+                "spec.serviceAccountName {sa:?} is not a valid service account name"
+            )));
+        }
+        let user = sa.map(|sa| format!("system:serviceaccount:{ns}:{sa}"));
         let (config, cluster_key) = match &ks.spec.kube_config {
             None => (self.base_config.clone(), String::from("local")),
             Some(kc) => {
@@ -93,7 +125,7 @@ impl Clients {
                     ));
                 }
                 let Some(secret_ref) = &kc.secret_ref else {
-                    return Err(ClientError::KubeConfig(
+                    return Err(ClientError::Unsupported(
                         "spec.kubeConfig has no secretRef".into(),
                     ));
                 };
@@ -101,19 +133,13 @@ impl Clients {
                     .kubeconfig_from_secret(&ns, &secret_ref.name, secret_ref.key.as_deref())
                     .await?;
                 let key = hex::encode(Sha256::digest(yaml.as_bytes()));
-                let where_ = format!("Secret '{ns}/{}'", secret_ref.name);
-                let kubeconfig = Kubeconfig::from_yaml(&yaml).map_err(|_| {
-                    ClientError::KubeConfig(format!("{where_} does not hold a valid kubeconfig"))
-                })?;
-                let config =
-                    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                        .await
-                        .map_err(|e| {
-                            ClientError::KubeConfig(format!(
-                                "{where_}: the kubeconfig cannot be used: {}",
-                                redact(&e.to_string())
-                            ))
-                        })?;
+                let secret = format!("{ns}/{}", secret_ref.name);
+                let config = kubeconfig::load(&yaml, &self.kubeconfig_policy)
+                    .await
+                    .map_err(|source| ClientError::Refused {
+                        secret: secret.clone(),
+                        source,
+                    })?;
                 (config, key)
             }
         };
@@ -134,9 +160,22 @@ impl Clients {
             config.auth_info.impersonate = Some(u.clone());
             config.auth_info.impersonate_groups = None;
         }
-        let client = kube::Client::try_from(config).map_err(|e| {
-            ClientError::KubeConfig(format!("building a client: {}", redact(&e.to_string())))
-        })?;
+        let client =
+            kubeconfig::client(config)
+                .await
+                .map_err(|source| match &ks.spec.kube_config {
+                    Some(kc) => ClientError::Refused {
+                        secret: format!(
+                            "{ns}/{}",
+                            kc.secret_ref
+                                .as_ref()
+                                .map(|r| r.name.as_str())
+                                .unwrap_or("")
+                        ),
+                        source,
+                    },
+                    None => ClientError::KubeConfig(format!("building a client: {source}")),
+                })?;
         let resolver = if cluster_key == "local" {
             self.local.resolver.clone()
         } else {
@@ -195,9 +234,14 @@ impl Clients {
     }
 }
 
-/// Errors from kube's config loading can quote file contents; keep only the
-/// first line and cut it short so no credential rides along.
-fn redact(message: &str) -> String {
-    let first = message.lines().next().unwrap_or_default();
-    first.chars().take(160).collect()
+/// A Kubernetes object name (DNS-1123 subdomain): what can be put in an
+/// impersonation header as `system:serviceaccount:<ns>:<name>`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }

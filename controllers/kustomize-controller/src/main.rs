@@ -9,6 +9,7 @@ use ferroflux_runtime::artifact::{ArtifactClient, FetchOptions};
 use ferroflux_runtime::controller::{self, LoopConfig};
 use ferroflux_runtime::events::Recorder;
 use ferroflux_runtime::flags::CommonArgs;
+use ferroflux_runtime::kubeconfig::Policy as KubeconfigPolicy;
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use ferroflux_runtime::metrics::{self, Metrics};
 use kustomize_controller::clients::Clients;
@@ -28,6 +29,16 @@ struct Cli {
     /// Refuse references (sourceRef, dependsOn) to objects in other namespaces.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     no_cross_namespace_refs: bool,
+    /// Allow kubeconfigs from `spec.kubeConfig` to run commands (`exec`
+    /// credential plugins, `auth-provider` `cmd-path`) and read `tokenFile`
+    /// on the controller's machine.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    insecure_kubeconfig_exec: bool,
+    /// Allow kubeconfigs from `spec.kubeConfig` to use TLS files on the
+    /// controller's machine (`certificate-authority`, `client-certificate`,
+    /// `client-key`) and `insecure-skip-tls-verify`.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    insecure_kubeconfig_tls: bool,
     /// Largest artifact accepted, in bytes.
     #[arg(long, default_value_t = 512 * 1024 * 1024)]
     artifact_max_size: u64,
@@ -83,7 +94,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         config,
         client.clone(),
         Some(cli.default_service_account.clone()),
-    );
+    )
+    .with_kubeconfig_policy(KubeconfigPolicy {
+        allow_exec: cli.insecure_kubeconfig_exec,
+        allow_tls_files: cli.insecure_kubeconfig_tls,
+    });
     let options = Options {
         no_cross_namespace_refs: cli.no_cross_namespace_refs,
         requeue_dependency: cli.common.requeue_dependency,

@@ -15,8 +15,11 @@ use ferroflux_ssa::{Action, ApplyOptions, ChangeSet, DeleteOptions, Inventory, M
 use kube::ResourceExt;
 use serde_json::Value;
 
-use crate::clients::{Clients, Target};
+use crate::clients::{ClientError, Clients, Target};
 use crate::source::{self, SourceError};
+
+/// The reason of a Kustomization whose SOPS decryption failed (Flux's).
+pub const DECRYPTION_FAILED: &str = "DecryptionFailed";
 
 /// The field manager of every apply, as Flux's.
 pub const FIELD_MANAGER: &str = "kustomize-controller";
@@ -69,6 +72,9 @@ struct Failure {
     message: String,
     /// Retry on the next interval change only (a spec problem).
     stalled: bool,
+    /// Stalled on something outside the spec (a Secret): look again at
+    /// the interval instead of waiting for the object to change.
+    recheck: bool,
 }
 
 impl Failure {
@@ -77,6 +83,7 @@ impl Failure {
             reason,
             message: message.into(),
             stalled: false,
+            recheck: false,
         }
     }
     fn stalled(reason: &'static str, message: impl Into<String>) -> Self {
@@ -84,6 +91,7 @@ impl Failure {
             reason,
             message: message.into(),
             stalled: true,
+            recheck: false,
         }
     }
 }
@@ -122,6 +130,16 @@ impl Halt {
             failure: Failure::stalled(reason, message),
             revision: None,
         }
+    }
+    /// No client for the target: stalled when it cannot heal by itself.
+    fn client(e: ClientError, revision: Option<String>) -> Self {
+        if !e.is_permanent() {
+            return Self::fail(reasons::RECONCILIATION_FAILED, e.to_string(), revision);
+        }
+        let mut failure = Failure::stalled(reasons::RECONCILIATION_FAILED, e.to_string());
+        // A kubeconfig Secret can be fixed without touching the spec.
+        failure.recheck = matches!(e, ClientError::Refused { .. });
+        Self::Fail { failure, revision }
     }
 }
 
@@ -197,7 +215,11 @@ impl KustomizationReconciler {
             self.event(obj, Severity::Error, &f.message, revision).await;
         }
         if f.stalled {
-            return Ok(Outcome::AwaitChange);
+            return Ok(if f.recheck {
+                Outcome::Interval
+            } else {
+                Outcome::AwaitChange
+            });
         }
         Err(ReconcileError::retry_after(
             f.message,
@@ -330,6 +352,7 @@ impl KustomizationReconciler {
 
     async fn steps(&self, obj: &mut Kustomization, started: Instant) -> Result<Outcome, Halt> {
         self.check_references(obj)?;
+        check_decryption(obj)?;
         let ns = obj.namespace().unwrap_or_default();
         let name = obj.name_any();
         let local = self.clients.local().client.clone();
@@ -362,8 +385,11 @@ impl KustomizationReconciler {
             .clients
             .for_kustomization(obj)
             .await
-            .map_err(|e| Halt::fail(reasons::RECONCILIATION_FAILED, e.to_string(), at()))?;
+            .map_err(|e| Halt::client(e, at()))?;
         let objects = self.build(obj, &artifact, &target).await?;
+        if obj.spec.decryption.is_none() {
+            refuse_encrypted(&objects).map_err(|msg| Halt::fail(DECRYPTION_FAILED, msg, at()))?;
+        }
 
         let manager = Manager::new(
             target.client.clone(),
@@ -516,6 +542,24 @@ impl KustomizationReconciler {
         if healthy { Ok(()) } else { Err(msg) }
     }
 
+    /// Records that the objects of a deleted Kustomization were left in
+    /// place because they could not be reached.
+    async fn skip_prune(&self, obj: &Kustomization, inventory: &Inventory, why: &str) {
+        let ns = obj.namespace().unwrap_or_default();
+        let name = obj.name_any();
+        let msg = format!(
+            "unable to prune {} objects on deletion, they are left in place: {why}",
+            inventory.objects.len()
+        );
+        tracing::error!(kustomization = %format!("{ns}/{name}"), reason = %why, "skipping prune on deletion");
+        let revision = obj
+            .status
+            .as_ref()
+            .and_then(|s| s.last_applied_revision.clone());
+        self.event(obj, Severity::Error, &msg, revision.as_deref())
+            .await;
+    }
+
     async fn event_changes(&self, obj: &Kustomization, changes: &ChangeSet, revision: &str) {
         let mut metadata = BTreeMap::new();
         metadata.insert("revision".to_string(), revision.to_string());
@@ -528,6 +572,16 @@ impl KustomizationReconciler {
                 metadata,
             )
             .await;
+    }
+}
+
+/// Can the cluster behind `client` be reached at all? (Its version, with a
+/// short timeout; any answer from the server counts.)
+async fn reachable(client: &kube::Client) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs(15), client.apiserver_version()).await {
+        Ok(Ok(_)) | Ok(Err(kube::Error::Api(_))) => Ok(()),
+        Ok(Err(e)) => Err(format!("the cluster cannot be reached: {e}")),
+        Err(_) => Err("the cluster cannot be reached: no answer in 15s".into()),
     }
 }
 
@@ -551,6 +605,42 @@ fn health_target(h: &ferroflux_api::meta::NamespacedObjectKindReference, own_ns:
         name: h.name.clone(),
         version: version.to_string(),
     }
+}
+
+/// SOPS decryption is not implemented yet: a Kustomization that asks for
+/// it fails closed (nothing is applied) instead of applying ciphertext.
+fn check_decryption(obj: &Kustomization) -> Result<(), Halt> {
+    if obj.spec.decryption.is_some() {
+        return Err(Halt::stalled(
+            DECRYPTION_FAILED,
+            "spec.decryption: SOPS decryption is not supported yet; nothing was applied",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a build holding a SOPS-encrypted object (a top-level `sops`
+/// metadata block) when the Kustomization asks for no decryption:
+/// applying ciphertext is never what was meant. `Err` is the message.
+fn refuse_encrypted(objects: &[Value]) -> Result<(), String> {
+    let Some(o) = objects
+        .iter()
+        .find(|o| o.get("sops").is_some_and(Value::is_object))
+    else {
+        return Ok(());
+    };
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let meta = &o["metadata"];
+    let ns = text(&meta["namespace"]);
+    let name = text(&meta["name"]);
+    let id = if ns.is_empty() {
+        format!("{}/{name}", text(&o["kind"]))
+    } else {
+        format!("{}/{ns}/{name}", text(&o["kind"]))
+    };
+    Err(format!(
+        "{id} is SOPS-encrypted but spec.decryption is not set; refusing to apply ciphertext (nothing was applied)"
+    ))
 }
 
 /// Labels every applied object with the Kustomization that owns it, so
@@ -582,7 +672,7 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
         let mut working = obj.clone();
         // The health wait inside gets what is left of `timeout` and reports
         // what it waited for; the grace lets that message win over this one.
-        let limit = timeout + Duration::from_secs(5);
+        let limit = timeout.saturating_add(Duration::from_secs(5));
         match tokio::time::timeout(limit, self.run(&mut working, started)).await {
             Ok(result) => {
                 *obj = working;
@@ -613,11 +703,23 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
         if inventory.is_empty() {
             return Ok(());
         }
-        let target = self
-            .clients
-            .for_kustomization(obj)
-            .await
-            .map_err(|e| ReconcileError::new(e.to_string()))?;
+        // As Flux: when the objects cannot be reached (the kubeconfig is
+        // unusable, the remote cluster is gone), say so and let the
+        // finalizer go rather than keep the Kustomization forever.
+        let target = match self.clients.for_kustomization(obj).await {
+            Ok(t) => t,
+            Err(e) if obj.spec.kube_config.is_some() || e.is_permanent() => {
+                self.skip_prune(obj, &inventory, &e.to_string()).await;
+                return Ok(());
+            }
+            Err(e) => return Err(ReconcileError::new(e.to_string())),
+        };
+        if obj.spec.kube_config.is_some()
+            && let Err(e) = reachable(&target.client).await
+        {
+            self.skip_prune(obj, &inventory, &e).await;
+            return Ok(());
+        }
         let manager = Manager::new(target.client, target.resolver, FIELD_MANAGER);
         let ns = obj.namespace().unwrap_or_default();
         let cs = manager

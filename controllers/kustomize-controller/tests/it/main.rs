@@ -3,6 +3,7 @@
 
 mod errors;
 mod features;
+mod hardening;
 mod lifecycle;
 mod ordering;
 mod support;
