@@ -368,12 +368,17 @@ fn accumulate(
     acc: &mut Vec<Resource>,
     stack: &mut Walk,
 ) -> Result<(), BuildError> {
-    if stack.dirs.iter().any(|d| d == dir) {
+    // Compared by where they really are: through a symlink (`self -> .`) the
+    // same directory comes back under an ever longer name, and the cycle
+    // would only end at the kernel's limit on links, with that name in the
+    // message.
+    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if stack.dirs.iter().any(|d| *d == real) {
         return Err(BuildError::Cycle {
             path: loader.show(dir),
         });
     }
-    stack.dirs.push(dir.to_path_buf());
+    stack.dirs.push(real);
     let result = accumulate_inner(loader, dir, origin, kust, acc, stack);
     stack.dirs.pop();
     result

@@ -104,6 +104,23 @@ fn cycles_between_bases_are_an_error() {
 }
 
 #[test]
+fn a_symlink_loop_is_a_cycle_named_once() {
+    // `self -> .` makes `self/self/...` the same directory under ever longer
+    // names; the message must stay short and name the link once.
+    let t = Tree::new(&[
+        ("loop/kustomization.yaml", "resources:\n- cm.yaml\n- self\n"),
+        ("loop/cm.yaml", CM),
+    ]);
+    std::os::unix::fs::symlink(".", t.0.join("loop/self")).expect("symlink");
+    let err = t
+        .build("loop", LoadRestrictor::RootOnly)
+        .expect_err("must fail");
+    assert!(err.contains("cycle") && err.contains("loop/self"), "{err}");
+    assert!(!err.contains("self/self"), "{err}");
+    assert!(err.len() < 200, "{} bytes: {err}", err.len());
+}
+
+#[test]
 fn remote_resources_and_missing_kustomizations_are_named() {
     let t = Tree::new(&[(
         "kustomization.yaml",
