@@ -54,6 +54,8 @@ pub async fn lead_or_exit(client: kube::Client, config: LeaderConfig) {
         while leading.changed().await.is_ok() {
             if !*leading.borrow() {
                 tracing::error!("leadership lost; exiting so another replica takes over");
+                // process::exit runs no destructors.
+                crate::scratch::clean_before_exit();
                 std::process::exit(1);
             }
         }

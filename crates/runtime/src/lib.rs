@@ -15,4 +15,5 @@ pub mod kubeconfig;
 pub mod leader;
 pub mod logging;
 pub mod metrics;
+pub mod scratch;
 pub mod tls;
