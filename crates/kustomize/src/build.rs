@@ -373,7 +373,7 @@ fn accumulate(
     // would only end at the kernel's limit on links, with that name in the
     // message.
     let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    if stack.dirs.iter().any(|d| *d == real) {
+    if stack.dirs.contains(&real) {
         return Err(BuildError::Cycle {
             path: loader.show(dir),
         });
