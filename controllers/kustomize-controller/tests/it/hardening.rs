@@ -427,6 +427,8 @@ async fn no_spec_panics_a_reconcile_or_a_cleanup() {
             ("kubeConfig", 2),
             ("path", 5),
             ("deletionPolicy", 5),
+            ("wait", 3),
+            ("healthChecks", 4),
         ] {
             if rng.below(p) != 0 {
                 continue;
@@ -436,6 +438,10 @@ async fn no_spec_panics_a_reconcile_or_a_cleanup() {
                 "kubeConfig" => {
                     json!({"secretRef": {"name": configs[rng.below(configs.len())].0}})
                 }
+                "wait" => json!(true),
+                "healthChecks" => json!([{"apiVersion": "v1", "kind": "ConfigMap",
+                                          "name": pick(&mut rng, HOSTILE),
+                                          "namespace": pick(&mut rng, &["default", "", "a\nb"])}]),
                 "deletionPolicy" => json!(pick(
                     &mut rng,
                     &["MirrorPrune", "Delete", "WaitForTermination", "Orphan"]
@@ -454,7 +460,8 @@ async fn no_spec_panics_a_reconcile_or_a_cleanup() {
         };
         let r = reconciler.clone();
         let run = tokio::spawn(async move {
-            let result = tokio::time::timeout(Duration::from_secs(10), r.reconcile(&mut k)).await;
+            let result =
+                tokio::time::timeout(Duration::from_millis(800), r.reconcile(&mut k)).await;
             let applied = k
                 .status
                 .as_ref()
