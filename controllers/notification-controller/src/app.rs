@@ -8,18 +8,19 @@ use std::time::Duration;
 use ferroflux_api::notification::v1::Receiver;
 use ferroflux_api::notification::v1beta3::{Alert, Provider};
 use ferroflux_runtime::metrics::Metrics;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
 use tokio::task::JoinHandle;
 
 use crate::alerts::dispatch::{Dispatcher, FilterCache};
 use crate::alerts::labels::LabelCache;
 use crate::alerts::reconciler::{self as alert_reconciler, AlertContext};
+use crate::budget::ByteBudget;
 use crate::delivery::{Delivery, DeliveryOptions, StatusReporter};
 use crate::intake::{Admission, Intake, Limits};
 use crate::kinds::KindResolver;
@@ -33,6 +34,10 @@ use crate::stats::{Snapshot, Stats};
 /// Label that makes a Secret's changes reconcile the Receivers using it
 /// (as Flux's `--watch-configs-label-selector` default).
 pub const WATCH_LABEL: &str = "reconcile.fluxcd.io/watch=Enabled";
+
+/// Default of `--total-queue-bytes`: 32 MiB, four Providers' worth of
+/// `--provider-queue-bytes`.
+pub const DEFAULT_TOTAL_QUEUE_BYTES: u64 = 32 << 20;
 
 /// Everything that can be tuned.
 #[derive(Debug, Clone)]
@@ -50,6 +55,11 @@ pub struct Options {
     pub limits: Limits,
     /// Events waiting for Alert matching before intake answers 503.
     pub queue_capacity: usize,
+    /// Largest event body intake reads (`--max-event-bytes`); larger get 413.
+    pub max_event_bytes: usize,
+    /// Bytes held at once by intake and every Provider's lane together
+    /// (`--total-queue-bytes`).
+    pub total_queue_bytes: u64,
     /// Events matched at the same time.
     pub match_concurrency: usize,
     /// How long involved-object labels are cached.
@@ -71,6 +81,8 @@ impl Default for Options {
             watch_namespace: None,
             limits: Limits::default(),
             queue_capacity: 10_000,
+            max_event_bytes: crate::intake::DEFAULT_MAX_EVENT_BYTES,
+            total_queue_bytes: DEFAULT_TOTAL_QUEUE_BYTES,
             match_concurrency: 64,
             label_cache_ttl: Duration::from_secs(30),
             delivery: DeliveryOptions::default(),
@@ -188,18 +200,27 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
     let ns = options.watch_namespace.as_deref();
     let kinds = Arc::new(KindResolver::new(client.clone()));
     let reporter = Arc::new(StatusReporter::new(client.clone()));
+    let budget = ByteBudget::new(options.total_queue_bytes);
     let delivery = Delivery::new(
         options.delivery,
         HttpClients::new()?,
         reporter.clone(),
         stats.clone(),
+        budget.clone(),
     );
     let mut tasks = Vec::new();
 
-    // Providers.
-    let provider_controller =
-        Controller::new(watched::<Provider>(&client, ns), watcher::Config::default());
-    let providers = provider_controller.store();
+    // Providers. Delivery sees each watch event before the store does, so
+    // it drops a deleted or changed Provider's lane, and refuses
+    // notifications rendered from the older version.
+    let (providers, writer) = reflector::store();
+    let follower = delivery.clone();
+    let provider_stream = watcher(watched::<Provider>(&client, ns), watcher::Config::default())
+        .default_backoff()
+        .inspect_ok(move |event| follower.provider_event(event))
+        .reflect(writer)
+        .touched_objects();
+    let provider_controller = Controller::for_stream(provider_stream, providers.clone());
     let ctx = Arc::new(ProviderContext {
         client: client.clone(),
     });
@@ -277,6 +298,7 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
 
     // Events: intake -> queue -> dispatcher -> lanes.
     let (tx, rx) = tokio::sync::mpsc::channel(options.queue_capacity.max(1));
+    let max_event_bytes = options.max_event_bytes;
     let dispatcher = Arc::new(Dispatcher {
         client: client.clone(),
         alerts,
@@ -294,6 +316,8 @@ pub async fn start(client: kube::Client, options: Options) -> Result<Running, St
         Admission::new(options.limits),
         tx,
         stats.clone(),
+        budget,
+        max_event_bytes,
     ));
     tasks.push(serve(
         events_listener,

@@ -36,9 +36,26 @@ pub struct Args {
     /// Events per second an involved object regains after a burst.
     #[arg(long, default_value_t = 1.0)]
     pub object_events_per_second: f64,
-    /// Notifications waiting per Provider before new ones are dropped.
+    /// Notifications waiting per Provider before new ones are dropped (see
+    /// --provider-queue-bytes for what is dropped first).
     #[arg(long, default_value_t = 1000)]
     pub provider_queue_size: usize,
+    /// Bytes of notifications one Provider may hold, queued and in flight
+    /// (a number of bytes, or with a KiB/MiB/GiB suffix). When its lane is
+    /// full, a notification about an object with fewer waiting pushes out
+    /// the oldest of the object with the most waiting; otherwise the new one
+    /// is dropped and counted in ferroflux_notification_dropped_total.
+    #[arg(long, default_value = "8MiB", value_parser = parse_bytes)]
+    pub provider_queue_bytes: u64,
+    /// Bytes held at once by intake (event bodies read or waiting for Alert
+    /// matching) and every Provider's queue together. Intake answers 503
+    /// and notifications are dropped while it is reached.
+    #[arg(long, default_value = "32MiB", value_parser = parse_bytes)]
+    pub total_queue_bytes: u64,
+    /// Largest event body accepted; larger ones get 413. Flux's events stay
+    /// far below (their message is at most 39,000 characters).
+    #[arg(long, default_value = "1MiB", value_parser = parse_bytes)]
+    pub max_event_bytes: u64,
     /// Deliveries in flight per Provider.
     #[arg(long, default_value_t = 4)]
     pub provider_concurrency: usize,
@@ -73,6 +90,30 @@ pub struct Args {
     pub leader_election_retry_period: Duration,
 }
 
+/// A byte size: digits, optionally followed by `KiB`, `MiB` or `GiB` (or
+/// `K`/`Ki`, `M`/`Mi`, `G`/`Gi`, all powers of 1024).
+pub fn parse_bytes(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid size {raw:?}: expected bytes such as 1048576 or 1MiB"))?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "Ki" | "KiB" => 10,
+        "M" | "Mi" | "MiB" => 20,
+        "G" | "Gi" | "GiB" => 30,
+        other => {
+            return Err(format!(
+                "invalid size {raw:?}: unknown unit {other:?} (use KiB, MiB or GiB)"
+            ));
+        }
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("invalid size {raw:?}: too large"))
+}
+
 fn parse_duration(raw: &str) -> Result<Duration, String> {
     raw.parse::<ferroflux_api::Duration>()
         .map(|d| d.as_std())
@@ -92,8 +133,11 @@ impl Args {
                 object_burst: self.object_event_burst,
                 object_refill_per_sec: self.object_events_per_second,
             },
+            max_event_bytes: usize::try_from(self.max_event_bytes).unwrap_or(usize::MAX),
+            total_queue_bytes: self.total_queue_bytes,
             delivery: DeliveryOptions {
                 lane_capacity: self.provider_queue_size,
+                lane_bytes: self.provider_queue_bytes,
                 lane_concurrency: self.provider_concurrency,
                 retry: RetryPolicy::default(),
                 ..DeliveryOptions::default()
@@ -126,6 +170,31 @@ mod tests {
         assert_eq!(d.health_addr, ":9440");
         assert!(!d.enable_leader_election);
         assert_eq!(d.log_encoding, LogEncoding::Json);
+    }
+
+    #[test]
+    fn byte_limits_parse_with_units() {
+        let d = Args::parse_from(["nc"]);
+        let o = d.options();
+        assert_eq!(o.max_event_bytes, 1 << 20);
+        assert_eq!(o.total_queue_bytes, 32 << 20);
+        assert_eq!(o.delivery.lane_bytes, 8 << 20);
+        assert_eq!(o.delivery.lane_capacity, 1000);
+        let a = Args::parse_from([
+            "nc",
+            "--max-event-bytes=4MiB",
+            "--provider-queue-bytes=512KiB",
+            "--total-queue-bytes=1073741824",
+        ]);
+        let o = a.options();
+        assert_eq!(o.max_event_bytes, 4 << 20);
+        assert_eq!(o.delivery.lane_bytes, 512 << 10);
+        assert_eq!(o.total_queue_bytes, 1 << 30);
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert!(parse_bytes("1MB").is_err());
+        assert!(parse_bytes("MiB").is_err());
+        assert!(parse_bytes("99999999999999GiB").is_err());
+        assert!(Args::try_parse_from(["nc", "--total-queue-bytes=lots"]).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod budget;
 pub mod cli;
 pub mod delivery;
 pub mod intake;

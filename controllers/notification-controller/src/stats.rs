@@ -20,14 +20,21 @@ pub struct Stats {
     /// Events refused as identical to one accepted within the
     /// de-duplication window (429).
     pub events_duplicate: AtomicU64,
-    /// Events refused because the matching queue was full (503).
+    /// Events refused because the matching queue was full, by count or by
+    /// `--total-queue-bytes` (503).
     pub events_dropped: AtomicU64,
+    /// Events refused as larger than `--max-event-bytes` (413).
+    pub events_too_large: AtomicU64,
     /// Accepted events whose Alert matching has finished.
     pub events_processed: AtomicU64,
     /// Notifications queued for delivery.
     pub notifications_queued: AtomicU64,
-    /// Notifications that could not be queued (the Provider's lane was full).
+    /// Notifications dropped: refused by a full lane, or removed from one
+    /// (displaced by a fairer newcomer, or their Provider deleted or changed).
     pub notifications_dropped: AtomicU64,
+    /// The part of `notifications_dropped` that had been queued (counted in
+    /// `notifications_queued`) before it was removed.
+    pub notifications_discarded: AtomicU64,
     /// Notifications delivered.
     pub notifications_delivered: AtomicU64,
     /// Notifications given up on after their retries.
@@ -37,6 +44,12 @@ pub struct Stats {
     pub deliveries: Family<DeliveryLabels, Counter>,
     /// Attempts retried after a retryable error, per Provider type.
     pub retries: Family<ProviderTypeLabel, Counter>,
+    /// Notifications dropped, per reason.
+    pub drops: Family<DropReasonLabel, Counter>,
+    /// Bytes of events read or waiting for Alert matching.
+    pub intake_bytes: AtomicU64,
+    /// Bytes of notifications queued or in flight, over every Provider.
+    pub delivery_bytes: AtomicU64,
 }
 
 /// A copy of [`Stats`] at one moment.
@@ -52,24 +65,35 @@ pub struct Snapshot {
     pub events_duplicate: u64,
     /// See [`Stats::events_dropped`].
     pub events_dropped: u64,
+    /// See [`Stats::events_too_large`].
+    pub events_too_large: u64,
     /// See [`Stats::events_processed`].
     pub events_processed: u64,
     /// See [`Stats::notifications_queued`].
     pub notifications_queued: u64,
     /// See [`Stats::notifications_dropped`].
     pub notifications_dropped: u64,
+    /// See [`Stats::notifications_discarded`].
+    pub notifications_discarded: u64,
     /// See [`Stats::notifications_delivered`].
     pub notifications_delivered: u64,
     /// See [`Stats::notifications_failed`].
     pub notifications_failed: u64,
+    /// See [`Stats::intake_bytes`].
+    pub intake_bytes: u64,
+    /// See [`Stats::delivery_bytes`].
+    pub delivery_bytes: u64,
 }
 
 impl Snapshot {
     /// Whether every accepted event has been matched and every queued
-    /// notification has been delivered or given up on.
+    /// notification has been delivered, given up on or discarded.
     pub fn is_settled(&self) -> bool {
         self.events_processed == self.events_accepted
-            && self.notifications_delivered + self.notifications_failed == self.notifications_queued
+            && self.notifications_delivered
+                + self.notifications_failed
+                + self.notifications_discarded
+                == self.notifications_queued
     }
 }
 
@@ -97,6 +121,26 @@ impl Stats {
         self.inc(total);
     }
 
+    /// Counts a dropped notification: in the totals, per Provider type and
+    /// per reason. `was_queued`: it had been counted as queued.
+    pub fn drop_notification(
+        &self,
+        provider_type: ProviderType,
+        reason: DropReason,
+        was_queued: bool,
+    ) {
+        self.drops.get_or_create(&DropReasonLabel(reason)).inc();
+        if was_queued {
+            self.inc(&self.notifications_discarded);
+        }
+        self.delivery(provider_type, DeliveryOutcome::Dropped);
+    }
+
+    /// The number of notifications dropped for `reason` so far.
+    pub fn dropped_for(&self, reason: DropReason) -> u64 {
+        self.drops.get_or_create(&DropReasonLabel(reason)).get()
+    }
+
     /// Counts one retried delivery attempt.
     pub fn retry(&self, provider_type: ProviderType) {
         self.retries
@@ -113,11 +157,15 @@ impl Stats {
             events_rate_limited: get(&self.events_rate_limited),
             events_duplicate: get(&self.events_duplicate),
             events_dropped: get(&self.events_dropped),
+            events_too_large: get(&self.events_too_large),
             events_processed: get(&self.events_processed),
             notifications_queued: get(&self.notifications_queued),
             notifications_dropped: get(&self.notifications_dropped),
+            notifications_discarded: get(&self.notifications_discarded),
             notifications_delivered: get(&self.notifications_delivered),
             notifications_failed: get(&self.notifications_failed),
+            intake_bytes: get(&self.intake_bytes),
+            delivery_bytes: get(&self.delivery_bytes),
         }
     }
 }
@@ -129,7 +177,8 @@ pub enum DeliveryOutcome {
     Delivered,
     /// Given up on after its retries (or a non-retryable error).
     Failed,
-    /// Not queued: the Provider's lane was full.
+    /// Not delivered: refused by or removed from the Provider's lane (see
+    /// [`DropReason`]).
     Dropped,
 }
 
@@ -141,6 +190,57 @@ impl DeliveryOutcome {
             Self::Failed => "failed",
             Self::Dropped => "dropped",
         }
+    }
+}
+
+/// Why a notification was dropped (label `reason` of
+/// `ferroflux_notification_dropped_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// The Provider's lane was at `--provider-queue-size` or
+    /// `--provider-queue-bytes` and nothing in it could make room.
+    ProviderQueueFull,
+    /// Queues together were at `--total-queue-bytes`.
+    TotalQueueFull,
+    /// Queued, then pushed out of a full lane by a notification about an
+    /// object with fewer notifications waiting (see `delivery::lanes`).
+    Displaced,
+    /// Queued or in flight when its Provider was deleted.
+    ProviderDeleted,
+    /// Queued or in flight when its Provider's spec changed (or rendered
+    /// for a Provider that has changed since).
+    ProviderChanged,
+}
+
+impl DropReason {
+    /// Every reason, for rendering all series.
+    pub const ALL: [DropReason; 5] = [
+        Self::ProviderQueueFull,
+        Self::TotalQueueFull,
+        Self::Displaced,
+        Self::ProviderDeleted,
+        Self::ProviderChanged,
+    ];
+
+    /// The `reason` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProviderQueueFull => "provider_queue_full",
+            Self::TotalQueueFull => "total_queue_full",
+            Self::Displaced => "displaced",
+            Self::ProviderDeleted => "provider_deleted",
+            Self::ProviderChanged => "provider_changed",
+        }
+    }
+}
+
+/// Label `reason` of the drop counter; a closed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DropReasonLabel(pub DropReason);
+
+impl EncodeLabelSet for DropReasonLabel {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        [("reason", self.0.as_str())].encode(encoder)
     }
 }
 

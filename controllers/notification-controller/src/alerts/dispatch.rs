@@ -13,15 +13,15 @@ use tokio::sync::{Semaphore, mpsc};
 use super::labels::{LabelCache, Labels};
 use super::matching::{Decision, MessageFilters, evaluate, labels_match};
 use super::metadata;
-use crate::delivery::{Delivery, Job, ObjectKey, Outcome, StatusReporter};
-use crate::intake::FluxEvent;
+use crate::delivery::{Delivery, Job, ObjectKey, Outcome, ProviderIdentity, StatusReporter};
+use crate::intake::{Accepted, FluxEvent};
 use crate::providers::{commit_status, redact, render, secrets};
 
 /// Metadata key (under the object's group) marking an event as a commit
 /// status update, and its value.
 const COMMIT_STATUS_KEY: &str = "commit_status";
 const COMMIT_STATUS_UPDATE: &str = "update";
-use crate::stats::Stats;
+use crate::stats::{DropReason, Stats};
 
 /// Compiled message filters per Alert, rebuilt when the Alert changes.
 #[derive(Default)]
@@ -79,15 +79,18 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Processes events from `rx` until it closes, several at a time.
-    pub async fn run(self: Arc<Self>, mut rx: mpsc::Receiver<FluxEvent>) {
+    pub async fn run(self: Arc<Self>, mut rx: mpsc::Receiver<Accepted>) {
         let slots = Arc::new(Semaphore::new(self.concurrency.max(1)));
-        while let Some(event) = rx.recv().await {
+        while let Some(Accepted { event, bytes }) = rx.recv().await {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
             let me = self.clone();
             tokio::spawn(async move {
                 me.process(event).await;
+                // The event's bytes are free once matched (its notifications
+                // hold their own).
+                drop(bytes);
                 me.stats.inc(&me.stats.events_processed);
                 drop(permit);
             });
@@ -228,16 +231,30 @@ impl Dispatcher {
             tls: config.tls.clone(),
             timeout: config.timeout,
             secrets: config.secret_values(),
+            identity: ProviderIdentity::of(&provider),
         };
-        if let Err(full) = self.delivery.submit(job) {
+        drop(notification);
+        if let Err(dropped) = self.delivery.submit(job) {
             let message = format!(
-                "dropping notification for {}: {full}",
+                "dropping notification for {}: {dropped}",
                 event.involved_object.display()
             );
-            tracing::error!(alert = %alert_key, "{message}");
-            self.reporter
-                .record(&provider_key, &alert_key, &Outcome::Failed(message))
-                .await;
+            match dropped.reason {
+                // Rendered for a Provider that is gone or changed: nothing
+                // to report on it.
+                DropReason::ProviderDeleted | DropReason::ProviderChanged => {
+                    tracing::debug!(alert = %alert_key, "{message}");
+                }
+                // A full queue is reported once per episode (the lane logs
+                // it), not once per notification: a flood must not turn
+                // into a flood of status writes.
+                _ if dropped.first => {
+                    self.reporter
+                        .record(&provider_key, &alert_key, &Outcome::Failed(message))
+                        .await;
+                }
+                _ => tracing::debug!(alert = %alert_key, "{message}"),
+            }
         }
     }
 }

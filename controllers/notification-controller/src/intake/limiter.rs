@@ -50,24 +50,34 @@ impl Default for Limits {
 /// The de-duplication key of an event, as Flux computes it: SHA-256 over the
 /// involved object, the message and the revision/token metadata.
 pub fn dedup_key(event: &FluxEvent) -> [u8; 32] {
+    // Hashed piece by piece, so a large message is never copied.
     let o = &event.involved_object;
-    let mut comps = vec![
-        "event".to_string(),
-        format!("name={}", o.name),
-        format!("namespace={}", o.namespace),
-        format!("kind={}", o.kind),
-        format!("message={}", event.message),
-    ];
+    let mut hash = Sha256::new();
+    let mut first = true;
+    let mut part = |pieces: &[&str]| {
+        if !first {
+            hash.update(b"/");
+        }
+        first = false;
+        for p in pieces {
+            hash.update(p.as_bytes());
+        }
+    };
+    part(&["event"]);
+    part(&["name=", &o.name]);
+    part(&["namespace=", &o.namespace]);
+    part(&["kind=", &o.kind]);
+    part(&["message=", &event.message]);
     for (label, key) in [
         ("originRevision", META_ORIGIN_REVISION_KEY),
         ("revision", META_REVISION_KEY),
         ("token", META_TOKEN_KEY),
     ] {
         if let Some(value) = event.object_meta(key) {
-            comps.push(format!("{label}={value}"));
+            part(&[label, "=", value]);
         }
     }
-    Sha256::digest(comps.join("/").as_bytes()).into()
+    hash.finalize().into()
 }
 
 struct Bucket {

@@ -1,43 +1,150 @@
 //! The axum server behind `--events-addr`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::event::FluxEvent;
 use super::limiter::{Admission, Refusal};
+use crate::budget::{Account, ByteBudget, Reservation};
 use crate::stats::Stats;
 
-/// Largest event body accepted (as Flux: 3 MiB); larger ones get 413.
+/// Largest webhook body the receiver accepts: 3 MiB; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
-/// What the intake handler needs: the admission rules and the queue that
-/// feeds Alert matching.
+/// Default of `--max-event-bytes`: 1 MiB. Flux's event API caps the
+/// message at 39,000 characters (at most 156 KB of UTF-8, 234 KB were every
+/// character JSON-escaped), and the rest of an event is names and a few
+/// metadata entries, so no real controller event comes near it.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// An accepted event on its way to Alert matching, with the bytes it holds
+/// in the shared budget (given back once it is matched).
+pub struct Accepted {
+    /// The event.
+    pub event: FluxEvent,
+    /// Its share of `--total-queue-bytes`.
+    pub bytes: Reservation,
+}
+
+/// What the intake handler needs: the admission rules, the queue that
+/// feeds Alert matching and the byte limits.
 pub struct Intake {
     admission: Admission,
-    queue: mpsc::Sender<FluxEvent>,
+    queue: mpsc::Sender<Accepted>,
     stats: Arc<Stats>,
+    budget: Arc<ByteBudget>,
+    max_event_bytes: usize,
+    /// Whether the last event was refused for want of bytes (to log the
+    /// start and end of such an episode, not each event).
+    refusing: AtomicBool,
 }
 
 impl Intake {
-    /// An intake feeding `queue`.
-    pub fn new(admission: Admission, queue: mpsc::Sender<FluxEvent>, stats: Arc<Stats>) -> Self {
+    /// An intake feeding `queue`, holding event bodies within `budget` and
+    /// refusing bodies over `max_event_bytes` with 413.
+    pub fn new(
+        admission: Admission,
+        queue: mpsc::Sender<Accepted>,
+        stats: Arc<Stats>,
+        budget: Arc<ByteBudget>,
+        max_event_bytes: usize,
+    ) -> Self {
         Self {
             admission,
             queue,
             stats,
+            budget,
+            max_event_bytes,
+            refusing: AtomicBool::new(false),
         }
     }
 
-    /// Handles one POSTed body: the status code and a short message.
-    pub fn handle(&self, body: &[u8]) -> (StatusCode, String) {
+    fn too_large(&self, bytes: u64) -> (StatusCode, String) {
+        self.stats.inc(&self.stats.events_too_large);
+        let message = format!(
+            "event body of {bytes} bytes or more is over the limit of {} bytes (--max-event-bytes)",
+            self.max_event_bytes
+        );
+        tracing::warn!(
+            bytes,
+            limit = self.max_event_bytes,
+            "refusing event: {message}"
+        );
+        (StatusCode::PAYLOAD_TOO_LARGE, message)
+    }
+
+    fn no_room(&self, bytes: u64) -> (StatusCode, String) {
+        self.stats.inc(&self.stats.events_dropped);
+        if !self.refusing.swap(true, Ordering::SeqCst) {
+            tracing::warn!(
+                bytes,
+                held = self.budget.used(),
+                total_queue_bytes = self.budget.limit(),
+                "queues hold --total-queue-bytes, refusing events with 503 until they drain"
+            );
+        }
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "event queues are full (--total-queue-bytes), try again later".to_string(),
+        )
+    }
+
+    /// Reads a POSTed body within `--max-event-bytes` and the byte budget,
+    /// then handles it: the status code and a short message.
+    pub async fn receive(&self, request: Request) -> (StatusCode, String) {
+        let max = self.max_event_bytes;
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(n) = declared
+            && n > max as u64
+        {
+            return self.too_large(n);
+        }
+        let first = declared.unwrap_or(0);
+        let Some(mut bytes) = self.budget.reserve(first, &self.stats, Account::Intake) else {
+            return self.no_room(first);
+        };
+        // `first` is at most `max`.
+        let mut body = Vec::with_capacity(usize::try_from(first).unwrap_or(0));
+        let mut stream = request.into_body().into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    self.stats.inc(&self.stats.events_invalid);
+                    return (StatusCode::BAD_REQUEST, format!("reading the event: {e}"));
+                }
+            };
+            let len = body.len() + chunk.len();
+            if len > max {
+                return self.too_large(len as u64);
+            }
+            let len = len as u64;
+            if len > bytes.bytes() && !bytes.grow(len - bytes.bytes()) {
+                return self.no_room(len);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        bytes.shrink_to(body.len() as u64);
+        self.handle(&body, bytes)
+    }
+
+    /// Handles one POSTed body holding `bytes`: the status code and a short
+    /// message.
+    pub fn handle(&self, body: &[u8], bytes: Reservation) -> (StatusCode, String) {
         let mut event = match FluxEvent::from_json(body) {
             Ok(event) => event,
             Err(e) => {
@@ -65,8 +172,11 @@ impl Intake {
             return (StatusCode::TOO_MANY_REQUESTS, message);
         }
         event.remove_internal_metadata();
-        match self.queue.try_send(event) {
+        match self.queue.try_send(Accepted { event, bytes }) {
             Ok(()) => {
+                if self.refusing.swap(false, Ordering::SeqCst) {
+                    tracing::info!("event queues have room again, accepting events");
+                }
                 self.stats.inc(&self.stats.events_accepted);
                 (StatusCode::ACCEPTED, String::new())
             }
@@ -90,10 +200,9 @@ pub fn router(intake: Arc<Intake>) -> Router {
     Router::new()
         .route("/", post(receive))
         .route("/{*path}", post(receive))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(intake)
 }
 
-async fn receive(State(intake): State<Arc<Intake>>, body: Bytes) -> Response {
-    intake.handle(&body).into_response()
+async fn receive(State(intake): State<Arc<Intake>>, request: Request) -> Response {
+    intake.receive(request).await.into_response()
 }
