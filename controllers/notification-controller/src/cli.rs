@@ -132,6 +132,7 @@ impl Args {
                 dedup_window: self.rate_limit_interval,
                 object_burst: self.object_event_burst,
                 object_refill_per_sec: self.object_events_per_second,
+                ..Limits::default()
             },
             max_event_bytes: usize::try_from(self.max_event_bytes).unwrap_or(usize::MAX),
             total_queue_bytes: self.total_queue_bytes,

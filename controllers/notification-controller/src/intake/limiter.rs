@@ -7,6 +7,15 @@
 //! Ferroflux does the same and, on top, caps how many distinct events one
 //! object may send in a burst, so that a controller stuck in a loop of ever
 //! changing messages cannot flood the chat services.
+//!
+//! Both are memory: one de-duplication key per distinct event for the
+//! window, one bucket per object still refilling. Each map is capped at
+//! [`Limits::max_tracked`] entries; past it, the oldest keys and the
+//! buckets that have waited longest are forgotten, never the newcomer. So
+//! a flood of events about many objects costs bounded memory and cannot
+//! make intake refuse an event about another object; the price is that a
+//! forgotten key or bucket lets an identical event (or a burst) through
+//! once more.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,7 +44,15 @@ pub struct Limits {
     pub object_burst: u32,
     /// Events per second one involved object regains after a burst.
     pub object_refill_per_sec: f64,
+    /// De-duplication keys, and separately per-object buckets, remembered
+    /// at most (about 100 and 200 bytes each).
+    pub max_tracked: usize,
 }
+
+/// Default of [`Limits::max_tracked`]: 100,000 keys (about 10 MB) and as
+/// many buckets (about 20 MB), 20 distinct events a minute per object for
+/// 1,000 objects over the default 5-minute window, five times over.
+pub const DEFAULT_MAX_TRACKED: usize = 100_000;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -43,6 +60,7 @@ impl Default for Limits {
             dedup_window: Duration::from_secs(300),
             object_burst: 30,
             object_refill_per_sec: 1.0,
+            max_tracked: DEFAULT_MAX_TRACKED,
         }
     }
 }
@@ -144,20 +162,71 @@ impl Admission {
         if !window.is_zero() {
             state.seen.insert(key, now);
         }
+        self.cap(&mut state, now);
         Ok(())
+    }
+
+    /// Keeps each map within `max_tracked`: first what has expired, then
+    /// the oldest keys and the longest-idle buckets, down to 3/4 of the cap
+    /// (so the cost, a sort, comes once per quarter of the cap).
+    fn cap(&self, state: &mut State, now: Instant) {
+        let max = self.limits.max_tracked.max(4);
+        if state.seen.len() <= max && state.buckets.len() <= max {
+            return;
+        }
+        self.sweep_now(state, now);
+        let keep = max - max / 4;
+        if state.seen.len() > max {
+            let mut times: Vec<Instant> = state.seen.values().copied().collect();
+            let cut = times.len() - keep;
+            let (_, nth, _) = times.select_nth_unstable(cut);
+            let cutoff = *nth;
+            state.seen.retain(|_, at| *at > cutoff);
+            tracing::warn!(
+                kept = state.seen.len(),
+                max_tracked = max,
+                "too many distinct events to remember within --rate-limit-interval; forgot the oldest"
+            );
+        }
+        if state.buckets.len() > max {
+            let mut times: Vec<Instant> = state.buckets.values().map(|b| b.updated).collect();
+            let cut = times.len() - keep;
+            let (_, nth, _) = times.select_nth_unstable(cut);
+            let cutoff = *nth;
+            state.buckets.retain(|_, b| b.updated > cutoff);
+            tracing::warn!(
+                kept = state.buckets.len(),
+                max_tracked = max,
+                "too many objects sending events to rate-limit each; forgot the longest idle"
+            );
+        }
+    }
+
+    fn sweep_every(&self) -> Duration {
+        if self.limits.dedup_window.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            self.limits.dedup_window.min(Duration::from_secs(60))
+        }
+    }
+
+    /// Entries remembered now: (de-duplication keys, buckets).
+    pub fn tracked(&self) -> (usize, usize) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        (state.seen.len(), state.buckets.len())
     }
 
     /// Drops entries whose window has passed and buckets that are full
     /// again; runs at most once per window (or per minute).
     fn sweep(&self, state: &mut State, now: Instant) {
-        let every = if self.limits.dedup_window.is_zero() {
-            Duration::from_secs(60)
-        } else {
-            self.limits.dedup_window.min(Duration::from_secs(60))
-        };
+        let every = self.sweep_every();
         if now.saturating_duration_since(state.last_sweep) < every {
             return;
         }
+        self.sweep_now(state, now);
+    }
+
+    fn sweep_now(&self, state: &mut State, now: Instant) {
         state.last_sweep = now;
         let window = self.limits.dedup_window;
         state
@@ -202,6 +271,7 @@ mod tests {
             dedup_window: Duration::from_secs(300),
             object_burst: 0,
             object_refill_per_sec: 0.0,
+            max_tracked: DEFAULT_MAX_TRACKED,
         });
         let t0 = Instant::now();
         assert_eq!(a.admit(&event("a", "m", Some("r1")), t0), Ok(()));
@@ -234,6 +304,7 @@ mod tests {
             dedup_window: Duration::from_secs(300),
             object_burst: 2,
             object_refill_per_sec: 1.0,
+            max_tracked: DEFAULT_MAX_TRACKED,
         });
         let t0 = Instant::now();
         assert_eq!(a.admit(&event("a", "1", None), t0), Ok(()));
@@ -248,6 +319,58 @@ mod tests {
         assert_eq!(
             a.admit(&event("a", "3", None), t0 + Duration::from_secs(1)),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_flood_of_objects_is_bounded_and_never_shuts_out_a_new_one() {
+        let a = Admission::new(Limits {
+            max_tracked: 1000,
+            ..Limits::default()
+        });
+        let t0 = Instant::now();
+        // 20,000 distinct objects within one window, each at its limit.
+        for i in 0..20_000 {
+            let name = format!("flood-{i}");
+            let at = t0 + Duration::from_millis(i);
+            for m in 0..2 {
+                assert_eq!(a.admit(&event(&name, &m.to_string(), None), at), Ok(()));
+            }
+            let (seen, buckets) = a.tracked();
+            assert!(
+                seen <= 1000 && buckets <= 1000,
+                "{seen} keys, {buckets} buckets"
+            );
+        }
+        let after = t0 + Duration::from_secs(21);
+        assert_eq!(a.admit(&event("app", "real", Some("r1")), after), Ok(()));
+        // The newest are still remembered: a duplicate of the real event,
+        // or of the last flood event, is refused.
+        assert_eq!(
+            a.admit(&event("app", "real", Some("r1")), after),
+            Err(Refusal::Duplicate)
+        );
+        assert_eq!(
+            a.admit(&event("flood-19999", "1", None), after),
+            Err(Refusal::Duplicate)
+        );
+        // The per-object limit still holds.
+        let burst = Admission::new(Limits {
+            object_burst: 1,
+            max_tracked: 100,
+            ..Limits::default()
+        });
+        assert_eq!(burst.admit(&event("noisy", "1", None), t0), Ok(()));
+        for i in 0..50 {
+            let at = t0 + Duration::from_millis(i);
+            assert_eq!(
+                burst.admit(&event(&format!("o-{i}"), "1", None), at),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            burst.admit(&event("noisy", "2", None), t0 + Duration::from_millis(60)),
+            Err(Refusal::RateLimited)
         );
     }
 }
