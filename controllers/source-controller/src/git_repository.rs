@@ -15,7 +15,7 @@ use ferroflux_runtime::events::{Recorder, Severity};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
 
-use crate::git::{Auth, GitError, GitSource, Reference};
+use crate::git::{Auth, CheckoutLimits, GitError, GitSource, Reference};
 use crate::ignore::IgnoreRules;
 use crate::storage::Storage;
 
@@ -28,6 +28,8 @@ pub struct GitRepositoryReconciler {
     storage: Storage,
     recorder: Recorder,
     cache_dir: PathBuf,
+    limits: CheckoutLimits,
+    scratch: Option<PathBuf>,
 }
 
 impl GitRepositoryReconciler {
@@ -43,7 +45,23 @@ impl GitRepositoryReconciler {
             storage,
             recorder,
             cache_dir,
+            limits: CheckoutLimits::default(),
+            scratch: None,
         }
+    }
+
+    /// Size limits on the files of a checkout (`--git-max-size`,
+    /// `--git-file-max-size`); the artifact's files are held to the total too.
+    pub fn with_limits(mut self, limits: CheckoutLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Where checkouts are written (the controller's scratch directory;
+    /// default: the `tempfile` crate's temporary directory).
+    pub fn with_scratch(mut self, dir: PathBuf) -> Self {
+        self.scratch = Some(dir);
+        self
     }
 
     async fn secret_data(&self, ns: &str, name: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
@@ -107,6 +125,7 @@ impl GitRepositoryReconciler {
         &self,
         obj: &GitRepository,
         dest: &Path,
+        work: &Path,
     ) -> Result<Vec<Artifact>, (String, String)> {
         let ns = obj.namespace().unwrap_or_default();
         let api: Api<GitRepository> = Api::namespaced(self.client.clone(), &ns);
@@ -142,7 +161,7 @@ impl GitRepositoryReconciler {
                 .storage
                 .local_path(&artifact)
                 .map_err(|e| ("IncludeUnavailable".to_string(), e.to_string()))?;
-            copy_include(&archive, include, dest)
+            copy_include(&archive, include, dest, work)
                 .map_err(|e| ("StorageOperationFailed".to_string(), e))?;
             included.push(artifact);
         }
@@ -150,10 +169,18 @@ impl GitRepositoryReconciler {
     }
 }
 
-/// Extracts an included artifact and copies its `fromPath` to `toPath` in `dest`.
-fn copy_include(archive: &Path, include: &GitRepositoryInclude, dest: &Path) -> Result<(), String> {
-    let staging =
-        tempfile::tempdir().map_err(|e| format!("creating a temporary directory: {e}"))?;
+/// Extracts an included artifact (in a directory under `work`) and copies
+/// its `fromPath` to `toPath` in `dest`.
+fn copy_include(
+    archive: &Path,
+    include: &GitRepositoryInclude,
+    dest: &Path,
+    work: &Path,
+) -> Result<(), String> {
+    let staging = tempfile::Builder::new()
+        .prefix("include-")
+        .tempdir_in(work)
+        .map_err(|e| format!("creating a temporary directory: {e}"))?;
     let unpacked = staging.path().join("content");
     let file =
         std::fs::File::open(archive).map_err(|e| format!("opening {}: {e}", archive.display()))?;
@@ -258,6 +285,7 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                 .map(|t| t.as_std())
                 .unwrap_or(Duration::from_secs(60)),
             ssh_program: None,
+            limits: self.limits,
         };
 
         // One ref listing tells whether anything upstream changed.
@@ -293,8 +321,14 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             return Ok(Outcome::Interval);
         }
 
-        let work = tempfile::tempdir()
-            .map_err(|e| ReconcileError::new(format!("creating a work directory: {e}")))?;
+        // Checkouts go to the scratch directory, removed on every return.
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("checkout-");
+        let work = match &self.scratch {
+            Some(dir) => builder.tempdir_in(dir),
+            None => builder.tempdir(),
+        }
+        .map_err(|e| ReconcileError::new(format!("creating a work directory: {e}")))?;
         let checkout_dir = work.path().join("checkout");
         let cache_dir = self.cache_dir.clone();
         let dest = checkout_dir.clone();
@@ -302,7 +336,7 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             Ok(r) => r,
             Err(e) => return Err(self.git_failure(obj, e).await),
         };
-        let included = match self.add_includes(obj, &checkout_dir).await {
+        let included = match self.add_includes(obj, &checkout_dir, work.path()).await {
             Ok(included) => included,
             Err((reason, message)) => {
                 let now = conditions::now();
@@ -326,7 +360,7 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                     .await);
             }
         };
-        let storage = self.storage.clone();
+        let storage = self.storage.clone().with_max_size(self.limits.max_size);
         let (ns2, name2, revision, dir) = (
             ns.clone(),
             name.clone(),
@@ -340,9 +374,12 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
         {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {
-                return Err(self
-                    .fail(obj, reasons::STORAGE_OPERATION_FAILED, e.to_string(), false)
-                    .await);
+                let reason = if e.is_too_large() {
+                    crate::git::SIZE_LIMIT_EXCEEDED
+                } else {
+                    reasons::STORAGE_OPERATION_FAILED
+                };
+                return Err(self.fail(obj, reason, e.to_string(), false).await);
             }
             Err(e) => {
                 return Err(self

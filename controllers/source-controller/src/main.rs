@@ -11,6 +11,8 @@ use ferroflux_runtime::events::Recorder;
 use ferroflux_runtime::flags::{CommonArgs, bind_addr};
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use ferroflux_runtime::metrics::{self, Metrics};
+use ferroflux_runtime::scratch::{Scratch, ScratchArgs};
+use source_controller::git::{CheckoutLimits, DEFAULT_FILE_MAX_SIZE, DEFAULT_MAX_SIZE};
 use source_controller::git_repository::GitRepositoryReconciler;
 use source_controller::storage::{self, Storage};
 
@@ -37,13 +39,41 @@ struct Cli {
     /// Where Git caches are kept (not served).
     #[arg(long, default_value = "/tmp/source-controller-git-cache")]
     git_cache_path: PathBuf,
+    /// Largest total size, in bytes, of the files of a Git checkout (and of
+    /// an artifact's files); a commit over it is refused before anything is
+    /// written. The default is kustomize-controller's limit on an unpacked
+    /// artifact.
+    #[arg(long, default_value_t = DEFAULT_MAX_SIZE)]
+    git_max_size: u64,
+    /// Largest file, in bytes, of a Git checkout; a commit with a larger one
+    /// is refused before anything is written. Also bounds the memory a
+    /// checkout takes per thread.
+    #[arg(long, default_value_t = DEFAULT_FILE_MAX_SIZE)]
+    git_file_max_size: u64,
+    #[command(flatten)]
+    scratch: ScratchArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     ferroflux_runtime::logging::init(&cli.common.log_level, cli.common.log_encoding);
-    match run(cli).await {
+    // Scratch space first: it is emptied of what a killed run left, and
+    // again when `scratch` is dropped, on every way out of `main`.
+    let scratch = match Scratch::open(cli.scratch.path_for(CONTROLLER)) {
+        Ok((scratch, removed)) => {
+            tracing::info!(path = %scratch.path().display(), removed, "scratch directory ready");
+            scratch
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "source-controller stopped");
+            return ExitCode::FAILURE;
+        }
+    };
+    scratch.make_process_default();
+    let result = run(cli, &scratch).await;
+    drop(scratch);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "source-controller stopped");
@@ -52,7 +82,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
     ferroflux_runtime::tls::install_crypto_provider();
     let client = kube::Client::try_default()
         .await
@@ -106,7 +136,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         storage,
         recorder,
         cli.git_cache_path.clone(),
-    );
+    )
+    .with_limits(CheckoutLimits {
+        max_size: cli.git_max_size,
+        file_max_size: cli.git_file_max_size,
+    })
+    .with_scratch(scratch.path().to_path_buf());
     let config = LoopConfig {
         concurrency: cli.common.concurrent,
         namespace: cli.common.watch_namespace().map(String::from),

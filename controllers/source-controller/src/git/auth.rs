@@ -261,7 +261,8 @@ impl SshSession {
         let dir = tempfile::Builder::new()
             .prefix("ferroflux-ssh-")
             .tempdir()
-            .map_err(|e| GitError::storage(&std::env::temp_dir(), e))?;
+            // The controller's scratch directory (made the process default).
+            .map_err(|e| GitError::storage(&tempfile::env::temp_dir(), e))?;
         let path = |name: &str| -> PathBuf { dir.path().join(name) };
         let io = |e: std::io::Error| GitError::storage(dir.path(), e);
         write_private(&path("identity"), &ssh.identity, 0o600).map_err(io)?;

@@ -32,17 +32,21 @@ pub(crate) fn lock(path: &Path) -> Arc<Mutex<()>> {
     map.entry(path.to_path_buf()).or_default().clone()
 }
 
-fn open_options() -> gix::open::Options {
+fn open_options(alloc_limit: u64) -> gix::open::Options {
     // Ignore the environment and global/system git config: the cache must behave
     // the same everywhere and never pick up credential helpers or URL rewrites.
+    // Every object gix inflates (indexing a received pack included, which
+    // holds each object whole to hash it) is held to `alloc_limit` bytes.
     gix::open::Options::isolated()
+        .config_overrides([format!("gitoxide.objects.allocLimit={alloc_limit}")])
 }
 
 /// Opens the cache repository, creating (or re-creating, if unusable or too
-/// fragmented) it as needed.
-pub(crate) fn open(path: &Path) -> Result<gix::Repository, GitError> {
+/// fragmented) it as needed. No object larger than `alloc_limit` bytes is
+/// ever inflated from it (or received into it).
+pub(crate) fn open(path: &Path, alloc_limit: u64) -> Result<gix::Repository, GitError> {
     if path.exists() {
-        let usable = gix::open_opts(path, open_options())
+        let usable = gix::open_opts(path, open_options(alloc_limit))
             .ok()
             .filter(|_| pack_count(path) <= MAX_PACKS);
         if let Some(repo) = usable {
@@ -55,7 +59,7 @@ pub(crate) fn open(path: &Path) -> Result<gix::Repository, GitError> {
         path,
         gix::create::Kind::Bare,
         gix::create::Options::default(),
-        open_options(),
+        open_options(alloc_limit),
     )
     .map(|repo| repo.to_thread_local())
     .map_err(|e| GitError::storage(path, e))

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+/// The condition reason of a commit over the size limits (no Flux
+/// equivalent: Flux has no limit on Git checkouts).
+pub const SIZE_LIMIT_EXCEEDED: &str = "SizeLimitExceeded";
+
 /// What went wrong while talking to a Git remote or writing a checkout.
 ///
 /// Every message names the (sanitised) URL and the cause, and never contains
@@ -30,6 +34,11 @@ pub enum GitError {
     /// (Flux: `StorageOperationFailed`).
     #[error("storage operation on '{path}' failed: {message}")]
     Storage { path: String, message: String },
+    /// The commit's files are over a size limit (`--git-max-size`,
+    /// `--git-file-max-size`); found from the object headers before anything
+    /// is written.
+    #[error("{message}")]
+    TooLarge { message: String },
 }
 
 impl GitError {
@@ -42,6 +51,7 @@ impl GitError {
             | GitError::NotFound { .. }
             | GitError::GitOperationFailed { .. } => "GitOperationFailed",
             GitError::Storage { .. } => "StorageOperationFailed",
+            GitError::TooLarge { .. } => SIZE_LIMIT_EXCEEDED,
         }
     }
 

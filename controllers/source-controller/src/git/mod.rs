@@ -27,7 +27,8 @@ use gix::remote::fetch::Shallow;
 
 pub use auth::{Auth, DEFAULT_SSH_USER, SshAuth};
 pub use cache::cache_path;
-pub use error::{GitError, sanitize_url};
+pub use checkout::{CheckoutLimits, DEFAULT_FILE_MAX_SIZE, DEFAULT_MAX_SIZE, TreeSize};
+pub use error::{GitError, SIZE_LIMIT_EXCEEDED, sanitize_url};
 pub use refs::{DEFAULT_BRANCH, Reference, Resolved};
 
 use transport::Remote;
@@ -48,6 +49,8 @@ pub struct GitSource {
     pub timeout: Duration,
     /// The `ssh` program for `ssh://` URLs (default: `ssh` from `PATH`).
     pub ssh_program: Option<PathBuf>,
+    /// Size limits on the files of a checkout, checked before any is written.
+    pub limits: CheckoutLimits,
 }
 
 impl GitSource {
@@ -59,6 +62,7 @@ impl GitSource {
             reference,
             timeout: DEFAULT_TIMEOUT,
             ssh_program: None,
+            limits: CheckoutLimits::default(),
         }
     }
 
@@ -77,6 +81,8 @@ impl GitSource {
     /// Resolves the reference, makes sure the commit is in the cache under
     /// `cache_dir` (fetching only when it is not), and writes the commit's
     /// files into `dest` (created; must be absent or empty; no `.git`).
+    /// A commit whose files are over [`GitSource::limits`] is refused
+    /// ([`GitError::TooLarge`]) before `dest` is created.
     pub fn checkout(&self, cache_dir: &Path, dest: &Path) -> Result<Resolved, GitError> {
         let (remote, _watchdog) = self.prepare()?;
         let (mut resolved, listed) = self.list_and_resolve(&remote)?;
@@ -88,8 +94,21 @@ impl GitSource {
         let path = cache_path(cache_dir, &self.url);
         let lock = cache::lock(&path);
         let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let repo = cache::open(&path)?;
-        resolved.fetched = self.ensure_commit(&remote, &repo, &resolved, commit, &listed)?;
+        let repo = cache::open(&path, self.limits.file_max_size)?;
+        resolved.fetched = self
+            .ensure_commit(&remote, &repo, &resolved, commit, &listed)
+            .map_err(|e| match e {
+                // Refused while fetching: say which revision.
+                GitError::TooLarge { message } => GitError::TooLarge {
+                    message: format!("revision '{}': {message}", resolved.revision),
+                },
+                e => e,
+            })?;
+        let tree = repo
+            .find_commit(commit)
+            .and_then(|c| c.tree_id().map(|t| t.detach()))
+            .map_err(|e| remote.error(e))?;
+        let size = checkout::check_tree(&repo, tree, &self.limits, &remote.display)?;
         checkout::write_tree(&repo, commit, dest, &remote.interrupt).map_err(|e| {
             if remote.timed_out() {
                 remote.error(gix::error::message("checkout interrupted"))
@@ -101,6 +120,8 @@ impl GitSource {
             url = %remote.display,
             revision = %resolved.revision,
             fetched = resolved.fetched,
+            files = size.files,
+            bytes = size.bytes,
             "git checkout done"
         );
         Ok(resolved)

@@ -32,6 +32,8 @@ pub(crate) struct Remote {
     http: Option<http::Options>,
     ssh: Option<SshSession>,
     timeout: Duration,
+    /// `--git-file-max-size`: also the cache's allocation limit per object.
+    file_max_size: u64,
     /// Set by the watchdog when the operation's time is up.
     pub(crate) interrupt: Arc<AtomicBool>,
 }
@@ -94,6 +96,7 @@ impl Remote {
             http: http_options,
             ssh: ssh_session,
             timeout: source.timeout,
+            file_max_size: source.limits.file_max_size,
             interrupt,
         })
     }
@@ -205,6 +208,20 @@ impl Remote {
             }
         } else if err.is_unauthenticated() || err.is_permission_denied() || ssh_auth_failure {
             GitError::AuthenticationFailed { url, message }
+        } else if err.is_resource_exhausted() {
+            // The cache's allocation limit (the per-file limit) stopped gix
+            // while it indexed the received pack: a pack names no paths.
+            let what = if message.contains("Entry too large") {
+                "a file of the commit is"
+            } else {
+                "the pack's index would be"
+            };
+            GitError::TooLarge {
+                message: format!(
+                    "{what} over the limit of {} bytes per file (--git-file-max-size); refused while fetching from '{url}', before anything was written",
+                    self.file_max_size
+                ),
+            }
         } else {
             GitError::GitOperationFailed { url, message }
         }

@@ -62,6 +62,17 @@ pub enum ArchiveError {
     /// Writing the archive failed.
     #[error("writing archive: {0}")]
     Write(#[source] io::Error),
+    /// The files to archive total more than the limit.
+    #[error(
+        "the files to archive exceed the limit of {limit} bytes (--git-max-size) at '{}'",
+        path.display()
+    )]
+    TooLarge {
+        /// The file that crossed the limit, relative to the tree root.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 /// What an archive came to.
@@ -87,12 +98,25 @@ pub fn archive_dir<W: Write>(
     rules: &IgnoreRules,
     out: W,
 ) -> Result<ArchiveInfo, ArchiveError> {
+    archive_dir_limited(src, rules, u64::MAX, out)
+}
+
+/// [`archive_dir`], refusing ([`ArchiveError::TooLarge`]) a tree whose
+/// regular files total more than `max_size` bytes; each file's size is
+/// checked before it is read. Files are streamed: memory does not depend on
+/// their size.
+pub fn archive_dir_limited<W: Write>(
+    src: &Path,
+    rules: &IgnoreRules,
+    max_size: u64,
+    out: W,
+) -> Result<ArchiveInfo, ArchiveError> {
     let mut counter = HashingWriter::new(out);
     let gz = GzBuilder::new()
         .mtime(0)
         .operating_system(GZIP_OS_UNKNOWN)
         .write(&mut counter, Compression::default());
-    let gz = write_tar(src, rules, gz)?;
+    let gz = write_tar_limited(src, rules, max_size, gz)?;
     gz.finish().map_err(ArchiveError::Write)?;
     counter.flush().map_err(ArchiveError::Write)?;
     Ok(counter.info())
@@ -101,6 +125,16 @@ pub fn archive_dir<W: Write>(
 /// Writes the (uncompressed) deterministic tar of `src` to `out` and
 /// returns `out` once the archive is complete.
 pub fn write_tar<W: Write>(src: &Path, rules: &IgnoreRules, out: W) -> Result<W, ArchiveError> {
+    write_tar_limited(src, rules, u64::MAX, out)
+}
+
+fn write_tar_limited<W: Write>(
+    src: &Path,
+    rules: &IgnoreRules,
+    max_size: u64,
+    out: W,
+) -> Result<W, ArchiveError> {
+    let mut remaining = max_size;
     let root_meta = fs::metadata(src).map_err(|source| ArchiveError::Read {
         path: PathBuf::new(),
         source,
@@ -140,6 +174,13 @@ pub fn write_tar<W: Write>(src: &Path, rules: &IgnoreRules, out: W) -> Result<W,
             }
         } else if file_type.is_file() {
             if !rules.is_ignored(&rel, false) {
+                remaining =
+                    remaining
+                        .checked_sub(meta.len())
+                        .ok_or_else(|| ArchiveError::TooLarge {
+                            path: rel.clone(),
+                            limit: max_size,
+                        })?;
                 append_file(&mut builder, &abs, &rel)?;
             }
         } else if file_type.is_symlink() {

@@ -68,6 +68,13 @@ pub enum StorageError {
     Archive(#[from] ArchiveError),
 }
 
+impl StorageError {
+    /// Whether the tree was over the size limit ([`Storage::with_max_size`]).
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, StorageError::Archive(ArchiveError::TooLarge { .. }))
+    }
+}
+
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StorageError + 'a {
     move |source| StorageError::Io {
         op,
@@ -82,6 +89,7 @@ pub struct Storage {
     root: PathBuf,
     adv_addr: String,
     retention: usize,
+    max_size: u64,
 }
 
 impl Storage {
@@ -97,6 +105,7 @@ impl Storage {
             root,
             adv_addr: adv_addr.into(),
             retention: DEFAULT_RETENTION,
+            max_size: u64::MAX,
         })
     }
 
@@ -104,6 +113,13 @@ impl Storage {
     /// keeps (at least 1: the current one).
     pub fn with_retention(mut self, keep: usize) -> Self {
         self.retention = keep.max(1);
+        self
+    }
+
+    /// Refuses to archive a tree whose files total more than `bytes` (checked
+    /// from each file's size before it is read).
+    pub fn with_max_size(mut self, bytes: u64) -> Self {
+        self.max_size = bytes;
         self
     }
 
@@ -163,7 +179,7 @@ impl Storage {
         let dir = self.root.join(&rel_dir);
         fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
         let (tmp_path, file) = create_temp(&dir)?;
-        let info = match write_and_sync(file, src, rules, &tmp_path) {
+        let info = match write_and_sync(file, src, rules, self.max_size, &tmp_path) {
             Ok(info) => info,
             Err(e) => {
                 let _ = fs::remove_file(&tmp_path);
@@ -331,10 +347,11 @@ fn write_and_sync(
     file: File,
     src: &Path,
     rules: &IgnoreRules,
+    max_size: u64,
     tmp_path: &Path,
 ) -> Result<ArchiveInfo, StorageError> {
     let mut out = BufWriter::new(file);
-    let info = archive::archive_dir(src, rules, &mut out)?;
+    let info = archive::archive_dir_limited(src, rules, max_size, &mut out)?;
     let file = out
         .into_inner()
         .map_err(|e| io_err("writing", tmp_path)(e.into_error()))?;

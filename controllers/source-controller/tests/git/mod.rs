@@ -4,6 +4,7 @@ mod auth;
 mod cache;
 mod errors;
 pub mod fixtures;
+mod limits;
 mod refs;
 mod ssh;
 mod tls;
