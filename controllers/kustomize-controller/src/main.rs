@@ -12,6 +12,7 @@ use ferroflux_runtime::flags::CommonArgs;
 use ferroflux_runtime::kubeconfig::Policy as KubeconfigPolicy;
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use ferroflux_runtime::metrics::{self, Metrics};
+use ferroflux_runtime::scratch::{Scratch, ScratchArgs};
 use kustomize_controller::clients::Clients;
 use kustomize_controller::reconciler::{KustomizationReconciler, Options};
 
@@ -42,13 +43,30 @@ struct Cli {
     /// Largest artifact accepted, in bytes.
     #[arg(long, default_value_t = 512 * 1024 * 1024)]
     artifact_max_size: u64,
+    #[command(flatten)]
+    scratch: ScratchArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     ferroflux_runtime::logging::init(&cli.common.log_level, cli.common.log_encoding);
-    match run(cli).await {
+    // Scratch space first: it is emptied of what a killed run left, and
+    // again when `scratch` is dropped, on every way out of `main`.
+    let scratch = match Scratch::open(cli.scratch.path_for(CONTROLLER)) {
+        Ok((scratch, removed)) => {
+            tracing::info!(path = %scratch.path().display(), removed, "scratch directory ready");
+            scratch
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "kustomize-controller stopped");
+            return ExitCode::FAILURE;
+        }
+    };
+    scratch.make_process_default();
+    let result = run(cli, &scratch).await;
+    drop(scratch);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "kustomize-controller stopped");
@@ -57,7 +75,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
     ferroflux_runtime::tls::install_crypto_provider();
     let config = kube::Config::infer()
         .await
@@ -102,6 +120,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let options = Options {
         no_cross_namespace_refs: cli.no_cross_namespace_refs,
         requeue_dependency: cli.common.requeue_dependency,
+        // Artifacts are unpacked in the scratch directory.
+        work_dir: Some(scratch.path().to_path_buf()),
         ..Default::default()
     };
     let reconciler = KustomizationReconciler::new(clients, artifacts, recorder, options);

@@ -207,6 +207,14 @@ impl Stack {
         &self.options.work_dir
     }
 
+    /// The scratch directory of a controller (`--scratch-path`): one per
+    /// controller under the stack's work directory, so that stacks running
+    /// side by side never share one. notification-controller makes no
+    /// temporary files and has none.
+    pub fn scratch_dir(&self, c: Component) -> PathBuf {
+        self.options.work_dir.join("scratch").join(c.binary())
+    }
+
     /// The log file of a process.
     pub fn log_file(&self, c: Component) -> PathBuf {
         self.options
@@ -260,7 +268,14 @@ impl Stack {
                     a.push("--simulate-workloads".into());
                     a.push(d.as_millis().to_string());
                 }
-                a.extend(self.options.extra_args.get(&c).into_iter().flatten().cloned());
+                a.extend(
+                    self.options
+                        .extra_args
+                        .get(&c)
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
                 return a;
             }
             Component::SourceController => vec![
@@ -272,10 +287,14 @@ impl Stack {
                 local(p.artifacts),
                 "--git-cache-path".into(),
                 w.join("git-cache").display().to_string(),
+                "--scratch-path".into(),
+                self.scratch_dir(c).display().to_string(),
                 "--events-addr".into(),
                 format!("http://{}", local(p.events)),
             ],
             Component::KustomizeController => vec![
+                "--scratch-path".into(),
+                self.scratch_dir(c).display().to_string(),
                 "--events-addr".into(),
                 format!("http://{}", local(p.events)),
             ],
@@ -294,7 +313,14 @@ impl Stack {
             "--log-encoding".into(),
             "json".into(),
         ]);
-        args.extend(self.options.extra_args.get(&c).into_iter().flatten().cloned());
+        args.extend(
+            self.options
+                .extra_args
+                .get(&c)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
         args
     }
 
@@ -334,7 +360,14 @@ impl Stack {
             .env("KUBECONFIG", self.kubeconfig())
             .env("RUNTIME_NAMESPACE", "flux-system")
             .env("HOSTNAME", c.binary())
-            .envs(self.options.extra_env.get(&c).into_iter().flatten().cloned())
+            .envs(
+                self.options
+                    .extra_env
+                    .get(&c)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
