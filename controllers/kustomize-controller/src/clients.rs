@@ -111,8 +111,18 @@ impl Clients {
         if let Some(sa) = &sa
             && !valid_name(sa)
         {
+            let field = if ks
+                .spec
+                .service_account_name
+                .as_deref()
+                .is_some_and(|s| !s.is_empty())
+            {
+                "spec.serviceAccountName"
+            } else {
+                "--default-service-account"
+            };
             return Err(ClientError::Unsupported(format!(
-                "spec.serviceAccountName {sa:?} is not a valid service account name"
+                "{field} {sa:?} is not a valid service account name"
             )));
         }
         let user = sa.map(|sa| format!("system:serviceaccount:{ns}:{sa}"));

@@ -178,6 +178,25 @@ async fn a_token_with_a_newline_fails_the_object_not_the_controller_and_deletion
 }
 
 #[tokio::test]
+async fn a_service_account_name_that_cannot_be_a_header_stalls_its_object() {
+    let h = harness(Setup::default()).await;
+    app(&h, "cm").await;
+    h.kustomization(ks(
+        "flux-system",
+        "app",
+        "app",
+        "./",
+        json!({"serviceAccountName": "tenant\nImpersonate-Group: system:masters"}),
+    ))
+    .await;
+    h.wait_ks("flux-system", "app", "stalled naming the field", |k| {
+        stalled(k) && not_ready_with(k, "spec.serviceAccountName")
+    })
+    .await;
+    assert!(h.get("v1", "ConfigMap", "default", "cm").await.is_none());
+}
+
+#[tokio::test]
 async fn deletion_completes_when_the_remote_cluster_is_gone() {
     let h = harness(Setup::default()).await;
     let commit = app(&h, "cm").await;
