@@ -27,12 +27,17 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 /// metadata entries, so no real controller event comes near it.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
 
+/// Bytes counted per byte of event body while an event is read and
+/// matched (see [`Intake::receive`]).
+pub const EVENT_COST_FACTOR: u64 = 2;
+
 /// An accepted event on its way to Alert matching, with the bytes it holds
 /// in the shared budget (given back once it is matched).
 pub struct Accepted {
     /// The event.
     pub event: FluxEvent,
-    /// Its share of `--total-queue-bytes`.
+    /// Its share of `--total-queue-bytes` (twice its body, see
+    /// [`EVENT_COST_FACTOR`]).
     pub bytes: Reservation,
 }
 
@@ -138,7 +143,14 @@ impl Intake {
             }
             body.extend_from_slice(&chunk);
         }
-        bytes.shrink_to(body.len() as u64);
+        // Until it is matched, an event costs about twice its body: the body
+        // and the parsed event while it is read, then the event and the
+        // notification rendered from it (the lane then counts its own copy).
+        let held = (body.len() as u64).saturating_mul(EVENT_COST_FACTOR);
+        if held > bytes.bytes() && !bytes.grow(held - bytes.bytes()) {
+            return self.no_room(held);
+        }
+        bytes.shrink_to(held);
         self.handle(&body, bytes)
     }
 
