@@ -298,7 +298,10 @@ impl Reconciler<GitRepository> for Panicking {
         self.reconciles.fetch_add(1, Ordering::SeqCst);
         if obj.spec.url.contains("panic") {
             // A panic message that carries input must not reach the status.
-            panic!("token is not a valid header: secret-token\n{}", obj.spec.url);
+            panic!(
+                "token is not a valid header: secret-token\n{}",
+                obj.spec.url
+            );
         }
         let generation = obj.metadata.generation;
         conditions::mark_ready(
