@@ -113,18 +113,22 @@ impl Intake {
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
+        let mut stream = request.into_body().into_data_stream();
         if let Some(n) = declared
             && n > max as u64
         {
+            if n <= DRAIN_LIMIT {
+                drain(&mut stream, DRAIN_LIMIT).await;
+            }
             return self.too_large(n);
         }
         let first = declared.unwrap_or(0);
         let Some(mut bytes) = self.budget.reserve(first, &self.stats, Account::Intake) else {
+            drain(&mut stream, DRAIN_LIMIT).await;
             return self.no_room(first);
         };
         // `first` is at most `max`.
         let mut body = Vec::with_capacity(usize::try_from(first).unwrap_or(0));
-        let mut stream = request.into_body().into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
@@ -135,10 +139,14 @@ impl Intake {
             };
             let len = body.len() + chunk.len();
             if len > max {
+                drop((body, bytes));
+                drain(&mut stream, DRAIN_LIMIT.saturating_sub(len as u64)).await;
                 return self.too_large(len as u64);
             }
             let len = len as u64;
             if len > bytes.bytes() && !bytes.grow(len - bytes.bytes()) {
+                drop((body, bytes));
+                drain(&mut stream, DRAIN_LIMIT.saturating_sub(len)).await;
                 return self.no_room(len);
             }
             body.extend_from_slice(&chunk);
@@ -203,6 +211,25 @@ impl Intake {
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string())
             }
+        }
+    }
+}
+
+/// A refused body up to this size is read to its end (and thrown away)
+/// before the answer, so that the sender reads the 413 or 503 instead of a
+/// connection reset; a longer one is cut off.
+pub const DRAIN_LIMIT: u64 = 16 << 20;
+
+/// Reads and discards up to `limit` more bytes of `stream`.
+async fn drain<S, E>(stream: &mut S, limit: u64)
+where
+    S: futures::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+{
+    let mut read = 0u64;
+    while read <= limit {
+        match stream.next().await {
+            Some(Ok(chunk)) => read += chunk.len() as u64,
+            _ => return,
         }
     }
 }

@@ -70,3 +70,51 @@ async fn identical_events_are_deduplicated() {
         (2, 2, 0)
     );
 }
+
+#[tokio::test]
+async fn oversized_events_get_a_readable_413() {
+    let env = Env::start_with(&[], |o| o.max_event_bytes = 64 * 1024).await;
+    let url = format!("http://{}/", env.controller.events_addr);
+    let mut e = event("GitRepository", "ns", "a", "info", "m");
+    e["message"] = json!("x".repeat(3 * 1024 * 1024));
+    let body = serde_json::to_vec(&e).expect("JSON");
+    // With a Content-Length over the limit, and without one (chunked): the
+    // sender reads a 413 every time, not a reset connection (several at
+    // once, as a sender with a queue of them would).
+    let answers = futures::future::join_all((0..16).map(|_| {
+        let request = env.http.post(&url).body(body.clone());
+        async move {
+            let resp = request.send().await.map_err(|e| format!("{e:?}"))?;
+            let code = resp.status().as_u16();
+            Ok::<_, String>((code, resp.text().await.unwrap_or_default()))
+        }
+    }))
+    .await;
+    for answer in answers {
+        let (code, text) = answer.expect("an answer, not a reset");
+        assert_eq!(code, 413);
+        assert!(text.contains("--max-event-bytes"), "{text}");
+    }
+    for _ in 0..4 {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            body.chunks(16 * 1024).map(|c| Ok(c.to_vec())).collect();
+        let resp = env
+            .http
+            .post(&url)
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+            .send()
+            .await
+            .expect("an answer, not a reset");
+        assert_eq!(resp.status().as_u16(), 413);
+    }
+    let s = env.controller.stats();
+    assert_eq!((s.events_too_large, s.events_accepted), (20, 0));
+    assert_eq!(s.intake_bytes, 0, "nothing held for refused bodies");
+    // A body within the limit is taken.
+    assert_eq!(
+        env.post_event(&event("GitRepository", "ns", "a", "info", "small"))
+            .await
+            .0,
+        202
+    );
+}
