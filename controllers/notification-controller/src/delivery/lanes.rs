@@ -190,8 +190,8 @@ pub struct Dropped {
     pub provider: ObjectKey,
     /// Why.
     pub reason: DropReason,
-    /// Whether this is the first drop since the lane last took a
-    /// notification (so that callers report a full lane once, not per drop).
+    /// Whether this is the first drop since the lane was last below half
+    /// its limits (so that callers report a full lane once, not per drop).
     pub first: bool,
 }
 
@@ -276,7 +276,8 @@ struct Lane {
     purge_reason: Arc<AtomicU8>,
     wake: Arc<Notify>,
     worker: AbortHandle,
-    /// Notifications dropped since the lane last took one.
+    /// Notifications dropped (refused or displaced) since the lane was last
+    /// below half its limits.
     dropping: u64,
 }
 
@@ -521,33 +522,40 @@ impl Delivery {
             } else {
                 None
             };
+            let first = lane.dropping == 0;
+            lane.dropping += 1;
+            if first {
+                // Once per episode: from the first drop until the lane is
+                // back under half its limits.
+                tracing::warn!(
+                    provider = %key,
+                    queued = lane.queue.len(),
+                    bytes = lane.bytes.load(Ordering::SeqCst),
+                    notification_bytes = size,
+                    total_bytes = inner.total.used(),
+                    provider_queue_size = options.lane_capacity,
+                    provider_queue_bytes = options.lane_bytes,
+                    total_queue_bytes = inner.total.limit(),
+                    reason = reason.as_str(),
+                    "delivery queue of provider {key} is full, dropping notifications (first: {}): {}",
+                    if victim.is_some() { "the oldest of the object with the most waiting" } else { job.subject.as_str() },
+                    describe(&key, reason)
+                );
+            }
             match victim {
                 Some(index) => lane.displace(index),
-                None => {
-                    lane.dropping += 1;
-                    let first = lane.dropping == 1;
-                    if first {
-                        tracing::warn!(
-                            provider = %key,
-                            queued = lane.queue.len(),
-                            bytes = lane.bytes.load(Ordering::SeqCst),
-                            notification_bytes = size,
-                            total_bytes = inner.total.used(),
-                            provider_queue_size = options.lane_capacity,
-                            provider_queue_bytes = options.lane_bytes,
-                            total_queue_bytes = inner.total.limit(),
-                            reason = reason.as_str(),
-                            "dropping notifications for {}: {}",
-                            job.subject,
-                            describe(&key, reason)
-                        );
-                    }
-                    return Err(refuse(reason, first));
-                }
+                None => return Err(refuse(reason, first)),
             }
         };
-        if lane.dropping > 0 {
-            tracing::info!(provider = %key, dropped = lane.dropping, "delivery queue of provider {key} takes notifications again");
+        if lane.dropping > 0
+            && lane.queue.len() <= options.lane_capacity / 2
+            && lane.bytes.load(Ordering::SeqCst) <= options.lane_bytes / 2
+        {
+            tracing::info!(
+                provider = %key,
+                dropped = lane.dropping,
+                "delivery queue of provider {key} is below half its limits again"
+            );
             lane.dropping = 0;
         }
         *lane.per_object.entry(job.subject.clone()).or_default() += 1;
