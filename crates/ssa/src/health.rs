@@ -16,6 +16,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use k8s_openapi::jiff::fmt::strtime;
 use serde_json::Value;
 
 /// kstatus-style status.
@@ -662,66 +663,22 @@ fn strict_int(obj: &Value, pointer: &str) -> Result<Option<i64>, String> {
 /// Seconds since the epoch for an RFC 3339 timestamp such as Kubernetes
 /// writes ("2024-05-01T12:00:00Z", optionally with fractions or an offset).
 fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+    // jiff's default parser takes the wider Temporal/ISO 8601 grammar
+    // ("+0100", "20240501T120000Z"), so parse with an explicit RFC 3339
+    // format instead. strtime knows one spelling of the date/time separator
+    // and no `Z`, so the other spellings RFC 3339 allows (`t`, a space per its
+    // note, `z`) are normalised first.
+    if !matches!(s.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
         return None;
     }
-    if !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
+    let (date, time) = (s.get(..10)?, s.get(11..)?);
+    let (time, offset) = match time.strip_suffix(['Z', 'z']) {
+        Some(time) => (time, "+00:00"),
+        None => (time, ""),
     };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 {
-        return None;
-    }
-    let mut rest = s.get(19..)?;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = frac.get(digits..)?;
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let ob = rest.as_bytes();
-            if ob.len() != 6 || ob[3] != b':' {
-                return None;
-            }
-            let sign = match ob[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if !(ob[1..3].iter().chain(&ob[4..6])).all(u8::is_ascii_digit) {
-                return None;
-            }
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    // Days from 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's
-    // days_from_civil), so no calendar crate is needed for one comparison.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    let normal = format!("{date}T{time}{offset}");
+    let parsed = strtime::parse("%Y-%m-%dT%H:%M:%S%.f%:z", &normal).ok()?;
+    parsed.to_timestamp().ok().map(|t| t.as_second())
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Turning an HTTP request into what the API server acts on: who asks
 //! (authentication, impersonation), which resource, which verb.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};
+use percent_encoding::percent_decode_str;
 
 use crate::errors::ApiError;
 use crate::registry::{Registry, ResourceType};
@@ -186,26 +188,23 @@ pub fn parse_path(path: &str, registry: &Registry) -> Result<Target, ApiError> {
     }))
 }
 
+/// One decoded path segment. A `%` not followed by two hex digits is a bad
+/// request, as in Go's `url.PathUnescape` (the decoder would keep it literally).
 fn percent_decode(s: &str) -> Result<String, ApiError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("invalid escape in path segment {s:?}"))
-                })?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = s.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(ApiError::bad_request(format!(
+            "invalid escape in path segment {s:?}"
+        )));
     }
-    String::from_utf8(out)
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(Cow::into_owned)
         .map_err(|_| ApiError::bad_request(format!("path segment {s:?} is not UTF-8")))
 }
 

@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
+use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpListener;
 
@@ -133,7 +134,9 @@ pub fn request_segments(raw_path: &str) -> Option<Vec<String>> {
     }
     rest.split('/')
         .map(|raw| {
-            let decoded = percent_decode(raw)?;
+            // A malformed escape stays a literal `%`, which the check below
+            // refuses like any other character outside a plain name.
+            let decoded = percent_decode_str(raw).decode_utf8().ok()?.into_owned();
             let plain = !decoded.is_empty()
                 && !decoded.starts_with('.')
                 && decoded
@@ -142,25 +145,6 @@ pub fn request_segments(raw_path: &str) -> Option<Vec<String>> {
             plain.then_some(decoded)
         })
         .collect()
-}
-
-/// Decodes `%XX` escapes; `None` on a malformed escape or non-UTF-8 result.
-fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Opens the regular file at `root/segments...` if, with every symlink
