@@ -11,6 +11,7 @@ use ferroflux_api::kustomize::v1::{Kustomization, SubstituteStrategy};
 use ferroflux_runtime::artifact::{ArtifactClient, Limits};
 use ferroflux_runtime::controller::{Outcome, ReconcileError, Reconciler};
 use ferroflux_runtime::events::Recorder;
+use ferroflux_runtime::verdict::{self, Announcement, Retry, Step, Verdict};
 use ferroflux_ssa::{Action, ApplyOptions, ChangeSet, DeleteOptions, Inventory, Manager, ObjMeta};
 use kube::ResourceExt;
 use serde_json::Value;
@@ -66,81 +67,35 @@ pub struct KustomizationReconciler {
     options: Options,
 }
 
-/// A failure on the way, with the reason Flux reports for it.
-struct Failure {
-    reason: &'static str,
-    message: String,
-    /// Retry on the next interval change only (a spec problem).
-    stalled: bool,
-    /// Stalled on something outside the spec (a Secret): look again at
-    /// the interval instead of waiting for the object to change.
-    recheck: bool,
+/// A failure at `revision` (when the reconcile got that far), retried
+/// after `spec.retryInterval` (set in [`KustomizationReconciler::conclude`]).
+fn failed(reason: &str, message: impl Into<String>, revision: Option<String>) -> Verdict {
+    Verdict::failed(reason, message).at_revision(revision)
 }
 
-impl Failure {
-    fn new(reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-            stalled: false,
-            recheck: false,
-        }
+/// No client for the target: stalled when it cannot heal by itself.
+fn client_failure(e: ClientError, revision: Option<String>) -> Verdict {
+    if !e.is_permanent() {
+        return failed(reasons::RECONCILIATION_FAILED, e.to_string(), revision);
     }
-    fn stalled(reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-            stalled: true,
-            recheck: false,
-        }
+    let refused = matches!(e, ClientError::Refused { .. });
+    let verdict =
+        Verdict::stalled(reasons::RECONCILIATION_FAILED, e.to_string()).at_revision(revision);
+    if refused {
+        // A kubeconfig Secret can be fixed without touching the spec: look
+        // again at the interval instead of waiting for the object to change.
+        verdict.retry(Retry::Interval)
+    } else {
+        verdict
     }
 }
 
-/// Why a reconcile stopped before the end.
-enum Halt {
-    /// Waiting on something else (a source, a dependency): Ready=False, no error event.
-    Wait {
-        reason: &'static str,
-        message: String,
-        after: Duration,
-    },
-    /// A failure, recorded at `revision` when it got that far.
-    Fail {
-        failure: Failure,
-        revision: Option<String>,
-    },
-}
-
-impl Halt {
-    fn wait(reason: &'static str, message: impl Into<String>, after: Duration) -> Self {
-        Self::Wait {
-            reason,
-            message: message.into(),
-            after,
-        }
-    }
-    fn fail(reason: &'static str, message: impl Into<String>, revision: Option<String>) -> Self {
-        Self::Fail {
-            failure: Failure::new(reason, message),
-            revision,
-        }
-    }
-    fn stalled(reason: &'static str, message: impl Into<String>) -> Self {
-        Self::Fail {
-            failure: Failure::stalled(reason, message),
-            revision: None,
-        }
-    }
-    /// No client for the target: stalled when it cannot heal by itself.
-    fn client(e: ClientError, revision: Option<String>) -> Self {
-        if !e.is_permanent() {
-            return Self::fail(reasons::RECONCILIATION_FAILED, e.to_string(), revision);
-        }
-        let mut failure = Failure::stalled(reasons::RECONCILIATION_FAILED, e.to_string());
-        // A kubeconfig Secret can be fixed without touching the spec.
-        failure.recheck = matches!(e, ClientError::Refused { .. });
-        Self::Fail { failure, revision }
-    }
+/// An event's metadata: the revision, when there is one.
+fn revision_metadata(revision: Option<&str>) -> BTreeMap<String, String> {
+    revision
+        .filter(|r| !r.is_empty())
+        .map(|r| BTreeMap::from([("revision".to_string(), r.to_string())]))
+        .unwrap_or_default()
 }
 
 fn human(d: Duration) -> String {
@@ -179,64 +134,31 @@ impl KustomizationReconciler {
         let reason = conditions::get(obj.conditions(), conditions::READY)
             .map(|c| c.reason.clone())
             .unwrap_or_else(|| format!("{severity:?}"));
-        let mut metadata = BTreeMap::new();
-        if let Some(r) = revision.filter(|r| !r.is_empty()) {
-            metadata.insert("revision".to_string(), r.to_string());
-        }
         self.recorder
-            .publish(obj, severity, &reason, message, metadata)
+            .publish(obj, severity, &reason, message, revision_metadata(revision))
             .await;
     }
 
-    /// Records `f` on the object; emits an error event when the message is new.
-    async fn fail(
+    /// Records how the reconcile ended (conditions, the revision a failure
+    /// happened at, its event) and says when to run again. A failure that
+    /// can heal is retried after `spec.retryInterval`.
+    async fn conclude(
         &self,
         obj: &mut Kustomization,
-        f: Failure,
-        revision: Option<&str>,
+        mut verdict: Verdict,
     ) -> Result<Outcome, ReconcileError> {
-        let generation = obj.metadata.generation;
-        let now = conditions::now();
-        let previous = conditions::get(obj.conditions(), conditions::READY)
-            .filter(|c| c.status == "False")
-            .map(|c| c.message.clone());
-        if let Some(r) = revision {
-            obj.status
-                .get_or_insert_with(Default::default)
-                .last_attempted_revision = Some(r.to_string());
+        let retry_interval = obj.spec.retry_interval();
+        if let Some(f) = verdict.failure_mut() {
+            if let Some(r) = &f.revision {
+                obj.status
+                    .get_or_insert_with(Default::default)
+                    .last_attempted_revision = Some(r.clone());
+            }
+            if !f.stalled {
+                f.retry = Retry::After(retry_interval);
+            }
         }
-        let conds = obj.conditions_mut();
-        if f.stalled {
-            conditions::mark_stalled(conds, f.reason, &f.message, generation, now);
-        } else {
-            conditions::mark_failed(conds, f.reason, &f.message, generation, now);
-        }
-        if previous.as_deref() != Some(f.message.as_str()) {
-            self.event(obj, Severity::Error, &f.message, revision).await;
-        }
-        if f.stalled {
-            return Ok(if f.recheck {
-                Outcome::Interval
-            } else {
-                Outcome::AwaitChange
-            });
-        }
-        Err(ReconcileError::retry_after(
-            f.message,
-            obj.spec.retry_interval(),
-        ))
-    }
-
-    /// Ready=False without an error event (waiting on something else).
-    fn wait(&self, obj: &mut Kustomization, reason: &str, message: &str) {
-        let generation = obj.metadata.generation;
-        conditions::mark_failed(
-            obj.conditions_mut(),
-            reason,
-            message,
-            generation,
-            conditions::now(),
-        );
+        verdict::conclude(obj, verdict, &self.recorder).await
     }
 
     async fn run(
@@ -244,24 +166,12 @@ impl KustomizationReconciler {
         obj: &mut Kustomization,
         started: Instant,
     ) -> Result<Outcome, ReconcileError> {
-        match self.steps(obj, started).await {
-            Ok(outcome) => Ok(outcome),
-            Err(Halt::Wait {
-                reason,
-                message,
-                after,
-            }) => {
-                self.wait(obj, reason, &message);
-                Ok(Outcome::After(after))
-            }
-            Err(Halt::Fail { failure, revision }) => {
-                self.fail(obj, failure, revision.as_deref()).await
-            }
-        }
+        let verdict = self.steps(obj, started).await.unwrap_or_else(|v| v);
+        self.conclude(obj, verdict).await
     }
 
     /// Refuses references to other namespaces when the flag says so.
-    fn check_references(&self, obj: &Kustomization) -> Result<(), Halt> {
+    fn check_references(&self, obj: &Kustomization) -> Step<()> {
         if !self.options.no_cross_namespace_refs {
             return Ok(());
         }
@@ -271,7 +181,7 @@ impl KustomizationReconciler {
                 "cannot access {}, cross-namespace references have been disabled",
                 source::source_display(obj)
             );
-            return Err(Halt::stalled(reasons::ACCESS_DENIED, msg));
+            return Err(Verdict::stalled(reasons::ACCESS_DENIED, msg));
         }
         if let Some(d) = obj.spec.depends_on.iter().find(|d| {
             d.namespace
@@ -283,7 +193,7 @@ impl KustomizationReconciler {
                 d.namespace.as_deref().unwrap_or_default(),
                 d.name
             );
-            return Err(Halt::stalled(reasons::ACCESS_DENIED, msg));
+            return Err(Verdict::stalled(reasons::ACCESS_DENIED, msg));
         }
         Ok(())
     }
@@ -294,7 +204,7 @@ impl KustomizationReconciler {
         obj: &Kustomization,
         artifact: &source::Artifact,
         target: &Target,
-    ) -> Result<Vec<Value>, Halt> {
+    ) -> Step<Vec<Value>> {
         let revision = Some(artifact.revision.clone());
         // Unpacked into a private directory, removed on return.
         let work = match &self.options.work_dir {
@@ -302,7 +212,7 @@ impl KustomizationReconciler {
             None => tempfile::tempdir(),
         }
         .map_err(|e| {
-            Halt::fail(
+            failed(
                 reasons::ARTIFACT_FAILED,
                 format!("creating a work directory: {e}"),
                 revision.clone(),
@@ -314,11 +224,11 @@ impl KustomizationReconciler {
             .await
             .map_err(|e| {
                 let msg = format!("failed to download artifact from {}: {e}", artifact.url);
-                Halt::fail(reasons::ARTIFACT_FAILED, msg, revision.clone())
+                failed(reasons::ARTIFACT_FAILED, msg, revision.clone())
             })?;
         let vars = crate::vars::gather(&target.client, obj)
             .await
-            .map_err(|msg| Halt::fail(reasons::BUILD_FAILED, msg, revision.clone()))?;
+            .map_err(|msg| failed(reasons::BUILD_FAILED, msg, revision.clone()))?;
         let spec = obj.spec.clone();
         let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
             let mut objects = crate::generator::build(&root, &spec).map_err(|e| e.to_string())?;
@@ -334,14 +244,14 @@ impl KustomizationReconciler {
         })
         .await
         .map_err(|e| {
-            Halt::fail(
+            failed(
                 reasons::BUILD_FAILED,
                 format!("build task: {e}"),
                 revision.clone(),
             )
         })?;
         let mut objects =
-            built.map_err(|msg| Halt::fail(reasons::BUILD_FAILED, msg, revision.clone()))?;
+            built.map_err(|msg| failed(reasons::BUILD_FAILED, msg, revision.clone()))?;
         let name = obj.name_any();
         let ns = obj.namespace().unwrap_or_default();
         for o in &mut objects {
@@ -350,7 +260,7 @@ impl KustomizationReconciler {
         Ok(objects)
     }
 
-    async fn steps(&self, obj: &mut Kustomization, started: Instant) -> Result<Outcome, Halt> {
+    async fn steps(&self, obj: &mut Kustomization, started: Instant) -> Step<Verdict> {
         self.check_references(obj)?;
         check_decryption(obj)?;
         let ns = obj.namespace().unwrap_or_default();
@@ -359,13 +269,13 @@ impl KustomizationReconciler {
         let artifact = match source::artifact(&local, obj).await {
             Ok(a) => a,
             Err(e @ (SourceError::NotFound(_) | SourceError::NotReady(_))) => {
-                return Err(Halt::wait(
+                return Err(Verdict::waiting(
                     reasons::ARTIFACT_FAILED,
                     e.to_string(),
                     obj.spec.retry_interval(),
                 ));
             }
-            Err(e) => return Err(Halt::fail(reasons::ARTIFACT_FAILED, e.to_string(), None)),
+            Err(e) => return Err(failed(reasons::ARTIFACT_FAILED, e.to_string(), None)),
         };
         let revision = artifact.revision.clone();
         let at = || Some(revision.clone());
@@ -374,7 +284,7 @@ impl KustomizationReconciler {
             && let Err(msg) = crate::dependencies::check(&local, obj, &revision).await
         {
             tracing::info!(kustomization = %format!("{ns}/{name}"), reason = %msg, "dependencies not ready");
-            return Err(Halt::wait(
+            return Err(Verdict::waiting(
                 reasons::DEPENDENCY_NOT_READY,
                 msg,
                 self.options.requeue_dependency,
@@ -385,10 +295,10 @@ impl KustomizationReconciler {
             .clients
             .for_kustomization(obj)
             .await
-            .map_err(|e| Halt::client(e, at()))?;
+            .map_err(|e| client_failure(e, at()))?;
         let objects = self.build(obj, &artifact, &target).await?;
         if obj.spec.decryption.is_none() {
-            refuse_encrypted(&objects).map_err(|msg| Halt::fail(DECRYPTION_FAILED, msg, at()))?;
+            refuse_encrypted(&objects).map_err(|msg| failed(DECRYPTION_FAILED, msg, at()))?;
         }
 
         let manager = Manager::new(
@@ -405,7 +315,7 @@ impl KustomizationReconciler {
         let mut changes = manager
             .apply_all_staged(objects, &apply_opts)
             .await
-            .map_err(|e| Halt::fail(reasons::RECONCILIATION_FAILED, e.to_string(), at()))?;
+            .map_err(|e| failed(reasons::RECONCILIATION_FAILED, e.to_string(), at()))?;
         let new_inventory = Inventory::from_change_set(&changes);
         let old_inventory =
             Inventory::from_status(obj.status.as_ref().and_then(|s| s.inventory.as_ref()));
@@ -431,7 +341,7 @@ impl KustomizationReconciler {
                         kept.objects.extend(stale);
                         obj.status.get_or_insert_with(Default::default).inventory =
                             Some(kept.to_status());
-                        return Err(Halt::fail(reasons::PRUNE_FAILED, e.to_string(), at()));
+                        return Err(failed(reasons::PRUNE_FAILED, e.to_string(), at()));
                     }
                 }
             }
@@ -462,28 +372,24 @@ impl KustomizationReconciler {
 
         self.check_health(obj, &manager, &new_inventory, started)
             .await
-            .map_err(|msg| Halt::fail(reasons::HEALTH_CHECK_FAILED, msg, at()))?;
+            .map_err(|msg| failed(reasons::HEALTH_CHECK_FAILED, msg, at()))?;
 
-        let generation = obj.metadata.generation;
         let was_ready = conditions::is_true(obj.conditions(), conditions::READY);
         let msg = format!("Applied revision: {revision}");
-        conditions::mark_ready(
-            obj.conditions_mut(),
-            reasons::RECONCILIATION_SUCCEEDED,
-            &msg,
-            generation,
-            conditions::now(),
-        );
+        let mut verdict = Verdict::ready(reasons::RECONCILIATION_SUCCEEDED, msg);
         if !was_ready || previous_applied.as_deref() != Some(revision.as_str()) {
             let took = human(started.elapsed());
             let next = obj.spec.interval.as_std();
-            let msg = format!(
-                "Reconciliation finished in {took}, next run in {}",
-                human(next)
-            );
-            self.event(obj, Severity::Info, &msg, Some(&revision)).await;
+            verdict = verdict.announce(Announcement {
+                reason: reasons::RECONCILIATION_SUCCEEDED.to_string(),
+                message: format!(
+                    "Reconciliation finished in {took}, next run in {}",
+                    human(next)
+                ),
+                metadata: revision_metadata(Some(&revision)),
+            });
         }
-        Ok(Outcome::Interval)
+        Ok(verdict)
     }
 
     /// Waits for every applied object with `wait`, else for the listed
@@ -609,9 +515,9 @@ fn health_target(h: &ferroflux_api::meta::NamespacedObjectKindReference, own_ns:
 
 /// SOPS decryption is not implemented yet: a Kustomization that asks for
 /// it fails closed (nothing is applied) instead of applying ciphertext.
-fn check_decryption(obj: &Kustomization) -> Result<(), Halt> {
+fn check_decryption(obj: &Kustomization) -> Step<()> {
     if obj.spec.decryption.is_some() {
-        return Err(Halt::stalled(
+        return Err(Verdict::stalled(
             DECRYPTION_FAILED,
             "spec.decryption: SOPS decryption is not supported yet; nothing was applied",
         ));
@@ -682,7 +588,7 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
                 // The inner run may have set partial status; keep the old one
                 // and say why it stopped.
                 let msg = format!("reconciliation timed out after {}", human(timeout));
-                self.fail(obj, Failure::new(reasons::RECONCILIATION_FAILED, msg), None)
+                self.conclude(obj, Verdict::failed(reasons::RECONCILIATION_FAILED, msg))
                     .await
             }
         }

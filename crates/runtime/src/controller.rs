@@ -295,11 +295,8 @@ fn backoff<K: Kind, R: Reconciler<K>>(ctx: &Context<K, R>, key: &str) -> Duratio
     let mut failures = ctx.failures.lock().unwrap_or_else(|e| e.into_inner());
     let n = failures.entry(key.to_string()).or_insert(0);
     *n = n.saturating_add(1);
-    let factor = 2u32.saturating_pow(n.saturating_sub(1).min(20));
-    ctx.config
-        .backoff_base
-        .saturating_mul(factor)
-        .min(ctx.config.backoff_max)
+    crate::backoff::Backoff::new(ctx.config.backoff_base, ctx.config.backoff_max)
+        .delay(n.saturating_sub(1))
 }
 
 async fn apply<K: Kind, R: Reconciler<K>>(

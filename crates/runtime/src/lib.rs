@@ -7,6 +7,7 @@
 //! tenants hand in ([`kubeconfig`]).
 
 pub mod artifact;
+pub mod backoff;
 pub mod controller;
 pub mod events;
 pub mod flags;
@@ -17,3 +18,4 @@ pub mod logging;
 pub mod metrics;
 pub mod scratch;
 pub mod tls;
+pub mod verdict;

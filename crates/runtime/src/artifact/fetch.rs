@@ -45,13 +45,8 @@ impl Default for FetchOptions {
 impl FetchOptions {
     /// The delay before retry number `retry` (1-based): exponential, capped.
     fn backoff(&self, retry: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(retry.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.initial_backoff
-            .checked_mul(factor)
-            .unwrap_or(self.max_backoff)
-            .min(self.max_backoff)
+        crate::backoff::Backoff::new(self.initial_backoff, self.max_backoff)
+            .delay(retry.saturating_sub(1))
     }
 }
 
