@@ -4,7 +4,8 @@
 //! ([`metrics`]), leader election ([`leader`]), the common flags and logging
 //! ([`flags`], [`logging`]), and the artifact client every consumer of
 //! source artifacts uses ([`artifact`]), and the vetting of kubeconfigs
-//! tenants hand in ([`kubeconfig`]).
+//! tenants hand in ([`kubeconfig`]), and Secrets turned into credentials
+//! ([`secrets`]).
 
 pub mod artifact;
 pub mod backoff;
@@ -17,5 +18,6 @@ pub mod leader;
 pub mod logging;
 pub mod metrics;
 pub mod scratch;
+pub mod secrets;
 pub mod tls;
 pub mod verdict;

@@ -12,7 +12,11 @@ use ferroflux_api::notification::v1beta3::{ProviderSpec, ProviderType};
 use reqwest::Url;
 
 /// Secret data as read from the API (`data`, already base64-decoded).
-pub type SecretData = BTreeMap<String, Vec<u8>>;
+pub type SecretData = ferroflux_runtime::secrets::SecretData;
+
+/// TLS material from `certSecretRef` (PEM): a CA bundle that replaces the
+/// system roots, and a client certificate with its key.
+pub use ferroflux_runtime::secrets::TlsMaterial;
 
 /// Why a Provider cannot deliver. Messages never contain secret values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,102 +55,18 @@ pub enum ConfigError {
     NotImplemented(&'static str),
 }
 
-/// TLS material from `certSecretRef` (PEM): a CA bundle that replaces the
-/// system roots, and a client certificate with its key.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct TlsMaterial {
-    /// `ca.crt` (legacy `caFile`).
-    pub ca: Option<Vec<u8>>,
-    /// `tls.crt` (legacy `certFile`).
-    pub cert: Option<Vec<u8>>,
-    /// `tls.key` (legacy `keyFile`).
-    pub key: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for TlsMaterial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsMaterial")
-            .field("ca", &self.ca.is_some())
-            .field("cert", &self.cert.is_some())
-            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-impl TlsMaterial {
-    /// Reads the material from a `certSecretRef` Secret, checking that it
-    /// parses (so a bad Secret shows on the Provider, not at delivery).
-    pub fn from_secret(data: &SecretData) -> Result<Self, ConfigError> {
-        let pick = |keys: [&str; 2]| {
-            keys.iter()
-                .find_map(|k| data.get(*k).filter(|v| !v.is_empty()).cloned())
-        };
-        let material = Self {
-            ca: pick(["ca.crt", "caFile"]),
-            cert: pick(["tls.crt", "certFile"]),
-            key: pick(["tls.key", "keyFile"]),
-        };
-        match (&material.cert, &material.key) {
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(ConfigError::InvalidTls(
-                    "'tls.crt' and 'tls.key' must be set together".to_string(),
-                ));
-            }
-            _ => {}
-        }
-        if material.ca.is_none() && material.cert.is_none() {
-            return Err(ConfigError::InvalidTls(
-                "none of 'ca.crt', 'tls.crt' and 'tls.key' is set".to_string(),
-            ));
-        }
-        // Parsed here only to be checked; the HTTP client parses again.
-        material.certificates()?;
-        material.identity()?;
-        Ok(material)
-    }
-
-    /// The CA certificates, if any.
-    pub fn certificates(&self) -> Result<Vec<reqwest::Certificate>, ConfigError> {
-        let Some(ca) = &self.ca else {
-            return Ok(Vec::new());
-        };
-        let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|_| {
-            ConfigError::InvalidTls("'ca.crt' is not a PEM certificate bundle".to_string())
+/// Reads the TLS material of a `certSecretRef` Secret, checking that it
+/// parses (so a bad Secret shows on the Provider, not at delivery).
+pub fn cert_secret_tls(data: &SecretData) -> Result<TlsMaterial, ConfigError> {
+    let invalid =
+        |e: ferroflux_runtime::secrets::SecretError| ConfigError::InvalidTls(e.to_string());
+    let material = TlsMaterial::from_secret(data)
+        .map_err(invalid)?
+        .ok_or_else(|| {
+            ConfigError::InvalidTls("none of 'ca.crt', 'tls.crt' and 'tls.key' is set".to_string())
         })?;
-        if certs.is_empty() {
-            return Err(ConfigError::InvalidTls(
-                "'ca.crt' holds no PEM certificate".to_string(),
-            ));
-        }
-        Ok(certs)
-    }
-
-    /// The client identity, if any.
-    pub fn identity(&self) -> Result<Option<reqwest::Identity>, ConfigError> {
-        let (Some(cert), Some(key)) = (&self.cert, &self.key) else {
-            return Ok(None);
-        };
-        let mut pem = cert.clone();
-        pem.push(b'\n');
-        pem.extend_from_slice(key);
-        reqwest::Identity::from_pem(&pem).map(Some).map_err(|_| {
-            ConfigError::InvalidTls(
-                "'tls.crt' and 'tls.key' are not a PEM certificate and private key".to_string(),
-            )
-        })
-    }
-
-    /// A digest identifying the material (HTTP clients are cached by it).
-    pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for part in [&self.ca, &self.cert, &self.key] {
-            let bytes = part.as_deref().unwrap_or_default();
-            h.update((bytes.len() as u64).to_be_bytes());
-            h.update(bytes);
-        }
-        hex::encode(h.finalize())
-    }
+    material.check().map_err(invalid)?;
+    Ok(material)
 }
 
 /// What a notifier needs to send.
@@ -327,19 +247,19 @@ pub fn resolve(
 
     let proxy = match proxy_secret {
         Some(data) => {
-            let address = text(Some(data), "address").ok_or_else(|| {
-                ConfigError::Missing("proxy secret has no 'address' key".to_string())
-            })?;
-            let mut url = parse_proxy(&address)?;
-            if let Some(user) = text(Some(data), "username") {
-                let pass = text(Some(data), "password");
-                if url.set_username(&user).is_err() || url.set_password(pass.as_deref()).is_err() {
-                    return Err(ConfigError::InvalidProxy(
-                        "cannot carry credentials".to_string(),
+            use ferroflux_runtime::secrets::{ProxySettings, SecretError};
+            match ProxySettings::from_secret(data) {
+                Ok(settings) => Some(settings.url),
+                Err(SecretError::MissingKey(_)) => {
+                    return Err(ConfigError::Missing(
+                        "proxy secret has no 'address' key".to_string(),
                     ));
                 }
+                Err(SecretError::InvalidProxy(reason)) => {
+                    return Err(ConfigError::InvalidProxy(reason));
+                }
+                Err(other) => return Err(ConfigError::InvalidProxy(other.to_string())),
             }
-            Some(url)
         }
         None => match text(secret, "proxy").or_else(|| spec.proxy.clone()) {
             Some(p) if !p.trim().is_empty() => Some(parse_proxy(p.trim())?),
@@ -373,14 +293,12 @@ pub fn resolve(
 }
 
 fn parse_proxy(raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw).map_err(|e| ConfigError::InvalidProxy(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
-        return Err(ConfigError::InvalidProxy(format!(
-            "unsupported scheme {:?}",
-            url.scheme()
-        )));
-    }
-    Ok(url)
+    ferroflux_runtime::secrets::parse_proxy(raw).map_err(|e| match e {
+        ferroflux_runtime::secrets::SecretError::InvalidProxy(reason) => {
+            ConfigError::InvalidProxy(reason)
+        }
+        other => ConfigError::InvalidProxy(other.to_string()),
+    })
 }
 
 #[cfg(test)]
@@ -484,15 +402,15 @@ mod tests {
 
     #[test]
     fn tls_material_keys_and_checks() {
-        let err = TlsMaterial::from_secret(&data(&[("ca.crt", "s3cret junk")])).unwrap_err();
+        let err = cert_secret_tls(&data(&[("ca.crt", "s3cret junk")])).unwrap_err();
         assert!(matches!(err, ConfigError::InvalidTls(_)));
         assert!(!err.to_string().contains("s3cret"), "{err}");
         assert!(matches!(
-            TlsMaterial::from_secret(&data(&[("tls.crt", "x")])),
+            cert_secret_tls(&data(&[("tls.crt", "x")])),
             Err(ConfigError::InvalidTls(m)) if m.contains("together")
         ));
         assert!(matches!(
-            TlsMaterial::from_secret(&data(&[("other", "x")])),
+            cert_secret_tls(&data(&[("other", "x")])),
             Err(ConfigError::InvalidTls(_))
         ));
         let a = TlsMaterial {

@@ -71,26 +71,19 @@ impl Auth {
     /// the scheme of `url`: SSH keys for `ssh://`, otherwise a bearer token if
     /// present, else username/password; CA and client certificates for HTTPS.
     pub fn from_secret_data(url: &str, data: &BTreeMap<String, Vec<u8>>) -> Result<Auth, GitError> {
-        let text = |key: &str| -> Result<Option<String>, GitError> {
-            match data.get(key) {
-                None => Ok(None),
-                Some(bytes) if bytes.is_empty() => Ok(None),
-                Some(bytes) => String::from_utf8(bytes.clone()).map(Some).map_err(|_| {
-                    GitError::AuthenticationFailed {
-                        url: sanitize_url(url),
-                        message: format!("secret key '{key}' is not valid UTF-8"),
-                    }
-                }),
-            }
+        use ferroflux_runtime::secrets;
+        let fail = |e: secrets::SecretError| GitError::AuthenticationFailed {
+            url: sanitize_url(url),
+            message: e.to_string(),
         };
-        let bytes = |key: &str| data.get(key).filter(|b| !b.is_empty()).cloned();
+        let bytes = |key: &str| secrets::bytes(data, key).map(<[u8]>::to_vec);
         let mut auth = Auth::default();
         if is_ssh(url) {
             if let (Some(identity), known_hosts) = (bytes("identity"), bytes("known_hosts")) {
                 auth.ssh = Some(SshAuth {
                     identity,
                     known_hosts: known_hosts.unwrap_or_default(),
-                    passphrase: text("password")?,
+                    passphrase: secrets::text(data, "password").map_err(fail)?,
                 });
             } else if bytes("known_hosts").is_some() {
                 return Err(GitError::AuthenticationFailed {
@@ -99,22 +92,17 @@ impl Auth {
                 });
             }
         } else {
-            if let Some(token) = text("bearerToken")? {
+            if let Some(token) = secrets::bearer_token(data).map_err(fail)? {
                 auth.bearer_token = Some(token);
             } else {
-                auth.username = text("username")?;
-                auth.password = text("password")?;
+                // Not `secrets::basic_auth`: a password without a username is
+                // reported by `validate` when the remote is used, as before.
+                auth.username = secrets::text(data, "username").map_err(fail)?;
+                auth.password = secrets::text(data, "password").map_err(fail)?;
             }
-            auth.ca_cert = bytes("ca.crt").or_else(|| bytes("caFile"));
-            match (bytes("tls.crt"), bytes("tls.key")) {
-                (Some(cert), Some(key)) => auth.client_cert = Some((cert, key)),
-                (None, None) => {}
-                _ => {
-                    return Err(GitError::AuthenticationFailed {
-                        url: sanitize_url(url),
-                        message: "'tls.crt' and 'tls.key' must be set together".into(),
-                    });
-                }
+            if let Some(tls) = secrets::TlsMaterial::from_secret(data).map_err(fail)? {
+                auth.ca_cert = tls.ca;
+                auth.client_cert = tls.cert.zip(tls.key);
             }
         }
         Ok(auth)
@@ -176,25 +164,13 @@ impl Auth {
             url: sanitize_url(url),
             message,
         };
-        let mut certs = Vec::new();
-        if let Some(ca) = &self.ca_cert {
-            certs = reqwest::Certificate::from_pem_bundle(ca)
-                .map_err(|_| fail("cannot parse 'ca.crt' as PEM certificates".into()))?;
-            if certs.is_empty() {
-                return Err(fail("'ca.crt' contains no PEM certificate".into()));
-            }
-        }
-        let identity = match &self.client_cert {
-            Some((cert, key)) => {
-                let mut pem = cert.clone();
-                pem.push(b'\n');
-                pem.extend_from_slice(key);
-                Some(reqwest::Identity::from_pem(&pem).map_err(|_| {
-                    fail("cannot parse 'tls.crt'/'tls.key' as a PEM certificate and key".into())
-                })?)
-            }
-            None => None,
+        let tls = ferroflux_runtime::secrets::TlsMaterial {
+            ca: self.ca_cert.clone(),
+            cert: self.client_cert.as_ref().map(|(cert, _)| cert.clone()),
+            key: self.client_cert.as_ref().map(|(_, key)| key.clone()),
         };
+        let certs = tls.certificates().map_err(|e| fail(e.to_string()))?;
+        let identity = tls.identity().map_err(|e| fail(e.to_string()))?;
         let mut options = http::Options {
             connect_timeout: Some(timeout),
             ..Default::default()
