@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferroflux_api::conditions::{self, ObjectWithConditions, reasons};
+use ferroflux_api::conditions::reasons;
 use ferroflux_api::notification::v1beta3::{Alert, Provider};
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
@@ -16,8 +16,11 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use super::matching::MessageFilters;
 use crate::delivery::report::ALERT_READY_MESSAGE;
-use crate::reconcile::ReconcileError;
-use crate::status::{self, INVALID_CONFIG};
+use ferroflux_runtime::controller::Outcome;
+use ferroflux_runtime::verdict::{Retry, Verdict};
+
+use crate::reconcile::{ReconcileError, conclude};
+use crate::status::INVALID_CONFIG;
 
 /// Reason of `Ready=False` when the Provider does not exist.
 pub const PROVIDER_NOT_FOUND: &str = "ProviderNotFound";
@@ -32,16 +35,19 @@ pub struct AlertContext {
     pub no_cross_namespace_refs: bool,
 }
 
-/// What is wrong with an Alert, if anything: `(reason, message, stalled)`.
+/// What is wrong with an Alert, if anything, as the verdict that reports
+/// it: a bad filter or a forbidden reference is stalled; a missing Provider
+/// is looked at again (the Provider watch brings the Alert back when it
+/// appears; the requeue is a safety net).
 pub fn check(
     alert: &Alert,
     providers: &Store<Provider>,
     no_cross_namespace_refs: bool,
-) -> Option<(&'static str, String, bool)> {
+) -> Option<Verdict> {
     let namespace = alert.namespace().unwrap_or_default();
     let filters = MessageFilters::compile(&alert.spec);
     if !filters.invalid.is_empty() {
-        return Some((INVALID_CONFIG, filters.invalid.join("; "), true));
+        return Some(Verdict::stalled(INVALID_CONFIG, filters.invalid.join("; ")));
     }
     if no_cross_namespace_refs
         && let Some(source) = alert
@@ -50,7 +56,7 @@ pub fn check(
             .iter()
             .find(|s| s.namespace.as_deref().is_some_and(|ns| ns != namespace))
     {
-        return Some((
+        return Some(Verdict::stalled(
             reasons::ACCESS_DENIED,
             format!(
                 "cross-namespace references are not allowed: eventSource {}/{}/{}",
@@ -58,7 +64,6 @@ pub fn check(
                 source.namespace.as_deref().unwrap_or_default(),
                 source.name
             ),
-            true,
         ));
     }
     let provider = &alert.spec.provider_ref.name;
@@ -66,48 +71,28 @@ pub fn check(
         .get(&ObjectRef::new(provider).within(&namespace))
         .is_none()
     {
-        return Some((
-            PROVIDER_NOT_FOUND,
-            format!("provider '{namespace}/{provider}' not found"),
-            false,
-        ));
+        return Some(
+            Verdict::failed(
+                PROVIDER_NOT_FOUND,
+                format!("provider '{namespace}/{provider}' not found"),
+            )
+            .retry(Retry::After(PROVIDER_RECHECK)),
+        );
     }
     None
 }
+
+/// How often an Alert whose Provider is missing is looked at again.
+const PROVIDER_RECHECK: Duration = Duration::from_secs(60);
 
 /// Reconciles one Alert.
 pub async fn reconcile(
     alert: Arc<Alert>,
     ctx: Arc<AlertContext>,
 ) -> Result<Action, ReconcileError> {
-    let mut obj = (*alert).clone();
-    let generation = obj.metadata.generation;
-    let at = conditions::now();
-    let problem = check(&obj, &ctx.providers, ctx.no_cross_namespace_refs);
-    match &problem {
-        Some((reason, message, true)) => {
-            conditions::mark_stalled(obj.conditions_mut(), reason, message, generation, at)
-        }
-        Some((reason, message, false)) => {
-            conditions::mark_failed(obj.conditions_mut(), reason, message, generation, at)
-        }
-        // A delivery failure stays until a delivery succeeds or the spec changes.
-        None if status::has_dispatch_failure(&obj) => false,
-        None => conditions::mark_ready(
-            obj.conditions_mut(),
-            reasons::SUCCEEDED,
-            ALERT_READY_MESSAGE,
-            generation,
-            at,
-        ),
-    };
-    status::finish(&ctx.client, &*alert, &mut obj)
-        .await
-        .map_err(ReconcileError::Status)?;
-    Ok(match problem {
-        // The Provider watch brings the Alert back when it appears; the
-        // requeue is a safety net.
-        Some((_, _, false)) => Action::requeue(Duration::from_secs(60)),
-        _ => Action::await_change(),
-    })
+    let verdict = check(&alert, &ctx.providers, ctx.no_cross_namespace_refs).unwrap_or_else(|| {
+        Verdict::ready(reasons::SUCCEEDED, ALERT_READY_MESSAGE).requeue(Outcome::AwaitChange)
+    });
+    let obj = (*alert).clone();
+    conclude(&ctx.client, &*alert, obj, verdict).await
 }

@@ -29,9 +29,8 @@ impl RetryPolicy {
     /// The wait before retry number `attempt` (0-based); a service's
     /// `Retry-After` is honoured up to `wait_max`.
     pub fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let exponential = self
-            .wait_min
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)));
+        let exponential =
+            ferroflux_runtime::backoff::Backoff::new(self.wait_min, self.wait_max).delay(attempt);
         retry_after.unwrap_or(exponential).min(self.wait_max)
     }
 }

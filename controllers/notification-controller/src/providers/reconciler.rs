@@ -8,15 +8,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferroflux_api::conditions::{self, ObjectWithConditions, reasons};
+use ferroflux_api::conditions::reasons;
 use ferroflux_api::notification::v1beta3::Provider;
 use kube::runtime::controller::Action;
 
 use super::config::ConfigError;
 use super::secrets;
 use crate::delivery::report::PROVIDER_READY_MESSAGE;
-use crate::reconcile::ReconcileError;
-use crate::status::{self, INVALID_CONFIG};
+use ferroflux_runtime::controller::Outcome;
+use ferroflux_runtime::verdict::{Retry, Verdict};
+
+use crate::reconcile::{ReconcileError, conclude};
+use crate::status::INVALID_CONFIG;
 
 /// Reason of `Ready=False` for a type this version cannot deliver to.
 pub const UNSUPPORTED_TYPE: &str = "UnsupportedProviderType";
@@ -27,49 +30,27 @@ pub struct ProviderContext {
     pub client: kube::Client,
 }
 
+/// How often a Provider that cannot deliver is looked at again: its
+/// Secrets may appear or change without the Provider changing.
+const RECHECK: Duration = Duration::from_secs(60);
+/// How often a working Provider's Secrets are read again.
+const REFRESH: Duration = Duration::from_secs(600);
+
 /// Reconciles one Provider.
 pub async fn reconcile(
     provider: Arc<Provider>,
     ctx: Arc<ProviderContext>,
 ) -> Result<Action, ReconcileError> {
-    let mut obj = (*provider).clone();
-    let generation = obj.metadata.generation;
-    let at = conditions::now();
-    let outcome = secrets::load(&ctx.client, &obj).await;
-    match &outcome {
-        Err(e @ (ConfigError::Unsupported(_) | ConfigError::NotImplemented(_))) => {
-            conditions::mark_stalled(
-                obj.conditions_mut(),
-                UNSUPPORTED_TYPE,
-                &e.to_string(),
-                generation,
-                at,
-            )
+    let verdict = match secrets::load(&ctx.client, &provider).await {
+        Ok(_) => Verdict::ready(reasons::SUCCEEDED, PROVIDER_READY_MESSAGE)
+            .requeue(Outcome::After(REFRESH)),
+        // A type this version cannot deliver to only changes with the spec.
+        Err(e @ ConfigError::Unsupported(_)) => Verdict::stalled(UNSUPPORTED_TYPE, e.to_string()),
+        Err(e @ ConfigError::NotImplemented(_)) => {
+            Verdict::stalled(UNSUPPORTED_TYPE, e.to_string()).retry(Retry::After(RECHECK))
         }
-        Err(e) => conditions::mark_failed(
-            obj.conditions_mut(),
-            INVALID_CONFIG,
-            &e.to_string(),
-            generation,
-            at,
-        ),
-        // A delivery failure stays until a delivery succeeds or the spec changes.
-        Ok(_) if status::has_dispatch_failure(&obj) => false,
-        Ok(_) => conditions::mark_ready(
-            obj.conditions_mut(),
-            reasons::SUCCEEDED,
-            PROVIDER_READY_MESSAGE,
-            generation,
-            at,
-        ),
+        Err(e) => Verdict::failed(INVALID_CONFIG, e.to_string()).retry(Retry::After(RECHECK)),
     };
-    status::finish(&ctx.client, &*provider, &mut obj)
-        .await
-        .map_err(ReconcileError::Status)?;
-    Ok(match outcome {
-        // Secrets may appear or change without the Provider changing.
-        Err(ConfigError::Unsupported(_)) => Action::await_change(),
-        Err(_) => Action::requeue(Duration::from_secs(60)),
-        Ok(_) => Action::requeue(Duration::from_secs(600)),
-    })
+    let obj = (*provider).clone();
+    conclude(&ctx.client, &*provider, obj, verdict).await
 }
