@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod clients;
 pub mod dependencies;
 pub mod generator;
@@ -13,3 +14,5 @@ pub mod source;
 pub mod substitute;
 pub mod vars;
 pub mod watches;
+
+pub use app::{Config, Running, StartError, start};

@@ -4,20 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use ferroflux_api::kustomize::v1::Kustomization;
-use ferroflux_runtime::artifact::{ArtifactClient, FetchOptions};
-use ferroflux_runtime::controller::{self, LoopConfig};
-use ferroflux_runtime::events::Recorder;
+use ferroflux_runtime::artifact::FetchOptions;
+use ferroflux_runtime::controller::LoopConfig;
 use ferroflux_runtime::flags::CommonArgs;
 use ferroflux_runtime::kubeconfig::Policy as KubeconfigPolicy;
-use ferroflux_runtime::leader::{self, LeaderConfig};
+use ferroflux_runtime::leader::LeaderConfig;
 use ferroflux_runtime::metrics::{self, Metrics};
 use ferroflux_runtime::scratch::{Scratch, ScratchArgs};
-use kustomize_controller::clients::Clients;
-use kustomize_controller::reconciler::{KustomizationReconciler, Options};
-
-/// The controller's name in events, metrics and leases.
-const CONTROLLER: &str = "kustomize-controller";
+use kustomize_controller::app::{CONTROLLER, Config};
+use kustomize_controller::reconciler::Options;
 
 #[derive(Parser, Debug)]
 #[command(name = CONTROLLER, about = "Ferroflux kustomize-controller: builds kustomize overlays from sources and applies them")]
@@ -77,11 +72,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
     ferroflux_runtime::tls::install_crypto_provider();
-    let config = kube::Config::infer()
+    let kube_config = kube::Config::infer()
         .await
         .context("loading the Kubernetes client configuration")?;
     let client =
-        kube::Client::try_from(config.clone()).context("connecting to the Kubernetes API")?;
+        kube::Client::try_from(kube_config.clone()).context("connecting to the Kubernetes API")?;
     let metrics = Metrics::new();
     metrics::serve_endpoints(&metrics, &cli.common.metrics_addr, &cli.common.health_addr)
         .await
@@ -93,64 +88,35 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
         cli.common.leader_election_lease_duration,
         cli.common.leader_election_retry_period,
     );
-    if cli.common.enable_leader_election {
-        leader::lead_or_exit(client.clone(), lease.clone()).await;
-    }
-    metrics.set_ready(true);
-
-    let recorder = Recorder::new(
-        client.clone(),
-        CONTROLLER,
-        cli.common.events_addr.as_deref(),
-    );
-    let artifacts = ArtifactClient::new(FetchOptions {
-        max_download_bytes: cli.artifact_max_size,
-        ..Default::default()
-    })
-    .context("building the artifact client")?;
-    let clients = Clients::new(
-        config,
-        client.clone(),
-        Some(cli.default_service_account.clone()),
-    )
-    .with_kubeconfig_policy(KubeconfigPolicy {
-        allow_exec: cli.insecure_kubeconfig_exec,
-        allow_tls_files: cli.insecure_kubeconfig_tls,
-    });
-    let options = Options {
-        no_cross_namespace_refs: cli.no_cross_namespace_refs,
-        requeue_dependency: cli.common.requeue_dependency,
-        // Artifacts are unpacked in the scratch directory.
-        work_dir: Some(scratch.path().to_path_buf()),
-        ..Default::default()
-    };
-    let reconciler = KustomizationReconciler::new(clients, artifacts, recorder, options);
-    let namespace = cli.common.watch_namespace().map(String::from);
-    let loop_config = LoopConfig {
-        concurrency: cli.common.concurrent,
-        namespace: namespace.clone(),
-        label_selector: cli.common.watch_label_selector.clone(),
-        metrics,
-        ..Default::default()
-    };
-    tracing::info!("starting Kustomization reconciler");
-    let watch_client = client.clone();
-    controller::run_with::<Kustomization, _, _>(
-        client.clone(),
-        reconciler,
-        loop_config,
-        move |c| {
-            let c = kustomize_controller::watches::watch_sources(
-                c,
-                watch_client.clone(),
-                namespace.as_deref(),
-            );
-            kustomize_controller::watches::watch_dependencies(c, watch_client, namespace.as_deref())
+    let config = Config {
+        kube_config,
+        default_service_account: Some(cli.default_service_account.clone()),
+        kubeconfig_policy: KubeconfigPolicy {
+            allow_exec: cli.insecure_kubeconfig_exec,
+            allow_tls_files: cli.insecure_kubeconfig_tls,
         },
-    )
-    .await;
-    if cli.common.enable_leader_election {
-        let _ = leader::release(client, &lease).await;
-    }
+        fetch: FetchOptions {
+            max_download_bytes: cli.artifact_max_size,
+            ..Default::default()
+        },
+        options: Options {
+            no_cross_namespace_refs: cli.no_cross_namespace_refs,
+            requeue_dependency: cli.common.requeue_dependency,
+            // Artifacts are unpacked in the scratch directory.
+            work_dir: Some(scratch.path().to_path_buf()),
+            ..Default::default()
+        },
+        events_addr: cli.common.events_addr.clone(),
+        loop_config: LoopConfig {
+            concurrency: cli.common.concurrent,
+            namespace: cli.common.watch_namespace().map(String::from),
+            label_selector: cli.common.watch_label_selector.clone(),
+            metrics,
+            ..Default::default()
+        },
+        leader: cli.common.enable_leader_election.then_some(lease),
+    };
+    let running = kustomize_controller::start(client, config).await?;
+    running.wait().await;
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! Ferroflux source-controller: turns sources into tar.gz artifacts kept in
 //! a local storage directory and served over HTTP.
 
+pub mod app;
 pub mod git;
 pub mod git_repository;
 pub mod ignore;
 pub mod storage;
+
+pub use app::{Config, Running, StartError, start};

@@ -5,19 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use ferroflux_api::source::v1::GitRepository;
-use ferroflux_runtime::controller::{self, LoopConfig};
-use ferroflux_runtime::events::Recorder;
+use ferroflux_runtime::controller::LoopConfig;
 use ferroflux_runtime::flags::{CommonArgs, bind_addr};
-use ferroflux_runtime::leader::{self, LeaderConfig};
+use ferroflux_runtime::leader::LeaderConfig;
 use ferroflux_runtime::metrics::{self, Metrics};
 use ferroflux_runtime::scratch::{Scratch, ScratchArgs};
+use source_controller::app::{CONTROLLER, Config};
 use source_controller::git::{CheckoutLimits, DEFAULT_FILE_MAX_SIZE, DEFAULT_MAX_SIZE};
-use source_controller::git_repository::GitRepositoryReconciler;
-use source_controller::storage::{self, Storage};
-
-/// The controller's name in events, metrics and leases.
-const CONTROLLER: &str = "source-controller";
 
 #[derive(Parser, Debug)]
 #[command(name = CONTROLLER, about = "Ferroflux source-controller: Git sources as artifacts served over HTTP")]
@@ -92,67 +86,44 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
         .await
         .map_err(anyhow::Error::msg)?;
 
-    let storage_addr = bind_addr(&cli.storage_addr).map_err(anyhow::Error::msg)?;
-    let adv_addr = if cli.storage_adv_addr.is_empty() {
+    // Artifact URLs name this pod (as Flux's) unless told otherwise.
+    let storage_adv_addr = if cli.storage_adv_addr.is_empty() {
+        let port = bind_addr(&cli.storage_addr)
+            .map_err(anyhow::Error::msg)?
+            .port();
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
-        format!("{host}:{}", storage_addr.port())
+        format!("{host}:{port}")
     } else {
         cli.storage_adv_addr.clone()
     };
-    let storage = Storage::new(&cli.storage_path, adv_addr)
-        .context("opening the storage directory")?
-        .with_retention(cli.artifact_retention_records);
-    let listener = tokio::net::TcpListener::bind(storage_addr)
-        .await
-        .with_context(|| format!("listening on {storage_addr} (artifacts)"))?;
-    let root = cli.storage_path.clone();
-    tokio::spawn(async move {
-        if let Err(e) =
-            storage::server::serve_listener(listener, root, std::future::pending()).await
-        {
-            tracing::error!(error = %e, "artifact server stopped");
-        }
-    });
-    std::fs::create_dir_all(&cli.git_cache_path).context("creating the Git cache directory")?;
-
     let lease = LeaderConfig::for_controller(
         CONTROLLER,
         &cli.common.runtime_namespace,
         cli.common.leader_election_lease_duration,
         cli.common.leader_election_retry_period,
     );
-    if cli.common.enable_leader_election {
-        leader::lead_or_exit(client.clone(), lease.clone()).await;
-    }
-    metrics.set_ready(true);
-
-    let recorder = Recorder::new(
-        client.clone(),
-        CONTROLLER,
-        cli.common.events_addr.as_deref(),
-    );
-    let reconciler = GitRepositoryReconciler::new(
-        client.clone(),
-        storage,
-        recorder,
-        cli.git_cache_path.clone(),
-    )
-    .with_limits(CheckoutLimits {
-        max_size: cli.git_max_size,
-        file_max_size: cli.git_file_max_size,
-    })
-    .with_scratch(scratch.path().to_path_buf());
-    let config = LoopConfig {
-        concurrency: cli.common.concurrent,
-        namespace: cli.common.watch_namespace().map(String::from),
-        label_selector: cli.common.watch_label_selector.clone(),
-        metrics,
-        ..Default::default()
+    let config = Config {
+        storage_path: cli.storage_path,
+        storage_addr: cli.storage_addr,
+        storage_adv_addr: Some(storage_adv_addr),
+        artifact_retention_records: cli.artifact_retention_records,
+        git_cache_path: cli.git_cache_path,
+        limits: CheckoutLimits {
+            max_size: cli.git_max_size,
+            file_max_size: cli.git_file_max_size,
+        },
+        scratch: Some(scratch.path().to_path_buf()),
+        events_addr: cli.common.events_addr.clone(),
+        loop_config: LoopConfig {
+            concurrency: cli.common.concurrent,
+            namespace: cli.common.watch_namespace().map(String::from),
+            label_selector: cli.common.watch_label_selector.clone(),
+            metrics,
+            ..Default::default()
+        },
+        leader: cli.common.enable_leader_election.then_some(lease),
     };
-    tracing::info!("starting GitRepository reconciler");
-    controller::run::<GitRepository, _>(client.clone(), reconciler, config).await;
-    if cli.common.enable_leader_election {
-        let _ = leader::release(client, &lease).await;
-    }
+    let running = source_controller::start(client, config).await?;
+    running.wait().await;
     Ok(())
 }

@@ -168,6 +168,31 @@ pub async fn acquire(client: kube::Client, cfg: LeaderConfig) -> watch::Receiver
     rx
 }
 
+/// Runs `work` as the leader: with a `lease`, waits until this replica
+/// leads (exiting when leadership is lost, see [`lead_or_exit`]); then
+/// reports the process ready in `metrics`, runs `work` to its end and gives
+/// the Lease up, so another replica takes over at once. Without a `lease`
+/// `work` runs at once.
+pub async fn run_leading<F: std::future::Future>(
+    client: kube::Client,
+    lease: Option<LeaderConfig>,
+    metrics: &crate::metrics::Metrics,
+    work: F,
+) -> F::Output {
+    if let Some(lease) = &lease {
+        lead_or_exit(client.clone(), lease.clone()).await;
+    }
+    metrics.set_ready(true);
+    let out = work.await;
+    metrics.set_ready(false);
+    if let Some(lease) = &lease
+        && let Err(e) = release(client, lease).await
+    {
+        tracing::debug!(error = %e, "giving the Lease up");
+    }
+    out
+}
+
 /// Gives the Lease up (on clean shutdown) so another replica takes over at once.
 pub async fn release(client: kube::Client, cfg: &LeaderConfig) -> Result<(), kube::Error> {
     let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);

@@ -7,21 +7,16 @@ use std::time::Duration;
 use ferroflux_api::conditions::{self, ObjectWithConditions};
 use ferroflux_api::event::FluxEvent;
 use ferroflux_api::kustomize::v1::Kustomization;
-use ferroflux_api::source::v1::GitRepository;
-use ferroflux_runtime::artifact::{ArtifactClient, FetchOptions};
-use ferroflux_runtime::controller::{self, LoopConfig};
-use ferroflux_runtime::events::Recorder;
+use ferroflux_runtime::artifact::FetchOptions;
+use ferroflux_runtime::controller::LoopConfig;
 use ferroflux_runtime::metrics::Metrics;
 use ferroflux_ssa::{ApplyOptions, Manager, Resolver};
 use ferroflux_testenv::git::{GitRepo, GitServer};
 use ferroflux_testenv::{Options as EnvOptions, TestEnv};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use kustomize_controller::clients::Clients;
-use kustomize_controller::reconciler::{KustomizationReconciler, Options};
+use kustomize_controller::reconciler::Options;
 use serde_json::{Value, json};
-use source_controller::git_repository::GitRepositoryReconciler;
-use source_controller::storage::Storage;
 
 /// How the harness is set up.
 #[derive(Default, Clone)]
@@ -41,15 +36,9 @@ pub struct Harness {
     pub events: Arc<Mutex<Vec<FluxEvent>>>,
     pub metrics: Metrics,
     _dirs: Vec<tempfile::TempDir>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
+    /// Both controllers, started as their binaries start them; they stop
+    /// when the harness is dropped.
+    _controllers: (source_controller::Running, kustomize_controller::Running),
 }
 
 async fn event_sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
@@ -99,76 +88,61 @@ pub async fn harness(setup: Setup) -> Harness {
     let git = GitServer::start(git_dir.path(), None).unwrap();
     let storage_dir = tempfile::tempdir().unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let root = storage_dir.path().to_path_buf();
-    let mut tasks = vec![tokio::spawn(async move {
-        let _ = source_controller::storage::server::serve_listener(
-            listener,
-            root,
-            std::future::pending(),
-        )
-        .await;
-    })];
     let (sink, events) = event_sink().await;
-    let storage = Storage::new(storage_dir.path(), addr.to_string()).unwrap();
-    let sources = GitRepositoryReconciler::new(
-        client.clone(),
-        storage,
-        Recorder::new(client.clone(), "source-controller", Some(&sink)),
-        cache_dir.path().to_path_buf(),
-    );
     let fast = LoopConfig {
         backoff_base: Duration::from_millis(100),
         backoff_max: Duration::from_secs(1),
         ..Default::default()
     };
-    tasks.push(tokio::spawn(controller::run::<GitRepository, _>(
+    let sources = source_controller::start(
         client.clone(),
-        sources,
-        fast.clone(),
-    )));
+        source_controller::Config {
+            storage_path: storage_dir.path().to_path_buf(),
+            storage_addr: "127.0.0.1:0".to_string(),
+            storage_adv_addr: None,
+            artifact_retention_records: source_controller::storage::DEFAULT_RETENTION,
+            git_cache_path: cache_dir.path().to_path_buf(),
+            limits: Default::default(),
+            scratch: None,
+            events_addr: Some(sink.clone()),
+            loop_config: fast.clone(),
+            leader: None,
+        },
+    )
+    .await
+    .unwrap();
 
-    let config = kube::Config::from_custom_kubeconfig(
+    let kube_config = kube::Config::from_custom_kubeconfig(
         kube::config::Kubeconfig::from_yaml(&env.kubeconfig_yaml()).unwrap(),
         &Default::default(),
     )
     .await
     .unwrap();
-    let clients = Clients::new(
-        config,
-        client.clone(),
-        setup.default_service_account.clone(),
-    );
-    let options = Options {
-        no_cross_namespace_refs: setup.no_cross_namespace_refs,
-        // Long on purpose: dependents must be woken by the watch, not by polling.
-        requeue_dependency: Duration::from_secs(3600),
-        health_poll: Duration::from_millis(100),
-        ..Default::default()
-    };
-    let artifacts = ArtifactClient::new(FetchOptions::default()).unwrap();
-    let reconciler = KustomizationReconciler::new(
-        clients,
-        artifacts,
-        Recorder::new(client.clone(), "kustomize-controller", Some(&sink)),
-        options,
-    );
     let metrics = Metrics::new();
-    let ks_loop = LoopConfig {
-        metrics: metrics.clone(),
-        ..fast
-    };
-    let watch_client = client.clone();
-    tasks.push(tokio::spawn(controller::run_with::<Kustomization, _, _>(
+    let kustomizations = kustomize_controller::start(
         client.clone(),
-        reconciler,
-        ks_loop,
-        move |c| {
-            let c = kustomize_controller::watches::watch_sources(c, watch_client.clone(), None);
-            kustomize_controller::watches::watch_dependencies(c, watch_client, None)
+        kustomize_controller::Config {
+            kube_config,
+            default_service_account: setup.default_service_account.clone(),
+            kubeconfig_policy: Default::default(),
+            fetch: FetchOptions::default(),
+            options: Options {
+                no_cross_namespace_refs: setup.no_cross_namespace_refs,
+                // Long on purpose: dependents must be woken by the watch, not by polling.
+                requeue_dependency: Duration::from_secs(3600),
+                health_poll: Duration::from_millis(100),
+                ..Default::default()
+            },
+            events_addr: Some(sink),
+            loop_config: LoopConfig {
+                metrics: metrics.clone(),
+                ..fast
+            },
+            leader: None,
         },
-    )));
+    )
+    .await
+    .unwrap();
     Harness {
         env,
         client,
@@ -176,7 +150,7 @@ pub async fn harness(setup: Setup) -> Harness {
         events,
         metrics,
         _dirs: vec![git_dir, storage_dir, cache_dir],
-        tasks,
+        _controllers: (sources, kustomizations),
     }
 }
 

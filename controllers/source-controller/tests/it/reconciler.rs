@@ -8,16 +8,14 @@ use std::time::Duration;
 
 use ferroflux_api::conditions::{self, FluxObject, ObjectWithConditions};
 use ferroflux_api::source::v1::GitRepository;
-use ferroflux_runtime::controller::{self, LoopConfig};
-use ferroflux_runtime::events::{FluxEvent, Recorder};
+use ferroflux_runtime::controller::LoopConfig;
+use ferroflux_runtime::events::FluxEvent;
 use ferroflux_testenv::TestEnv;
 use k8s_openapi::api::core::v1::{Event, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use sha2::Digest;
-use source_controller::git_repository::GitRepositoryReconciler;
-use source_controller::storage::Storage;
 
 use crate::git::fixtures::{Fixture, HttpServer, ServerAuth};
 
@@ -30,13 +28,8 @@ struct Harness {
     storage_root: PathBuf,
     events: Arc<Mutex<Vec<FluxEvent>>>,
     _dirs: Vec<tempfile::TempDir>,
-    loop_task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.loop_task.abort();
-    }
+    /// Started as the binary starts it; stops when the harness is dropped.
+    _controller: source_controller::Running,
 }
 
 async fn event_sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
@@ -107,32 +100,29 @@ async fn harness() -> Harness {
 
     let storage_dir = tempfile::tempdir().unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let root = storage_dir.path().to_path_buf();
-    tokio::spawn(source_controller::storage::server::serve_listener(
-        listener,
-        root.clone(),
-        std::future::pending(),
-    ));
-    let storage = Storage::new(&root, addr.to_string()).unwrap();
     let (sink, events) = event_sink().await;
-    let recorder = Recorder::new(client.clone(), "source-controller", Some(&sink));
-    let reconciler = GitRepositoryReconciler::new(
+    let controller = source_controller::start(
         client.clone(),
-        storage,
-        recorder,
-        cache_dir.path().to_path_buf(),
-    );
-    let loop_task = tokio::spawn(controller::run::<GitRepository, _>(
-        client.clone(),
-        reconciler,
-        LoopConfig {
-            backoff_base: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(1),
-            ..Default::default()
+        source_controller::Config {
+            storage_path: root.clone(),
+            storage_addr: "127.0.0.1:0".to_string(),
+            storage_adv_addr: None,
+            artifact_retention_records: source_controller::storage::DEFAULT_RETENTION,
+            git_cache_path: cache_dir.path().to_path_buf(),
+            limits: Default::default(),
+            scratch: None,
+            events_addr: Some(sink),
+            loop_config: LoopConfig {
+                backoff_base: Duration::from_millis(100),
+                backoff_max: Duration::from_secs(1),
+                ..Default::default()
+            },
+            leader: None,
         },
-    ));
+    )
+    .await
+    .unwrap();
     Harness {
         repos: Api::namespaced(client.clone(), "flux-system"),
         client,
@@ -140,7 +130,7 @@ async fn harness() -> Harness {
         storage_root: root,
         events,
         _dirs: vec![storage_dir, cache_dir],
-        loop_task,
+        _controller: controller,
     }
 }
 
