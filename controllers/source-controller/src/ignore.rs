@@ -29,7 +29,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use regex::Regex;
+use ferroflux_gocompat::glob::Pattern as Glob;
 
 /// Name of the ignore file looked up in every directory of a source tree.
 pub const IGNORE_FILE: &str = ".sourceignore";
@@ -90,7 +90,7 @@ enum NameMatcher {
     /// No glob characters: compare bytes (the common case, and exact for
     /// names that are not UTF-8).
     Literal(String),
-    Glob(Regex),
+    Glob(Glob),
     /// A malformed glob: Go reports an error, which Flux treats as no match.
     Never,
 }
@@ -100,87 +100,19 @@ impl NameMatcher {
         if !glob.contains(['*', '?', '[', '\\']) {
             return NameMatcher::Literal(glob.to_owned());
         }
-        match glob_to_regex(glob).and_then(|re| Regex::new(&re).ok()) {
-            Some(re) => NameMatcher::Glob(re),
-            None => NameMatcher::Never,
+        match Glob::new(glob) {
+            Ok(g) => NameMatcher::Glob(g),
+            Err(_) => NameMatcher::Never,
         }
     }
 
     fn matches(&self, name: &OsStr) -> bool {
         match self {
             NameMatcher::Literal(lit) => name.as_encoded_bytes() == lit.as_bytes(),
-            NameMatcher::Glob(re) => re.is_match(&name.to_string_lossy()),
+            NameMatcher::Glob(g) => g.is_match(&name.to_string_lossy()),
             NameMatcher::Never => false,
         }
     }
-}
-
-/// Translates a Go `filepath.Match` pattern into an anchored regular
-/// expression, or `None` when Go would call the pattern malformed.
-fn glob_to_regex(glob: &str) -> Option<String> {
-    let mut re = String::from("^(?s:");
-    let mut chars = glob.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            '\\' => push_literal(&mut re, chars.next()?),
-            '[' => {
-                let negated = chars.next_if_eq(&'^').is_some();
-                let mut ranges: Vec<(char, char)> = Vec::new();
-                let mut items = 0usize;
-                loop {
-                    if items > 0 && chars.next_if_eq(&']').is_some() {
-                        break;
-                    }
-                    let lo = class_char(&mut chars)?;
-                    let hi = if chars.next_if_eq(&'-').is_some() {
-                        class_char(&mut chars)?
-                    } else {
-                        lo
-                    };
-                    items += 1;
-                    // Go accepts a reversed range and simply never matches it.
-                    if lo <= hi {
-                        ranges.push((lo, hi));
-                    }
-                }
-                match (ranges.is_empty(), negated) {
-                    // Only reversed ranges: nothing can match this position.
-                    (true, false) => re.push_str("[^\\x{0}-\\x{10FFFF}]"),
-                    (true, true) => re.push('.'),
-                    (false, _) => {
-                        re.push('[');
-                        if negated {
-                            re.push('^');
-                        }
-                        for (lo, hi) in ranges {
-                            re.push_str(&format!("\\x{{{:x}}}-\\x{{{:x}}}", lo as u32, hi as u32));
-                        }
-                        re.push(']');
-                    }
-                }
-            }
-            c => push_literal(&mut re, c),
-        }
-    }
-    re.push_str(")$");
-    Some(re)
-}
-
-/// One character of a bracket expression: Go requires `-` and `]` to be
-/// escaped there and rejects an unterminated class.
-fn class_char(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<char> {
-    match chars.next()? {
-        '-' | ']' => None,
-        '\\' => chars.next(),
-        c => Some(c),
-    }
-}
-
-fn push_literal(re: &mut String, c: char) {
-    let mut buf = [0u8; 4];
-    re.push_str(&regex::escape(c.encode_utf8(&mut buf)));
 }
 
 /// One element of a pattern that contains a `/`.
@@ -625,9 +557,9 @@ mod tests {
         assert!(ignored(&r, "spaced"));
         assert!(ignored(&r, "keep "));
         assert!(!ignored(&r, "keep"));
-        assert_eq!(glob_to_regex("a[-]").as_deref(), None);
-        assert_eq!(glob_to_regex("a\\").as_deref(), None);
-        assert!(glob_to_regex("[\\]]").is_some());
+        assert!(Glob::new("a[-]").is_err());
+        assert!(Glob::new("a\\").is_err());
+        assert!(Glob::new("[\\]]").is_ok());
     }
 
     #[test]

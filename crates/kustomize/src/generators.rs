@@ -230,58 +230,6 @@ fn encode_base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Go's `encoding/json` string encoding (HTML-safe escapes included).
-fn go_json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Go's `json.Marshal` of a value: maps with sorted keys, no spaces.
-fn go_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            out.push('{');
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                go_json_string(k, out);
-                out.push(':');
-                go_json(&m[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                go_json(x, out);
-            }
-            out.push(']');
-        }
-        Value::String(s) => go_json_string(s, out),
-        other => out.push_str(&other.to_string()),
-    }
-}
-
 /// Kustomize's content hash of a ConfigMap or Secret: SHA-256 of a canonical JSON
 /// encoding, its first ten hex digits with `0 1 3 a e` mapped to `g h k m t`.
 pub(crate) fn content_hash(value: &Value) -> String {
@@ -309,8 +257,8 @@ pub(crate) fn content_hash(value: &Value) -> String {
     {
         m.insert("binaryData".into(), Value::Object(b.clone()));
     }
-    let mut enc = String::new();
-    go_json(&Value::Object(m), &mut enc);
+    // Go's `json.Marshal` of the map, byte for byte, or the hash differs.
+    let enc = ferroflux_gocompat::json::to_string(&Value::Object(m));
     let digest = Sha256::digest(enc.as_bytes());
     let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
     hex.chars()

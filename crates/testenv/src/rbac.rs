@@ -27,8 +27,8 @@
 //!   controller's steady state.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 
+use ferroflux_gocompat::quote;
 use serde_json::{Map, Value};
 
 /// The group whose members kube-apiserver allows everything, before RBAC is consulted.
@@ -135,19 +135,19 @@ pub fn forbidden_message(attrs: &Attributes, decision_reason: &str) -> String {
     let detail = if attrs.namespace.is_empty() {
         format!(
             "User {} cannot {} resource {} in API group {} at the cluster scope",
-            go_quote(&attrs.user.name),
+            quote(&attrs.user.name),
             attrs.verb,
-            go_quote(&resource),
-            go_quote(attrs.api_group),
+            quote(&resource),
+            quote(attrs.api_group),
         )
     } else {
         format!(
             "User {} cannot {} resource {} in API group {} in the namespace {}",
-            go_quote(&attrs.user.name),
+            quote(&attrs.user.name),
             attrs.verb,
-            go_quote(&resource),
-            go_quote(attrs.api_group),
-            go_quote(attrs.namespace),
+            quote(&resource),
+            quote(attrs.api_group),
+            quote(attrs.namespace),
         )
     };
     status_message(
@@ -169,9 +169,9 @@ pub fn forbidden_non_resource_message(
 ) -> String {
     let detail = format!(
         "User {} cannot {} path {}",
-        go_quote(&user.name),
+        quote(&user.name),
         verb,
-        go_quote(path)
+        quote(path)
     );
     status_message("", "", "", &sanitize(&detail), decision_reason)
 }
@@ -428,17 +428,14 @@ fn role_ref_rules<'a>(
         "ClusterRole" => find_cluster_role(rbac, name)
             .map(|role| effective_cluster_role_rules(rbac, role, &mut Vec::new()))
             .ok_or_else(|| not_found("clusterrole", name)),
-        other => Err(format!(
-            "unsupported role reference kind: {}",
-            go_quote(other)
-        )),
+        other => Err(format!("unsupported role reference kind: {}", quote(other))),
     }
 }
 
 fn not_found(resource: &str, name: &str) -> String {
     format!(
         "{resource}.rbac.authorization.k8s.io {} not found",
-        go_quote(name)
+        quote(name)
     )
 }
 
@@ -591,7 +588,7 @@ fn status_message(resource: &str, group: &str, name: &str, detail: &str, reason:
     if name.is_empty() {
         format!("{qualified} is forbidden: {detail}")
     } else {
-        format!("{qualified} {} is forbidden: {detail}", go_quote(name))
+        format!("{qualified} {} is forbidden: {detail}", quote(name))
     }
 }
 
@@ -606,35 +603,6 @@ fn sanitize(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
-}
-
-/// A double-quoted string as Go's `%q` prints it (for the characters that occur in
-/// Kubernetes names, users and paths; other non-printable characters are `\u`-escaped).
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{0b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

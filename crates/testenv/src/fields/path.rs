@@ -10,6 +10,12 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+// Go's `%q` and `encoding/json`, which kube-apiserver's paths and keys are made of.
+pub(crate) use ferroflux_gocompat::json::{
+    number_string, write_string as write_json_string, write_value as write_json,
+};
+pub(crate) use ferroflux_gocompat::quote as go_quote;
+
 use super::FieldsError;
 
 /// One step into a value.
@@ -270,7 +276,7 @@ pub(crate) fn value_to_string(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => number_to_string(n),
+        Value::Number(n) => number_string(n),
         Value::String(s) => go_quote(s),
         Value::Array(items) => {
             let parts: Vec<String> = items.iter().map(value_to_string).collect();
@@ -284,106 +290,6 @@ pub(crate) fn value_to_string(v: &Value) -> String {
                 .collect()
         }
     }
-}
-
-fn number_to_string(n: &serde_json::Number) -> String {
-    if n.is_f64() {
-        let f = n.as_f64().unwrap_or(0.0);
-        format_float(f)
-    } else {
-        n.to_string()
-    }
-}
-
-/// Floats the way Go prints a float64 with `%v` / encoding/json for the common cases:
-/// integral values without a fraction (`2`, not `2.0`).
-fn format_float(f: f64) -> String {
-    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 {
-        format!("{f:.0}")
-    } else {
-        format!("{f}")
-    }
-}
-
-/// Go's `%q` for the strings that occur in manager names and keys.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// JSON as Go's encoding/json writes it: map keys sorted, `<`, `>`, `&`, U+2028 and
-/// U+2029 escaped, integral floats without a fraction.
-pub(crate) fn write_json(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&number_to_string(n)),
-        Value::String(s) => write_json_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_string(out, k);
-                out.push(':');
-                write_json(out, &map[k.as_str()]);
-            }
-            out.push('}');
-        }
-    }
-}
-
-pub(crate) fn write_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -1,0 +1,18 @@
+//! What Go's standard library does to text, for code that must produce or
+//! accept exactly what a Go program would: Kubernetes' messages, kustomize's
+//! hashes, Flux's ignore files and substitutions, Go templates.
+//!
+//! - [`quote`]: `strconv.Quote` (`%q`);
+//! - [`json`]: `encoding/json` strings (HTML-safe escapes) and generic values
+//!   (sorted keys, Go's float formatting);
+//! - [`glob`]: `path.Match` patterns.
+//!
+//! Pure: no I/O, no global state beyond lazily built tables.
+
+#![warn(missing_docs)]
+
+pub mod glob;
+pub mod json;
+mod quote;
+
+pub use quote::quote;
