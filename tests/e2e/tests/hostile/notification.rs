@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ferroflux_cli::stack::Component;
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{E2e, Kind, post, ready};
+use crate::support::{E2e, Kind, Sink, post, ready};
 
 const NC: Component = Component::NotificationController;
 const MIB: u64 = 1 << 20;
@@ -51,63 +51,6 @@ impl Silent {
             accepted,
             open,
         }
-    }
-}
-
-/// An HTTP sink that holds every request until `open` is called, then
-/// answers 200; keeps the involved object of each body it received.
-struct Gated {
-    url: String,
-    gate: Arc<tokio::sync::Semaphore>,
-    got: Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Gated {
-    async fn start() -> Self {
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-        let (g, seen) = (gate.clone(), got.clone());
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::post(move |body: axum::body::Bytes| {
-                let (g, seen) = (g.clone(), seen.clone());
-                async move {
-                    let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-                    seen.lock().expect("sink lock").push(
-                        v["involvedObject"]["name"]
-                            .as_str()
-                            .unwrap_or("?")
-                            .to_string(),
-                    );
-                    // Wait for the gate, then let the next one through too.
-                    if let Ok(p) = g.acquire().await {
-                        p.forget();
-                        g.add_permits(1);
-                    }
-                    axum::http::StatusCode::OK
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            url: format!("http://{addr}/"),
-            gate,
-            got,
-        }
-    }
-
-    fn open(&self) {
-        self.gate.add_permits(1);
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.got.lock().expect("sink lock").clone()
     }
 }
 
@@ -235,7 +178,7 @@ async fn large_events_to_silent_providers_stay_bounded_and_die_with_the_provider
             let url = url.clone();
             async move { post(&url, &[("Content-Type", "application/json")], &body).await }
         })
-        .buffer_unordered(4)
+        .buffer_unordered(2)
         .collect()
         .await;
     let accepted = codes.iter().filter(|c| **c == 202).count();
@@ -356,7 +299,8 @@ async fn a_real_event_after_a_flood_about_other_objects_is_delivered() {
         o
     })
     .await;
-    let sink = Gated::start().await;
+    // Holds every answer until `open`.
+    let (sink, _gate) = Sink::gated().await;
     e2e.apply(&provider_and_alert("gated", &sink.url)).await;
     e2e.wait_ready_objects(&["gated"]).await;
 
