@@ -13,7 +13,7 @@ use ferroflux_runtime::leader::{self, LeaderConfig};
 use tokio::task::JoinHandle;
 
 use crate::git::CheckoutLimits;
-use crate::git_repository::GitRepositoryReconciler;
+use crate::kinds::git_repository;
 use crate::storage::{self, Storage, StorageError};
 
 /// The controller's name in events, metrics and leases.
@@ -133,9 +133,13 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     });
 
     let recorder = Recorder::new(client.clone(), CONTROLLER, config.events_addr.as_deref());
-    let mut reconciler =
-        GitRepositoryReconciler::new(client.clone(), storage, recorder, config.git_cache_path)
-            .with_limits(config.limits);
+    let mut reconciler = git_repository::reconciler(
+        client.clone(),
+        storage,
+        recorder,
+        config.git_cache_path,
+        config.limits,
+    );
     if let Some(scratch) = config.scratch {
         reconciler = reconciler.with_scratch(scratch);
     }

@@ -3,8 +3,9 @@
 
 pub mod app;
 pub mod git;
-pub mod git_repository;
 pub mod ignore;
+pub mod kinds;
+pub mod reconcile;
 pub mod storage;
 
 pub use app::{Config, Running, StartError, start};

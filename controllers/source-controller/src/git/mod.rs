@@ -3,6 +3,8 @@
 //!
 //! - [`GitSource::resolve`] lists the remote's refs (one handshake + `ls-refs`)
 //!   and resolves `spec.ref` to a Flux revision, without fetching.
+//! - [`GitSource::probe`] does the same and keeps the listing, which
+//!   [`GitSource::checkout_probed`] reuses instead of listing again.
 //! - [`GitSource::checkout`] resolves, then fetches (depth 1, only the needed
 //!   ref) into a per-URL cache repository unless the cache already has the
 //!   commit, and writes the commit's files into a directory.
@@ -69,8 +71,15 @@ impl GitSource {
     /// Resolves the reference on the remote with one ref listing; fetches nothing.
     /// For a bare `commit` the listing only checks that the remote answers.
     pub fn resolve(&self) -> Result<Resolved, GitError> {
+        self.probe().map(|p| p.resolved)
+    }
+
+    /// [`GitSource::resolve`], keeping the ref listing so that a checkout
+    /// of the revision ([`GitSource::checkout_probed`]) does not list again.
+    pub fn probe(&self) -> Result<Probe, GitError> {
         let (remote, _watchdog) = self.prepare()?;
-        self.list_and_resolve(&remote).map(|(resolved, _)| resolved)
+        self.list_and_resolve(&remote)
+            .map(|(resolved, listed)| Probe { resolved, listed })
     }
 
     /// The revision string of [`GitSource::resolve`], e.g. `main@sha1:<hex>`.
@@ -84,8 +93,24 @@ impl GitSource {
     /// A commit whose files are over [`GitSource::limits`] is refused
     /// ([`GitError::TooLarge`]) before `dest` is created.
     pub fn checkout(&self, cache_dir: &Path, dest: &Path) -> Result<Resolved, GitError> {
+        let probe = self.probe()?;
+        self.checkout_probed(probe, cache_dir, dest)
+    }
+
+    /// [`GitSource::checkout`] of the revision `probe` found, with the refs
+    /// it listed: a new revision costs one ref listing, not two. The probe
+    /// must come from this source.
+    pub fn checkout_probed(
+        &self,
+        probe: Probe,
+        cache_dir: &Path,
+        dest: &Path,
+    ) -> Result<Resolved, GitError> {
         let (remote, _watchdog) = self.prepare()?;
-        let (mut resolved, listed) = self.list_and_resolve(&remote)?;
+        let Probe {
+            mut resolved,
+            listed,
+        } = probe;
         let commit = gix::ObjectId::from_hex(resolved.commit.as_bytes()).map_err(|e| {
             GitError::InvalidRef {
                 message: e.to_string(),
@@ -240,6 +265,15 @@ impl GitSource {
             }
         }
     }
+}
+
+/// What one ref listing of the remote found: the resolved revision, and the
+/// refs themselves for the checkout that may follow.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The reference resolved on the remote.
+    pub resolved: Resolved,
+    listed: Vec<gix::protocol::handshake::Ref>,
 }
 
 /// Installs ring as rustls' process-wide crypto provider if none is installed

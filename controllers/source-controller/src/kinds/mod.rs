@@ -1,0 +1,7 @@
+//! One module per source kind: how it reads its inputs, asks its remote
+//! for a revision and fetches it. Each implements
+//! [`crate::reconcile::ArtifactSource`]; the shared
+//! [`crate::reconcile::ArtifactReconciler`] does the rest.
+
+pub mod git_include;
+pub mod git_repository;
