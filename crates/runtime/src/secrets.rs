@@ -576,6 +576,28 @@ mod tests {
     }
 
     #[test]
+    fn real_material_passes_and_a_foreign_key_does_not() {
+        let certs = ferroflux_testsupport::tls::TestCerts::new();
+        let good = TlsMaterial::from_secret(&data(&[
+            ("ca.crt", &certs.ca_pem),
+            ("tls.crt", &certs.client_cert_pem),
+            ("tls.key", &certs.client_key_pem),
+        ]))
+        .unwrap()
+        .unwrap();
+        good.check().unwrap();
+        assert_eq!(good.certificates().unwrap().len(), 1);
+        assert!(good.identity().unwrap().is_some());
+        // The client certificate with the server's key: both parse, they
+        // do not belong together.
+        let mismatched = TlsMaterial {
+            key: Some(certs.server_key_pem.clone()),
+            ..good
+        };
+        assert_eq!(mismatched.check(), Err(SecretError::InvalidIdentity));
+    }
+
+    #[test]
     fn proxy_carries_credentials_and_hides_them() {
         let p = ProxySettings::from_secret(&data(&[
             ("address", b" http://proxy:3128 "),

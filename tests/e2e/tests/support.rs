@@ -5,11 +5,10 @@
 //! deadline only turns "never" into a readable failure, it measures nothing.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferroflux_cli::stack::{Component, Stack, StackError, StackOptions};
-use ferroflux_testenv::git::{GitRepo, GitServer};
+use ferroflux_testsupport::git::{GitRepo, GitServer};
 use hmac::{Hmac, Mac};
 use kube::api::{Api, ApiResource, DynamicObject};
 use serde_json::Value;
@@ -365,89 +364,9 @@ impl Kind {
     }
 }
 
-/// An HTTP server that keeps every JSON body POSTed to it (what a
-/// `generic` Provider sends: Flux's event JSON).
-pub struct Sink {
-    pub url: String,
-    got: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Sink {
-    async fn start() -> Self {
-        use axum::extract::State;
-        let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let app = axum::Router::new()
-            .route(
-                "/",
-                axum::routing::post(
-                    |State(got): State<Arc<Mutex<Vec<Value>>>>, body: axum::body::Bytes| async move {
-                        let v = serde_json::from_slice(&body)
-                            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
-                        got.lock().expect("sink lock").push(v);
-                        axum::http::StatusCode::OK
-                    },
-                ),
-            )
-            .with_state(got.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            url: format!("http://{addr}/"),
-            got,
-        }
-    }
-
-    /// Everything received so far.
-    pub fn all(&self) -> Vec<Value> {
-        self.got.lock().expect("sink lock").clone()
-    }
-
-    /// Events about `kind` whose revision metadata ends with `sha1:<commit>`
-    /// (notification-controller forwards metadata without the group prefix
-    /// the controllers send, `source.toolkit.fluxcd.io/revision` → `revision`,
-    /// as Flux's does).
-    pub fn for_commit(&self, kind: &str, commit: &str) -> Vec<Value> {
-        let suffix = format!("sha1:{commit}");
-        self.all()
-            .into_iter()
-            .filter(|e| e["involvedObject"]["kind"] == kind)
-            .filter(|e| {
-                e["metadata"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .any(|(k, v)| {
-                        (k == "revision" || k.ends_with("/revision"))
-                            && v.as_str().is_some_and(|r| r.ends_with(&suffix))
-                    })
-            })
-            .collect()
-    }
-
-    /// Short text of every event received (for failure messages).
-    pub fn summary(&self) -> String {
-        self.all()
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} {}/{} [{}] {} {}",
-                    e["involvedObject"]["kind"].as_str().unwrap_or("?"),
-                    e["involvedObject"]["namespace"].as_str().unwrap_or("?"),
-                    e["involvedObject"]["name"].as_str().unwrap_or("?"),
-                    e["reason"].as_str().unwrap_or("?"),
-                    e["message"].as_str().unwrap_or("?").replace('\n', " | "),
-                    e["metadata"],
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
+/// An HTTP server that keeps every body POSTed to it (what a `generic`
+/// Provider sends: Flux's event JSON).
+pub use ferroflux_testsupport::sink::Sink;
 
 /// A minimal HTTP/1.1 POST on loopback; returns the status code.
 pub async fn post(url: &str, headers: &[(&str, &str)], body: &str) -> u16 {

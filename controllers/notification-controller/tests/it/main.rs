@@ -10,10 +10,13 @@ mod metrics;
 mod namespaces;
 mod providers;
 mod receivers;
-mod sink;
 mod tls;
 
-use std::future::Future;
+/// The recording HTTP server standing in for chat services.
+pub use ferroflux_testsupport::sink;
+/// Polls until a condition holds.
+pub use ferroflux_testsupport::wait::wait_until;
+
 use std::time::Duration;
 
 use ferroflux_testenv::TestEnv;
@@ -152,25 +155,6 @@ impl Env {
             || async { c.stats().is_settled() },
         )
         .await;
-    }
-}
-
-/// Polls `check` until it is true; panics with `what` after `limit`.
-pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

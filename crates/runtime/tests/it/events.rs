@@ -2,35 +2,15 @@
 //! `--events-addr`; a down receiver never blocks the caller.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::routing::post;
 use ferroflux_runtime::events::{FluxEvent, Recorder, Severity};
 use ferroflux_testenv::TestEnv;
+use ferroflux_testsupport::sink::Sink;
 use k8s_openapi::api::core::v1::{ConfigMap, Event};
 use kube::Api;
 use kube::api::PostParams;
 use serde_json::json;
-
-async fn sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
-    let got: Arc<Mutex<Vec<FluxEvent>>> = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/",
-            post(|State(got): State<Arc<Mutex<Vec<FluxEvent>>>>, Json(e): Json<FluxEvent>| async move {
-                got.lock().unwrap().push(e);
-                axum::http::StatusCode::ACCEPTED
-            }),
-        )
-        .with_state(got.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/"), got)
-}
 
 #[tokio::test]
 async fn events_reach_kubernetes_and_the_events_address() {
@@ -44,8 +24,8 @@ async fn events_reach_kubernetes_and_the_events_address() {
         )
         .await
         .unwrap();
-    let (url, got) = sink().await;
-    let recorder = Recorder::new(client.clone(), "source-controller", Some(&url));
+    let sink = Sink::answering(202, "").await;
+    let recorder = Recorder::new(client.clone(), "source-controller", Some(&format!("{}/", sink.url)));
     let meta = BTreeMap::from([("revision".to_string(), "main@sha1:abc".to_string())]);
     recorder
         .publish(
@@ -56,13 +36,12 @@ async fn events_reach_kubernetes_and_the_events_address() {
             meta,
         )
         .await;
-    for _ in 0..200 {
-        if !got.lock().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let posted = got.lock().unwrap().clone();
+    let posted: Vec<FluxEvent> = sink
+        .wait_for(1)
+        .await
+        .iter()
+        .map(|c| serde_json::from_slice(&c.body).expect("Flux event JSON"))
+        .collect();
     assert_eq!(posted.len(), 1);
     let e = &posted[0];
     assert_eq!(e.severity, Severity::Error);
