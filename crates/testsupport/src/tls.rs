@@ -34,10 +34,9 @@ fn leaf(
     issuer: &Issuer<'_, KeyPair>,
 ) -> (Vec<u8>, Vec<u8>) {
     let key = KeyPair::generate().expect("generate a key");
-    let mut params = CertificateParams::new(
-        names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
-    )
-    .expect("certificate names");
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("certificate names");
     params
         .distinguished_name
         .push(DnType::CommonName, common_name);
@@ -45,10 +44,7 @@ fn leaf(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![usage];
     let cert = params.signed_by(&key, issuer).expect("sign a certificate");
-    (
-        cert.pem().into_bytes(),
-        key.serialize_pem().into_bytes(),
-    )
+    (cert.pem().into_bytes(), key.serialize_pem().into_bytes())
 }
 
 impl TestCerts {

@@ -240,7 +240,7 @@ impl HttpServer {
 
     /// Serves HTTPS with `tls`.
     pub fn start_tls(repos: &Path, auth: ServerAuth, tls: &TestCerts) -> HttpServer {
-        HttpServer::start_with(repos, auth, Some(tls.server_config()))
+        HttpServer::start_with(repos, auth, Some(tls.server_config(false)))
     }
 
     fn start_with(repos: &Path, auth: ServerAuth, tls: Option<rustls::ServerConfig>) -> HttpServer {
@@ -277,10 +277,7 @@ impl HttpServer {
                             .await;
                     }
                     Some(config) => {
-                        let listener = TlsListener {
-                            tcp: listener,
-                            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-                        };
+                        let listener = TlsListener::new(listener, config);
                         let _ = axum::serve(listener, app)
                             .with_graceful_shutdown(shutdown)
                             .await;
@@ -388,134 +385,6 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
     r
 }
 
-/// Accepts TCP connections and completes the TLS handshake; failed
-/// handshakes (a client that does not trust us) are dropped.
-struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((stream, addr)) = self.tcp.accept().await else {
-                continue;
-            };
-            if let Ok(tls) = self.acceptor.accept(stream).await {
-                return (tls, addr);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
-}
-
-/// A throw-away CA and a server certificate for 127.0.0.1 signed by it,
-/// made with the openssl CLI.
-pub struct TestCerts {
-    pub ca_pem: Vec<u8>,
-    cert_pem: Vec<u8>,
-    key_pem: Vec<u8>,
-}
-
-impl TestCerts {
-    pub fn new(dir: &Path) -> TestCerts {
-        let run = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(dir)
-                .output()
-                .expect("openssl runs");
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        let mut ca = vec!["req", "-x509"];
-        ca.extend(ec);
-        ca.extend([
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=ferroflux test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
-        run(&ca);
-        let mut csr = vec!["req"];
-        csr.extend(ec);
-        csr.extend([
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ]);
-        run(&csr);
-        std::fs::write(
-            dir.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-        )
-        .expect("write");
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ]);
-        let read = |name: &str| std::fs::read(dir.join(name)).expect("read");
-        TestCerts {
-            ca_pem: read("ca.crt"),
-            cert_pem: read("server.crt"),
-            key_pem: read("server.key"),
-        }
-    }
-
-    fn server_config(&self) -> rustls::ServerConfig {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let certs = CertificateDer::pem_slice_iter(&self.cert_pem)
-            .collect::<Result<Vec<_>, _>>()
-            .expect("certs");
-        let key = PrivateKeyDer::from_pem_slice(&self.key_pem).expect("key");
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("server config")
-    }
-}
+/// A throw-away CA and certificates signed by it (rcgen, in-process).
+pub use ferroflux_testsupport::tls::TestCerts;
+use ferroflux_testsupport::tls::TlsListener;

@@ -10,7 +10,7 @@ use super::{branch, read, source};
 #[test]
 fn https_with_custom_ca_and_basic_auth() {
     let (fx, c) = Fixture::new();
-    let certs = TestCerts::new(fx.root.path());
+    let certs = TestCerts::new();
     let server = HttpServer::start_tls(
         &fx.repos,
         ServerAuth::Basic("flux".into(), "tls-pw".into()),

@@ -25,7 +25,11 @@ async fn events_reach_kubernetes_and_the_events_address() {
         .await
         .unwrap();
     let sink = Sink::answering(202, "").await;
-    let recorder = Recorder::new(client.clone(), "source-controller", Some(&format!("{}/", sink.url)));
+    let recorder = Recorder::new(
+        client.clone(),
+        "source-controller",
+        Some(&format!("{}/", sink.url)),
+    );
     let meta = BTreeMap::from([("revision".to_string(), "main@sha1:abc".to_string())]);
     recorder
         .publish(
