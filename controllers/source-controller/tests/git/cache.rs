@@ -122,3 +122,41 @@ fn cache_is_shared_per_url_and_serves_other_refs() {
         "one cache repository per URL"
     );
 }
+
+#[test]
+fn a_probe_handed_to_the_checkout_saves_a_ref_listing() {
+    let (fx, c) = Fixture::new();
+    let server = HttpServer::start(
+        &fx.repos,
+        ServerAuth::Basic("flux".into(), "s3cret-pw".into()),
+    );
+    let s = authed(&server.url("repo.git"));
+    // The reconciler's way: probe (is there a new revision?), then check
+    // out what the probe found with its listing.
+    let probe = s.probe().expect("probe");
+    assert_eq!(probe.resolved.revision, format!("master@sha1:{}", c.master));
+    let checked = s
+        .checkout_probed(probe, &fx.path("cache"), &fx.path("a"))
+        .expect("checkout");
+    assert!(checked.fetched);
+    assert_eq!(checked.commit, c.master);
+    let seen = server.seen();
+    // The probe's listing, and the one gix makes inside the fetch itself
+    // (it lists the refs it negotiates on its own connection): no listing
+    // of the checkout's own in between.
+    assert_eq!(fetches(&seen), 1, "{seen:#?}");
+    assert_eq!(listings(&seen), 2, "{seen:#?}");
+
+    // Resolving and checking out apart (as before) lists once more.
+    let (fx, _) = Fixture::new();
+    let server = HttpServer::start(
+        &fx.repos,
+        ServerAuth::Basic("flux".into(), "s3cret-pw".into()),
+    );
+    let s = authed(&server.url("repo.git"));
+    s.resolve().expect("resolve");
+    s.checkout(&fx.path("cache"), &fx.path("a"))
+        .expect("checkout");
+    let seen = server.seen();
+    assert_eq!(listings(&seen), 3, "{seen:#?}");
+}
