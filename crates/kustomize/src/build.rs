@@ -6,14 +6,15 @@ use serde_json::{Map, Value};
 
 use crate::error::BuildError;
 use crate::generators::{self, GenKind};
-use crate::kustomization::{Generator, Kustomization, Patch};
+use crate::kustomization::{Generator, Kustomization};
 use crate::loader::{LoadRestrictor, Loader, is_remote};
 use crate::openapi::OpenApi;
 use crate::order::{self, Reorder};
-use crate::patch;
 use crate::plugins;
 use crate::resource::{Origin, Resource, str_at};
 use crate::transform;
+use crate::transformers;
+use crate::yaml::parse_yaml_docs;
 
 /// Options of a build, as `kustomize build`'s flags.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +38,67 @@ const UNSUPPORTED: &[&str] = &[
 /// kustomizations are read relative to `fs_root`, and nothing outside it is read) and
 /// returns its resources in output order.
 pub fn build(fs_root: &Path, dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, BuildError> {
+    let (loader, dir) = open(fs_root, dir, options)?;
+    let (origin, kust) = load_kustomization(&loader, &dir)?;
+    run(&loader, &dir, &origin, kust, Vec::new(), options)
+}
+
+/// Builds `kust` as if it were the kustomization file `file` (a path under `fs_root`,
+/// which need not exist): its resources, patches and components are read relative to
+/// the file's directory, and messages name the file. This is how a caller that owns the
+/// kustomization (Flux's overlay of `spec.patches`, `spec.images`, ...) builds it
+/// without writing it into the tree.
+pub fn build_kustomization(
+    fs_root: &Path,
+    file: &Path,
+    kust: Kustomization,
+    options: &BuildOptions,
+) -> Result<Vec<Value>, BuildError> {
+    let dir = file.parent().unwrap_or(fs_root);
+    let (loader, dir) = open(fs_root, dir, options)?;
+    let name = file.file_name().unwrap_or_default();
+    let origin = loader.show(&dir.join(name));
+    run(&loader, &dir, &origin, kust, Vec::new(), options)
+}
+
+/// Builds `kust` over `objects`, with no file system: the objects are its resources
+/// (before the kustomization's own `resources`, which, like every other field that
+/// names a file, is refused). For transforming manifests made elsewhere, such as a
+/// rendered Helm chart (a post-renderer's patches, images and labels).
+pub fn build_objects(
+    objects: Vec<Value>,
+    kust: Kustomization,
+    options: &BuildOptions,
+) -> Result<Vec<Value>, BuildError> {
+    let root = PathBuf::from("/");
+    let loader = Loader {
+        root: root.clone(),
+        restrictor: options.load_restrictor,
+        files: false,
+    };
+    let origin = "kustomization";
+    let mut acc = Vec::with_capacity(objects.len());
+    for doc in objects {
+        for item in expand_list(doc) {
+            if !item.is_object() {
+                return Err(BuildError::Invalid {
+                    path: origin.into(),
+                    field: "-".into(),
+                    message: "a resource must be a map".into(),
+                });
+            }
+            add(&mut acc, Resource::new(item))?;
+        }
+    }
+    run(&loader, &root, origin, kust, acc, options)
+}
+
+/// The loader of a build under `fs_root`, and `dir` resolved by it.
+fn open(
+    fs_root: &Path,
+    dir: &Path,
+    options: &BuildOptions,
+) -> Result<(Loader, PathBuf), BuildError> {
     let root = std::fs::canonicalize(fs_root).map_err(|source| BuildError::Read {
         path: fs_root.display().to_string(),
         source,
@@ -45,10 +107,25 @@ pub fn build(fs_root: &Path, dir: &Path, options: &BuildOptions) -> Result<Vec<V
     let loader = Loader {
         root,
         restrictor: options.load_restrictor,
+        files: true,
     };
     let dir = loader.resolve(&loader.root.clone(), &format!("/{}", rel.display()))?;
+    Ok((loader, dir))
+}
+
+/// The build of the top kustomization `kust` (of `dir`, named `origin`) over the
+/// resources `acc` already holds.
+fn run(
+    loader: &Loader,
+    dir: &Path,
+    origin: &str,
+    kust: Kustomization,
+    mut acc: Vec<Resource>,
+    options: &BuildOptions,
+) -> Result<Vec<Value>, BuildError> {
     let mut stack = Walk::default();
-    let (mut resources, kust) = build_dir(&loader, &dir, &mut stack, true)?;
+    accumulate(loader, dir, origin, &kust, &mut acc, &mut stack)?;
+    let mut resources = acc;
 
     // Content hashes, then every reference to a renamed resource.
     for r in &mut resources {
@@ -59,9 +136,10 @@ pub fn build(fs_root: &Path, dir: &Path, options: &BuildOptions) -> Result<Vec<V
         }
     }
     transform::name_reference::apply(&mut resources, &stack.config.name_reference)?;
-    transform::vars::apply(&mut resources, &stack.vars, &loader.show(&dir))?;
+    transform::vars::apply(&mut resources, &stack.vars, &loader.show(dir))?;
 
-    let origin = loader.show(&dir);
+    // Sort options are reported against the directory, as kustomize does.
+    let shown_dir = loader.show(dir);
     let (mut first, mut last): (Vec<String>, Vec<String>) = (
         order::ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
         order::ORDER_LAST.iter().map(|s| s.to_string()).collect(),
@@ -79,7 +157,7 @@ pub fn build(fs_root: &Path, dir: &Path, options: &BuildOptions) -> Result<Vec<V
             Some("fifo") => {
                 if so.legacy_sort_options.is_some() {
                     return Err(BuildError::other(
-                        &origin,
+                        &shown_dir,
                         "the field 'sortOptions.legacySortOptions' is set but the selected \
                          sort order is 'fifo', not 'legacy'",
                     ));
@@ -88,7 +166,7 @@ pub fn build(fs_root: &Path, dir: &Path, options: &BuildOptions) -> Result<Vec<V
             }
             _ => {
                 return Err(BuildError::other(
-                    &origin,
+                    &shown_dir,
                     "the field 'sortOptions.order' must be one of [fifo, legacy]",
                 ));
             }
@@ -115,79 +193,6 @@ pub fn build(fs_root: &Path, dir: &Path, options: &BuildOptions) -> Result<Vec<V
         .collect())
 }
 
-/// Renders documents as multi-document YAML, as `kustomize build` prints them.
-pub fn to_yaml(docs: &[Value]) -> String {
-    docs.iter()
-        .map(|d| serde_yaml::to_string(d).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("---\n")
-}
-
-/// Converts a YAML value to JSON (keys become strings; tags are dropped).
-fn yaml_to_json(v: serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Y;
-    match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(s) => Value::Array(s.into_iter().map(yaml_to_json).collect()),
-        Y::Mapping(m) => {
-            let mut out = Map::new();
-            for (k, v) in m {
-                let key = match k {
-                    Y::String(s) => s,
-                    other => serde_yaml::to_string(&other)
-                        .unwrap_or_default()
-                        .trim_end()
-                        .to_string(),
-                };
-                out.insert(key, yaml_to_json(v));
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => yaml_to_json(t.value),
-    }
-}
-
-/// Parses multi-document YAML into JSON values as kustomize reads manifests
-/// (non-string keys become their text, tags are dropped, empty documents are
-/// skipped); errors name `origin`.
-pub fn parse_yaml_docs(text: &str, origin: &str) -> Result<Vec<Value>, BuildError> {
-    let mut out = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let v = <serde_yaml::Value as serde::Deserialize>::deserialize(doc).map_err(|e| {
-            let mut message = e.to_string();
-            // Say it as kustomize (Go's YAML) says it.
-            if let Some(rest) = message.split("duplicate entry with key ").nth(1) {
-                let key = rest.split(" at ").next().unwrap_or(rest);
-                message = format!("mapping key {key} already defined ({message})");
-            }
-            BuildError::Invalid {
-                path: origin.into(),
-                field: "-".into(),
-                message,
-            }
-        })?;
-        let v = yaml_to_json(v);
-        if !v.is_null() {
-            out.push(v);
-        }
-    }
-    Ok(out)
-}
-
 /// Reads and checks the kustomization of `dir`.
 fn load_kustomization(loader: &Loader, dir: &Path) -> Result<(String, Kustomization), BuildError> {
     let file = loader.kustomization_file(dir)?;
@@ -196,7 +201,15 @@ fn load_kustomization(loader: &Loader, dir: &Path) -> Result<(String, Kustomizat
         path: origin.clone(),
         source,
     })?;
-    let docs = match parse_yaml_docs(&text, &origin) {
+    let kust = parse_kustomization(&text, &origin)?;
+    Ok((origin, kust))
+}
+
+/// Reads a kustomization file's text as `kustomize build` does (only its first
+/// document; field names case-insensitive; unknown and unsupported fields refused,
+/// naming them). `origin` names the file in errors.
+pub fn parse_kustomization(text: &str, origin: &str) -> Result<Kustomization, BuildError> {
+    let docs = match parse_yaml_docs(text, origin) {
         Err(BuildError::Invalid { .. }) if text.contains('\n') => {
             // kustomize accepts a top-level line repeated verbatim (a header written twice).
             let mut seen = std::collections::HashSet::new();
@@ -206,14 +219,20 @@ fn load_kustomization(loader: &Loader, dir: &Path) -> Result<(String, Kustomizat
                     l.starts_with(' ') || l.starts_with('-') || !l.contains(": ") || seen.insert(*l)
                 })
                 .collect();
-            parse_yaml_docs(&deduped.join("\n"), &origin)?
+            parse_yaml_docs(&deduped.join("\n"), origin)?
         }
         other => other?,
     };
     let doc = docs.into_iter().next().unwrap_or(Value::Object(Map::new()));
+    kustomization_from_value(doc, origin)
+}
+
+/// Reads a kustomization document already parsed (as [`parse_kustomization`] does
+/// with the first document of a file).
+pub fn kustomization_from_value(doc: Value, origin: &str) -> Result<Kustomization, BuildError> {
     let doc = canonical_keys(doc);
     let kust: Kustomization = serde_json::from_value(doc).map_err(|e| BuildError::Invalid {
-        path: origin.clone(),
+        path: origin.into(),
         field: "-".into(),
         message: e.to_string(),
     })?;
@@ -224,7 +243,7 @@ fn load_kustomization(loader: &Loader, dir: &Path) -> Result<(String, Kustomizat
             .is_some_and(|v| v != "kustomize.config.k8s.io/v1alpha1")
     {
         return Err(BuildError::Invalid {
-            path: origin,
+            path: origin.into(),
             field: "apiVersion".into(),
             message: "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1".into(),
         });
@@ -232,7 +251,7 @@ fn load_kustomization(loader: &Loader, dir: &Path) -> Result<(String, Kustomizat
     for field in UNSUPPORTED {
         if kust.other.get(*field).is_some_and(|v| !v.is_null()) {
             return Err(BuildError::Unsupported {
-                path: origin,
+                path: origin.into(),
                 field: (*field).into(),
             });
         }
@@ -245,12 +264,12 @@ fn load_kustomization(loader: &Loader, dir: &Path) -> Result<(String, Kustomizat
         .find(|k| !KNOWN_ELSEWHERE.contains(&k.as_str()) && !UNSUPPORTED.contains(&k.as_str()))
     {
         return Err(BuildError::Invalid {
-            path: origin,
+            path: origin.into(),
             field: field.clone(),
             message: format!("invalid Kustomization: unknown field \"{field}\""),
         });
     }
-    Ok((origin, kust))
+    Ok(kust)
 }
 
 /// The top-level fields of a kustomization, as spelled canonically.
@@ -300,7 +319,7 @@ fn canonical_keys(doc: Value) -> Value {
 }
 
 /// Builds `dir`; `component` says whether it may be a Component.
-pub(crate) fn build_dir(
+fn build_dir(
     loader: &Loader,
     dir: &Path,
     stack: &mut Walk,
@@ -324,7 +343,7 @@ pub(crate) fn build_dir(
 
 /// What the walk over the kustomization tree carries along.
 #[derive(Debug, Default)]
-pub(crate) struct Walk {
+struct Walk {
     /// The directories being built, outermost first (to find cycles).
     dirs: Vec<PathBuf>,
     /// Transformer configurations seen so far.
@@ -535,22 +554,8 @@ fn accumulate_inner(
                 .map(|g| (GenKind::Secret, g.clone())),
         )
         .collect();
-    for config in plugins::plugin_configs(loader, dir, origin, &kust.generators, stack)? {
-        let kind = match str_at(&config, &["kind"]) {
-            "ConfigMapGenerator" => GenKind::ConfigMap,
-            "SecretGenerator" => GenKind::Secret,
-            other => return Err(plugins::unknown_plugin(origin, other, &config)),
-        };
-        let mut g: Generator =
-            serde_json::from_value(config.clone()).map_err(|e| BuildError::Invalid {
-                path: origin.into(),
-                field: "generators".into(),
-                message: e.to_string(),
-            })?;
-        g.name = Some(str_at(&config, &["metadata", "name"]).to_string());
-        let ns = str_at(&config, &["metadata", "namespace"]);
-        g.namespace = (!ns.is_empty()).then(|| ns.to_string());
-        gens.push((kind, g));
+    for config in plugin_configs(loader, dir, origin, &kust.generators, stack)? {
+        gens.push(plugins::generator(&config, origin)?);
     }
     for (kind, g) in &gens {
         let (kind, g) = (*kind, g);
@@ -631,83 +636,16 @@ fn accumulate_inner(
             }
         }
     }
-    // transformers, in kustomize's order
-    for p in &kust.patches_strategic_merge {
-        let text = match p {
-            Value::String(s) if !s.contains('\n') => {
-                let (_, bytes) = loader.read(dir, s)?;
-                String::from_utf8_lossy(&bytes).into_owned()
-            }
-            Value::String(s) => s.clone(),
-            other => serde_yaml::to_string(other).unwrap_or_default(),
-        };
-        let parsed = patch::parse(&text, origin)?;
-        if matches!(&parsed, patch::ParsedPatch::Strategic(docs) if docs.is_empty()) {
-            return Err(BuildError::Invalid {
-                path: origin.into(),
-                field: "patchesStrategicMerge".into(),
-                message: "patch appears to be empty".into(),
-            });
-        }
-        let openapi = stack.openapi.as_deref();
-        patch::apply(acc, &parsed, None, Default::default(), origin, openapi)?;
+    // transformers: the kustomization's fields in kustomize's order, then its
+    // `transformers` plugins (whose directories are built only now, as kustomize does)
+    for t in transformers::of_fields(kust) {
+        let cx = context(loader, dir, origin, stack);
+        transformers::apply(&t, &cx, acc)?;
     }
-    for p in &kust.patches {
-        apply_patch(loader, dir, origin, p, acc, stack.openapi.as_deref())?;
-    }
-    if let Some(ns) = &kust.namespace
-        && !ns.is_empty()
-    {
-        transform::namespace::apply(acc, ns);
-    }
-    transform::prefix_suffix::apply(
-        acc,
-        kust.name_prefix.as_deref().unwrap_or(""),
-        kust.name_suffix.as_deref().unwrap_or(""),
-    );
-    transform::labels::apply(acc, &kust.common_labels, true, true);
-    transform::config::add_at_specs(acc, &stack.config.common_labels, &kust.common_labels);
-    transform::config::add_at_specs(acc, &stack.config.template_labels, &kust.common_labels);
-    let vct = &stack.config.volume_claim_template_labels;
-    transform::config::add_at_specs(acc, vct, &kust.common_labels);
-    for l in &kust.labels {
-        transform::labels::apply(acc, &l.pairs, l.include_selectors, l.include_templates);
-        transform::config::add_at_specs(acc, &l.fields, &l.pairs);
-        if l.include_volume_claim_templates {
-            let vct = transform::config::FieldSpec {
-                kind: Some("StatefulSet".into()),
-                path: "spec/volumeClaimTemplates/metadata/labels".into(),
-                create: true,
-                ..Default::default()
-            };
-            transform::config::add_at_specs(acc, &[vct], &l.pairs);
-        }
-        transform::config::add_at_specs(acc, &stack.config.labels, &l.pairs);
-        if l.include_templates || l.include_selectors {
-            transform::config::add_at_specs(acc, &stack.config.template_labels, &l.pairs);
-        }
-        if l.include_selectors {
-            transform::config::add_at_specs(acc, &stack.config.common_labels, &l.pairs);
-        }
-    }
-    transform::annotations::apply(acc, &kust.common_annotations);
-    let specs = &stack.config.common_annotations;
-    transform::config::add_at_specs(acc, specs, &kust.common_annotations);
-    for p in &kust.patches_json6902 {
-        apply_patch(loader, dir, origin, p, acc, stack.openapi.as_deref())?;
-    }
-    transform::replicas::apply(acc, &kust.replicas, &stack.config.replicas);
-    transform::images::apply(acc, &kust.images, &stack.config.images);
-    let mut replacements = Vec::new();
-    for r in &kust.replacements {
-        match &r.path {
-            Some(path) => replacements.extend(plugins::read_replacements(loader, dir, path)?),
-            None => replacements.push(r.clone()),
-        }
-    }
-    transform::replacements::apply(acc, &replacements, origin)?;
-    for config in plugins::plugin_configs(loader, dir, origin, &kust.transformers, stack)? {
-        plugins::run_transformer(loader, dir, origin, &config, acc, stack.openapi.as_deref())?;
+    for config in plugin_configs(loader, dir, origin, &kust.transformers, stack)? {
+        let t = transformers::of_plugin(&config, origin)?;
+        let cx = context(loader, dir, origin, stack);
+        transformers::apply(&t, &cx, acc)?;
     }
     transform::name_reference::apply(acc, &stack.config.name_reference)?;
     for meta in &kust.build_metadata {
@@ -738,33 +676,57 @@ fn accumulate_inner(
     Ok(())
 }
 
-pub(crate) fn apply_patch(
+/// What the transformers of the kustomization in `dir` work with.
+fn context<'a>(
+    loader: &'a Loader,
+    dir: &'a Path,
+    origin: &'a str,
+    stack: &'a Walk,
+) -> transformers::Context<'a> {
+    transformers::Context {
+        loader,
+        dir,
+        origin,
+        config: &stack.config,
+        openapi: stack.openapi.as_deref(),
+    }
+}
+
+/// The plugin configurations of a `generators` or `transformers` list: inline YAML,
+/// files, or kustomization directories whose resources are configurations.
+fn plugin_configs(
     loader: &Loader,
     dir: &Path,
     origin: &str,
-    p: &Patch,
-    acc: &mut Vec<Resource>,
-    openapi: Option<&OpenApi>,
-) -> Result<(), BuildError> {
-    let (text, from) = match (&p.path, &p.patch) {
-        (Some(path), None) => {
-            let (full, bytes) = loader.read(dir, path)?;
-            (
-                String::from_utf8_lossy(&bytes).into_owned(),
-                loader.show(&full),
-            )
+    entries: &[String],
+    stack: &mut Walk,
+) -> Result<Vec<Value>, BuildError> {
+    let mut out = Vec::new();
+    for entry in entries {
+        if entry.contains('\n') {
+            out.extend(parse_yaml_docs(entry, origin)?);
+            continue;
         }
-        (None, Some(inline)) => (inline.clone(), origin.to_string()),
-        _ => {
-            return Err(BuildError::Invalid {
+        if is_remote(entry) {
+            return Err(BuildError::Remote {
                 path: origin.into(),
-                field: "patches".into(),
-                message: "a patch needs exactly one of 'path' and 'patch'".into(),
+                field: "transformers".into(),
+                url: entry.clone(),
             });
         }
-    };
-    let parsed = patch::parse(&text, &from)?;
-    patch::apply(acc, &parsed, p.target.as_ref(), p.options, &from, openapi)
+        let path = loader.resolve(dir, entry)?;
+        if path.is_dir() {
+            let (sub, _) = build_dir(loader, &path, stack, false)?;
+            out.extend(sub.into_iter().map(|r| r.value));
+        } else {
+            let (full, bytes) = loader.read(dir, entry)?;
+            out.extend(parse_yaml_docs(
+                &String::from_utf8_lossy(&bytes),
+                &loader.show(&full),
+            )?);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads the kustomization's `openapi`: `None` without one, `Some(None)` for the

@@ -12,7 +12,7 @@ pub use crate::transform::vars::{FieldRef, ObjRef, Var};
 
 /// A kustomization file. Unknown fields are kept in `other` so that unsupported ones can
 /// be reported by name.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Kustomization {
     /// `apiVersion`.
@@ -77,7 +77,7 @@ pub struct Kustomization {
 }
 
 /// An entry of `labels`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LabelSet {
     /// The labels.
@@ -93,7 +93,7 @@ pub struct LabelSet {
 }
 
 /// An entry of `images`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Image {
     /// The image name to match (without tag or digest).
@@ -107,7 +107,7 @@ pub struct Image {
 }
 
 /// An entry of `replicas`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub struct Replica {
     /// The workload's name.
@@ -117,7 +117,7 @@ pub struct Replica {
 }
 
 /// A patch: inline (`patch`) or from a file (`path`), with an optional `target`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub struct Patch {
     /// File holding the patch.
@@ -200,7 +200,7 @@ pub struct GeneratorOptions {
 }
 
 /// `sortOptions`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SortOptions {
     /// `legacy` or `fifo`.

@@ -21,6 +21,8 @@ pub enum LoadRestrictor {
 pub(crate) struct Loader {
     pub(crate) root: PathBuf,
     pub(crate) restrictor: LoadRestrictor,
+    /// `false` for a build held in memory: every path is refused.
+    pub(crate) files: bool,
 }
 
 impl Loader {
@@ -31,6 +33,12 @@ impl Loader {
 
     /// Resolves `rel` (from a kustomization in `dir`) to a path under the root, lexically.
     pub(crate) fn resolve(&self, dir: &Path, rel: &str) -> Result<PathBuf, BuildError> {
+        if !self.files {
+            return Err(BuildError::other(
+                &self.show(dir),
+                format!("'{rel}': a kustomization built in memory has no files to read"),
+            ));
+        }
         let joined = if let Some(abs) = rel.strip_prefix('/') {
             self.root.join(abs)
         } else {

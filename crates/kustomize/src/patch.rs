@@ -21,7 +21,7 @@ pub(crate) enum ParsedPatch {
 /// Parses patch text: a YAML/JSON list is JSON 6902, maps are strategic merge patches
 /// (none when the text holds no document).
 pub(crate) fn parse(text: &str, origin: &str) -> Result<ParsedPatch, BuildError> {
-    let docs = crate::build::parse_yaml_docs(text, origin)?;
+    let docs = crate::yaml::parse_yaml_docs(text, origin)?;
     if docs.len() == 1 && docs[0].is_array() {
         let p: json_patch::Patch =
             serde_json::from_value(docs[0].clone()).map_err(|e| BuildError::Invalid {

@@ -7,5 +7,6 @@ mod build_errors;
 mod conformance;
 mod differential;
 mod generated;
+mod in_memory;
 mod kustomize_vs_kubectl;
 mod peer;
