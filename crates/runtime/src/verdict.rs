@@ -44,8 +44,9 @@ pub struct Ready {
     /// When to reconcile again.
     pub requeue: Outcome,
     /// An event to publish (the reconciler knows when something new
-    /// happened: a new artifact, a new revision applied).
-    pub announce: Option<Announcement>,
+    /// happened: a new artifact, a new revision applied). Boxed: it is
+    /// rare, and keeps verdicts small enough to return as errors.
+    pub announce: Option<Box<Announcement>>,
 }
 
 /// An informational event that goes with a [`Ready`] verdict.
@@ -158,7 +159,7 @@ impl Verdict {
     /// A ready verdict that publishes `announcement` (no effect on others).
     pub fn announce(mut self, announcement: Announcement) -> Self {
         if let Self::Ready(r) = &mut self {
-            r.announce = Some(announcement);
+            r.announce = Some(Box::new(announcement));
         }
         self
     }
@@ -258,11 +259,18 @@ where
             conditions::mark_ready(obj.conditions_mut(), &r.reason, &r.message, generation, now);
             Recorded {
                 result: Ok(r.requeue),
-                event: r.announce.map(|a| Due {
-                    severity: Severity::Info,
-                    reason: a.reason,
-                    message: a.message,
-                    metadata: a.metadata,
+                event: r.announce.map(|a| {
+                    let Announcement {
+                        reason,
+                        message,
+                        metadata,
+                    } = *a;
+                    Due {
+                        severity: Severity::Info,
+                        reason,
+                        message,
+                        metadata,
+                    }
                 }),
             }
         }
