@@ -1,5 +1,7 @@
 //! What every Ferroflux controller shares: the reconcile loop over
-//! kube-runtime ([`controller`]), events to Kubernetes and to
+//! kube-runtime ([`controller`]), how a reconcile ends and what that does
+//! to conditions, requeue and events ([`verdict`]), exponential backoff
+//! ([`backoff`]), events to Kubernetes and to
 //! notification-controller ([`events`]), metrics and health probes
 //! ([`metrics`]), leader election ([`leader`]), the common flags and logging
 //! ([`flags`], [`logging`]), and the artifact client every consumer of
