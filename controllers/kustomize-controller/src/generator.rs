@@ -4,17 +4,16 @@
 //! 1. resolve `spec.path` inside the artifact;
 //! 2. when that directory has no kustomization file, generate one listing the
 //!    Kubernetes manifests found below it;
-//! 3. write the Kustomization's overlay fields (`targetNamespace`, `namePrefix`,
+//! 3. merge the Kustomization's overlay fields (`targetNamespace`, `namePrefix`,
 //!    `nameSuffix`, `patches`, `components`, `images`, `buildMetadata`) into that
-//!    kustomization file, as Flux does;
+//!    kustomization, as Flux does;
 //! 4. run the kustomize build and check that every object has an apiVersion, a kind and
 //!    a name.
 //!
-//! The kustomization file is rewritten in place for the build and put back as it was
-//! afterwards (or removed, when it was generated), so building the same directory twice
-//! gives the same result and the artifact is left as found. The artifact directory
-//! should still be the reconcile's private copy: while a build runs, its kustomization
-//! file holds the edited version.
+//! Flux writes the merged kustomization into the tree and builds from disk; here it is
+//! handed to the engine in memory, standing in for the directory's kustomization file,
+//! so the artifact is never written and building the same directory twice gives the
+//! same result.
 //!
 //! `spec.commonMetadata` is not part of the build: Flux sets those labels and
 //! annotations on the objects' own metadata (never on selectors or templates) just
@@ -63,14 +62,6 @@ pub enum GenerateError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The kustomization file could not be written or put back.
-    #[error("writing '{path}': {source}")]
-    Write {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
     /// A manifest picked up for a generated kustomization is not Kubernetes YAML.
     #[error("failed to decode Kubernetes YAML from '{path}': {message}")]
     Decode {
@@ -107,7 +98,7 @@ pub enum GenerateError {
 /// Builds the manifests of a Kustomization from the artifact extracted at `root`, as
 /// Flux's kustomize-controller does before substitution and apply.
 ///
-/// The kustomization file in `spec.path` is edited for the build and restored after it
+/// The kustomization of `spec.path`, with the overlay merged in, is built in memory
 /// (see the module documentation). Output is in kustomize's input order unless the
 /// kustomization sets `sortOptions`, because Flux builds without `--reorder`.
 /// `spec.commonMetadata` is not applied here; see [`set_common_metadata`].
@@ -117,34 +108,17 @@ pub fn build(root: &Path, spec: &KustomizationSpec) -> Result<Vec<Value>, Genera
         source,
     })?;
     let dir = resolve_path(&root, spec.path.as_deref().unwrap_or("./"))?;
-    let (kfile, original, mut kust) = load_or_generate(&root, &dir)?;
-    apply_spec(&mut kust, spec, &root, &dir, original.is_some())?;
+    let (kfile, existing, mut kust) = load_or_generate(&root, &dir)?;
+    apply_spec(&mut kust, spec, &root, &dir, existing)?;
 
-    let text =
-        serde_yaml::to_string(&Yaml::Mapping(kust)).map_err(|e| GenerateError::Kustomization {
-            path: show(&root, &kfile),
-            message: e.to_string(),
-        })?;
-    let guard = Restore {
-        path: kfile.clone(),
-        original,
-        armed: true,
-    };
-    std::fs::write(&kfile, text).map_err(|source| GenerateError::Write {
-        path: show(&root, &kfile),
-        source,
-    })?;
+    let origin = show(&root, &kfile);
+    let doc = ferroflux_kustomize::yaml_to_json(Yaml::Mapping(kust));
+    let kustomization = ferroflux_kustomize::kustomization_from_value(doc, &origin)?;
     let options = BuildOptions {
         reorder: Reorder::None,
         load_restrictor: LoadRestrictor::None,
     };
-    let built = ferroflux_kustomize::build(&root, &dir, &options);
-    let restored = guard.finish().map_err(|source| GenerateError::Write {
-        path: show(&root, &kfile),
-        source,
-    });
-    let objects = built?;
-    restored?;
+    let objects = ferroflux_kustomize::build_kustomization(&root, &kfile, kustomization, &options)?;
     for obj in &objects {
         check_object(obj)?;
     }
@@ -178,38 +152,6 @@ pub fn set_common_metadata(objects: &mut [Value], meta: &CommonMetadata) {
                     map.insert(k.clone(), Value::String(v.clone()));
                 }
             }
-        }
-    }
-}
-
-/// Puts the kustomization file back as it was, also when the build panics or returns
-/// early.
-struct Restore {
-    path: PathBuf,
-    /// The original content; `None` when the file was generated.
-    original: Option<Vec<u8>>,
-    armed: bool,
-}
-
-impl Restore {
-    fn finish(mut self) -> std::io::Result<()> {
-        self.armed = false;
-        self.restore()
-    }
-
-    fn restore(&self) -> std::io::Result<()> {
-        match &self.original {
-            Some(bytes) => std::fs::write(&self.path, bytes),
-            None => std::fs::remove_file(&self.path),
-        }
-    }
-}
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        if self.armed {
-            // Best effort: the error that made us leave early is the one to report.
-            let _ = self.restore();
         }
     }
 }
@@ -265,20 +207,16 @@ fn find_kustomization(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.exists() && !p.is_dir())
 }
 
-/// Reads the kustomization of `dir`, or generates one. Returns the file to write, its
-/// original bytes (`None` when generated) and the content to edit.
-fn load_or_generate(
-    root: &Path,
-    dir: &Path,
-) -> Result<(PathBuf, Option<Vec<u8>>, Mapping), GenerateError> {
+/// Reads the kustomization of `dir`, or generates one. Returns the file it is (or
+/// stands for, when generated), whether it exists, and the content to edit.
+fn load_or_generate(root: &Path, dir: &Path) -> Result<(PathBuf, bool, Mapping), GenerateError> {
     if let Some(file) = find_kustomization(dir) {
         let shown = show(root, &file);
         let invalid = |message: String| GenerateError::Kustomization {
             path: shown.clone(),
             message,
         };
-        // The file is rewritten for the build; through a link it must not reach
-        // anything outside the artifact.
+        // Through a link the file must not reach anything outside the artifact.
         let real = std::fs::canonicalize(&file).map_err(|source| GenerateError::Read {
             path: shown.clone(),
             source,
@@ -290,8 +228,8 @@ fn load_or_generate(
             path: shown.clone(),
             source,
         })?;
-        let text = String::from_utf8(bytes.clone())
-            .map_err(|_| invalid("the file is not UTF-8 text".into()))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| invalid("the file is not UTF-8 text".into()))?;
         // Flux reads only the first document of a kustomization file.
         let first = serde_yaml::Deserializer::from_str(&text).next();
         let doc = match first {
@@ -303,12 +241,24 @@ fn load_or_generate(
             Yaml::Mapping(m) => m,
             _ => return Err(invalid("the kustomization is not a YAML mapping".into())),
         };
-        return Ok((real, Some(bytes), map));
+        // kustomize refuses a directory with more than one kustomization file; the
+        // engine would say so reading the directory, but here it is handed the file.
+        let files = KUSTOMIZATION_FILES
+            .iter()
+            .filter(|n| dir.join(n).is_file())
+            .count();
+        if files > 1 {
+            return Err(GenerateError::Build(BuildError::KustomizationFile {
+                dir: show(root, dir),
+                message: "Found multiple kustomization files".into(),
+            }));
+        }
+        return Ok((file, true, map));
     }
 
     let file = dir.join(KUSTOMIZATION_FILES[0]);
-    // Something that is not a readable file (a dangling link, a directory) would make
-    // the write below go astray or fail obscurely.
+    // Something that is not a readable file (a dangling link, a directory) stands where
+    // the generated kustomization would be; Flux would fail writing it.
     if std::fs::symlink_metadata(&file).is_ok() {
         return Err(GenerateError::Kustomization {
             path: show(root, &file),
@@ -329,7 +279,7 @@ fn load_or_generate(
         let list = resources.into_iter().map(Yaml::String).collect();
         map.insert("resources".into(), Yaml::Sequence(list));
     }
-    Ok((file, None, map))
+    Ok((file, false, map))
 }
 
 /// Lists the resources of a generated kustomization, as Flux's `scanManifests`: every
@@ -464,7 +414,7 @@ fn take_list(map: &mut Mapping, field: &str) -> Vec<Yaml> {
     }
 }
 
-/// Writes the Kustomization's overlay fields into the kustomization, in Flux's order.
+/// Merges the Kustomization's overlay fields into the kustomization, in Flux's order.
 fn apply_spec(
     kust: &mut Mapping,
     spec: &KustomizationSpec,
