@@ -1,7 +1,10 @@
 //! The source a Kustomization builds from, and its current artifact, read
-//! from the source object's status (the only contract with source-controller).
+//! from the source object's status through the source contract
+//! (`ferroflux_api::source::Source`, the only contract with
+//! source-controller) and the API's table of source kinds.
 
-use ferroflux_api::kustomize::v1::{CrossNamespaceSourceReference, Kustomization, SourceKind};
+use ferroflux_api::kustomize::v1::{CrossNamespaceSourceReference, Kustomization};
+use ferroflux_api::source::{AnySource, Source};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::ApiResource;
@@ -44,27 +47,13 @@ pub fn source_namespace(ks: &Kustomization) -> String {
         .unwrap_or_else(|| ks.namespace().unwrap_or_default())
 }
 
-/// The API resource serving a source kind.
+/// The API resource serving a source kind (at the reference's
+/// `apiVersion`, or the kind's default).
 pub fn resource_of(source: &CrossNamespaceSourceReference) -> ApiResource {
-    let (default_group, default_version, plural) = match source.kind {
-        SourceKind::GitRepository => ("source.toolkit.fluxcd.io", "v1", "gitrepositories"),
-        SourceKind::OciRepository => ("source.toolkit.fluxcd.io", "v1", "ocirepositories"),
-        SourceKind::Bucket => ("source.toolkit.fluxcd.io", "v1", "buckets"),
-        SourceKind::ExternalArtifact => ("source.toolkit.fluxcd.io", "v1", "externalartifacts"),
-    };
-    let api_version = source
-        .api_version
-        .clone()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| format!("{default_group}/{default_version}"));
-    let (group, version) = ferroflux_ssa::split_api_version(&api_version);
-    ApiResource {
-        group: group.to_string(),
-        version: version.to_string(),
-        api_version: api_version.clone(),
-        kind: source.kind.as_str().to_string(),
-        plural: plural.to_string(),
-    }
+    source
+        .kind
+        .info()
+        .api_resource(source.api_version.as_deref())
 }
 
 /// `Kind/namespace/name` of the source.
@@ -88,20 +77,19 @@ pub async fn artifact(client: &kube::Client, ks: &Kustomization) -> Result<Artif
         Err(kube::Error::Api(s)) if s.code == 404 => return Err(SourceError::NotFound(shown)),
         Err(e) => return Err(SourceError::Api(shown, e.to_string())),
     };
-    artifact_of(&obj.data).ok_or(SourceError::NotReady(shown))
+    artifact_of(&AnySource::from_dynamic(&obj)).ok_or(SourceError::NotReady(shown))
 }
 
-/// The artifact in a source object's JSON (`.status.artifact`).
-pub fn artifact_of(data: &serde_json::Value) -> Option<Artifact> {
-    let a = data.pointer("/status/artifact")?;
-    let s = |k: &str| a.get(k).and_then(|v| v.as_str()).map(str::to_string);
+/// The artifact a source advertises, when it has one with a URL.
+pub fn artifact_of(source: &impl Source) -> Option<Artifact> {
+    let a = source.artifact()?;
+    if a.url.is_empty() {
+        return None;
+    }
     Some(Artifact {
-        url: s("url").filter(|u| !u.is_empty())?,
-        revision: s("revision").unwrap_or_default(),
-        digest: s("digest").unwrap_or_default(),
-        origin_revision: a
-            .pointer("/metadata/org.opencontainers.image.revision")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
+        url: a.url.clone(),
+        revision: a.revision.clone(),
+        digest: a.digest.clone().unwrap_or_default(),
+        origin_revision: a.origin_revision().map(str::to_string),
     })
 }

@@ -5,18 +5,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use ferroflux_api::kustomize::v1::{Kustomization, SourceKind};
+use ferroflux_api::source::{AnySource, Source};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 
-/// The source kinds Kustomizations refer to.
-pub const SOURCE_KINDS: [SourceKind; 3] = [
-    SourceKind::GitRepository,
-    SourceKind::OciRepository,
-    SourceKind::Bucket,
-];
+/// The source kinds Kustomizations refer to whose CRDs Ferroflux installs
+/// (the others may be missing from the cluster, and a watch of a missing
+/// resource never settles).
+pub fn watched_kinds() -> impl Iterator<Item = SourceKind> {
+    SourceKind::ALL.into_iter().filter(|k| k.info().served)
+}
 
 /// Remembers the artifact revision last seen per source, so that status
 /// updates that do not change the artifact trigger nothing.
@@ -64,14 +65,8 @@ pub fn watch_sources(
     let store = controller.store();
     let memory = RevisionMemory::default();
     let mut c = controller;
-    for kind in SOURCE_KINDS {
-        let reference = ferroflux_api::kustomize::v1::CrossNamespaceSourceReference {
-            api_version: None,
-            kind,
-            name: String::new(),
-            namespace: None,
-        };
-        let ar = crate::source::resource_of(&reference);
+    for kind in watched_kinds() {
+        let ar = kind.info().api_resource(None);
         let api: Api<DynamicObject> = match namespace {
             Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
             None => Api::all_with(client.clone(), &ar),
@@ -89,10 +84,9 @@ pub fn watch_sources(
                     src.namespace().unwrap_or_default(),
                     src.name_any()
                 );
-                let revision = crate::source::artifact_of(&src.data)
-                    .map(|a| a.revision)
-                    .unwrap_or_default();
-                if memory.changed(&key, &revision) {
+                let source = AnySource::from_dynamic(&src);
+                let revision = source.revision().unwrap_or_default();
+                if memory.changed(&key, revision) {
                     dependents(&store, kind, &src)
                 } else {
                     Vec::new()

@@ -26,12 +26,14 @@ pub enum KindError {
 }
 
 /// The API version of each Flux kind, used when a reference gives none.
-/// Flux's Receiver knows the source kinds; Ferroflux also knows the
-/// Kustomization, HelmRelease and image kinds.
+/// Flux's Receiver knows the source kinds (from the API's table of source
+/// kinds); Ferroflux also knows the Kustomization, HelmRelease and image
+/// kinds.
 pub fn default_api_version(kind: &str) -> Option<&'static str> {
+    if let Some(source) = ferroflux_api::source::source_kind(kind) {
+        return Some(source.api_version);
+    }
     Some(match kind {
-        "Bucket" | "HelmChart" | "HelmRepository" | "GitRepository" | "OCIRepository"
-        | "ExternalArtifact" => "source.toolkit.fluxcd.io/v1",
         "Kustomization" => "kustomize.toolkit.fluxcd.io/v1",
         "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
         "ImageRepository" | "ImagePolicy" | "ImageUpdateAutomation" => "image.toolkit.fluxcd.io/v1",

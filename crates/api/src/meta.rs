@@ -171,6 +171,15 @@ impl Artifact {
     pub fn has_revision(&self, revision: &str) -> bool {
         self.revision == revision
     }
+
+    /// The revision of what the artifact was built from, when its origin
+    /// recorded one (an OCI artifact pushed from Git carries
+    /// `org.opencontainers.image.revision`).
+    pub fn origin_revision(&self) -> Option<&str> {
+        self.metadata
+            .get("org.opencontainers.image.revision")
+            .map(String::as_str)
+    }
 }
 
 impl ValuesReference {

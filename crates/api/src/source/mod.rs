@@ -1,7 +1,14 @@
-//! `source.toolkit.fluxcd.io`: where artifacts come from.
+//! `source.toolkit.fluxcd.io`: where artifacts come from. Every kind
+//! implements [`Source`] (artifact, revision, readiness); [`SOURCE_KINDS`]
+//! says how each is reached through the API.
 
+pub mod contract;
+pub mod kinds;
 pub mod v1;
 pub mod v1beta2;
+
+pub use contract::{AnySource, Source};
+pub use kinds::{SOURCE_KINDS, SourceKindInfo, source_kind};
 
 /// The API group of every source kind.
 pub const GROUP: &str = "source.toolkit.fluxcd.io";

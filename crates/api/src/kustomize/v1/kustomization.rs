@@ -246,6 +246,25 @@ impl SourceKind {
             Self::ExternalArtifact => "ExternalArtifact",
         }
     }
+
+    /// How the kind is reached through the API (the source kinds table).
+    pub fn info(self) -> &'static crate::source::SourceKindInfo {
+        use crate::source::kinds;
+        match self {
+            Self::OciRepository => &kinds::OCI_REPOSITORY,
+            Self::GitRepository => &kinds::GIT_REPOSITORY,
+            Self::Bucket => &kinds::BUCKET,
+            Self::ExternalArtifact => &kinds::EXTERNAL_ARTIFACT,
+        }
+    }
+
+    /// Every kind a Kustomization may build from.
+    pub const ALL: [SourceKind; 4] = [
+        Self::GitRepository,
+        Self::OciRepository,
+        Self::Bucket,
+        Self::ExternalArtifact,
+    ];
 }
 
 /// What happens to the applied objects when the Kustomization is deleted;
