@@ -181,6 +181,15 @@ impl Sink {
         self.received().iter().map(Captured::value).collect()
     }
 
+    /// Every body received so far that parses as `T` (with `FluxEvent`,
+    /// the events a controller POSTed to its `--events-addr`).
+    pub fn parsed<T: serde::de::DeserializeOwned>(&self) -> Vec<T> {
+        self.received()
+            .iter()
+            .filter_map(|c| serde_json::from_slice(&c.body).ok())
+            .collect()
+    }
+
     /// `involvedObject.name` of every event received so far (`?` when a
     /// body has none).
     pub fn names(&self) -> Vec<String> {

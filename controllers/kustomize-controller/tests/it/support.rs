@@ -1,7 +1,7 @@
 //! The harness: testenv with Flux's CRDs, a Git server, source-controller
 //! and kustomize-controller loops, and a sink for the events they POST.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferroflux_api::conditions::{self, ObjectWithConditions};
@@ -11,8 +11,9 @@ use ferroflux_runtime::artifact::FetchOptions;
 use ferroflux_runtime::controller::LoopConfig;
 use ferroflux_runtime::metrics::Metrics;
 use ferroflux_ssa::{ApplyOptions, Manager, Resolver};
-use ferroflux_testenv::git::{GitRepo, GitServer};
 use ferroflux_testenv::{Options as EnvOptions, TestEnv};
+use ferroflux_testsupport::git::{GitRepo, GitServer};
+use ferroflux_testsupport::sink::Sink;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kustomize_controller::reconciler::Options;
@@ -33,33 +34,13 @@ pub struct Harness {
     pub env: TestEnv,
     pub client: kube::Client,
     pub git: GitServer,
-    pub events: Arc<Mutex<Vec<FluxEvent>>>,
+    /// Receives the events both controllers POST.
+    pub events: Sink,
     pub metrics: Metrics,
     _dirs: Vec<tempfile::TempDir>,
     /// Both controllers, started as their binaries start them; they stop
     /// when the harness is dropped.
     _controllers: (source_controller::Running, kustomize_controller::Running),
-}
-
-async fn event_sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
-    use axum::Json;
-    use axum::extract::State;
-    let got: Arc<Mutex<Vec<FluxEvent>>> = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::post(
-                |State(got): State<Arc<Mutex<Vec<FluxEvent>>>>, Json(e): Json<FluxEvent>| async move {
-                    got.lock().unwrap().push(e);
-                    axum::http::StatusCode::ACCEPTED
-                },
-            ),
-        )
-        .with_state(got.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/"), got)
 }
 
 pub async fn harness(setup: Setup) -> Harness {
@@ -88,7 +69,8 @@ pub async fn harness(setup: Setup) -> Harness {
     let git = GitServer::start(git_dir.path(), None).unwrap();
     let storage_dir = tempfile::tempdir().unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
-    let (sink, events) = event_sink().await;
+    let events = Sink::answering(202, "").await;
+    let sink = format!("{}/", events.url);
     let fast = LoopConfig {
         backoff_base: Duration::from_millis(100),
         backoff_max: Duration::from_secs(1),
@@ -277,11 +259,9 @@ impl Harness {
     /// Events POSTed about `kind` `name` so far.
     pub fn events_for(&self, kind: &str, name: &str) -> Vec<FluxEvent> {
         self.events
-            .lock()
-            .unwrap()
-            .iter()
+            .parsed::<FluxEvent>()
+            .into_iter()
             .filter(|e| e.involved_object.kind == kind && e.involved_object.name == name)
-            .cloned()
             .collect()
     }
 

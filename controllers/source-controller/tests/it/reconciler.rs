@@ -3,7 +3,7 @@
 //! on disk and the artifact server on a socket.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use ferroflux_api::conditions::{self, FluxObject, ObjectWithConditions};
@@ -11,6 +11,7 @@ use ferroflux_api::source::v1::GitRepository;
 use ferroflux_runtime::controller::LoopConfig;
 use ferroflux_runtime::events::FluxEvent;
 use ferroflux_testenv::TestEnv;
+use ferroflux_testsupport::sink::Sink;
 use k8s_openapi::api::core::v1::{Event, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -26,29 +27,10 @@ struct Harness {
     client: kube::Client,
     repos: Api<GitRepository>,
     storage_root: PathBuf,
-    events: Arc<Mutex<Vec<FluxEvent>>>,
+    events: Sink,
     _dirs: Vec<tempfile::TempDir>,
     /// Started as the binary starts it; stops when the harness is dropped.
     _controller: source_controller::Running,
-}
-
-async fn event_sink() -> (String, Arc<Mutex<Vec<FluxEvent>>>) {
-    use axum::Json;
-    use axum::extract::State;
-    let got: Arc<Mutex<Vec<FluxEvent>>> = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::post(|State(got): State<Arc<Mutex<Vec<FluxEvent>>>>, Json(e): Json<FluxEvent>| async move {
-                got.lock().unwrap().push(e);
-                axum::http::StatusCode::ACCEPTED
-            }),
-        )
-        .with_state(got.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/"), got)
 }
 
 /// Every log line of this test binary (debug level and up), so tests can
@@ -101,7 +83,8 @@ async fn harness() -> Harness {
     let storage_dir = tempfile::tempdir().unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
     let root = storage_dir.path().to_path_buf();
-    let (sink, events) = event_sink().await;
+    let events = Sink::answering(202, "").await;
+    let sink = format!("{}/", events.url);
     let controller = source_controller::start(
         client.clone(),
         source_controller::Config {
@@ -274,11 +257,9 @@ async fn artifacts_follow_the_branch_and_are_served() {
     // An event announced it, with the revision.
     let new_artifact = h
         .events
-        .lock()
-        .unwrap()
-        .iter()
+        .parsed::<FluxEvent>()
+        .into_iter()
         .find(|e| e.reason == "NewArtifact")
-        .cloned()
         .expect("NewArtifact event");
     assert_eq!(
         new_artifact
@@ -394,7 +375,7 @@ async fn a_wrong_password_is_reported_without_the_password() {
         .await
         .unwrap();
     let text = serde_json::to_string(&kube_events).unwrap()
-        + &serde_json::to_string(&*h.events.lock().unwrap()).unwrap();
+        + &serde_json::to_string(&h.events.parsed::<FluxEvent>()).unwrap();
     assert!(text.contains("AuthenticationFailed"), "{text}");
     assert!(!text.contains(wrong) && !text.contains(PASSWORD));
     // Nor does any log line (the loop logged the failure at least once).
