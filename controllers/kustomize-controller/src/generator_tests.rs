@@ -542,7 +542,7 @@ fn field_names_are_matched_case_insensitively() {
 }
 
 #[test]
-fn the_kustomization_file_is_restored_and_builds_repeat() {
+fn the_kustomization_file_is_left_as_found_and_builds_repeat() {
     let original = "resources:\n  - cm.yaml # a comment\n";
     let t = tree(&[("kustomization.yaml", original), ("cm.yaml", &cm("a"))]);
     let s = spec(json!({
@@ -614,4 +614,19 @@ fn repeated_image_entries_merge_as_in_flux_docs() {
     let objs = ok(t.path(), &s);
     let image = &objs[0]["spec"]["template"]["spec"]["containers"][0]["image"];
     assert_eq!(image, &json!(format!("my-podinfo@{digest}")));
+}
+
+#[test]
+fn two_kustomization_files_are_refused_as_kustomize_does() {
+    let t = tree(&[
+        ("kustomization.yaml", "resources:\n  - cm.yaml\n"),
+        ("kustomization.yml", "resources:\n  - cm.yaml\n"),
+        ("cm.yaml", &cm("a")),
+    ]);
+    let err = build(t.path(), &spec(json!({}))).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Found multiple kustomization files in directory '/'"),
+        "{err}"
+    );
 }
