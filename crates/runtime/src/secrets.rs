@@ -76,12 +76,18 @@ pub async fn read(
         name: name.to_string(),
         message: short(&e),
     })?;
-    Ok(secret
+    let mut data: SecretData = secret
         .data
         .unwrap_or_default()
         .into_iter()
         .map(|(k, v)| (k, v.0))
-        .collect())
+        .collect();
+    // The API server folds `stringData` into `data` on write; a server that
+    // hands it back anyway (a test double) is read the same way.
+    for (k, v) in secret.string_data.unwrap_or_default() {
+        data.insert(k, v.into_bytes());
+    }
+    Ok(data)
 }
 
 /// A kube error in one line (API errors carry a verbose body).

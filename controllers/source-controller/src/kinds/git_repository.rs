@@ -11,8 +11,7 @@ use ferroflux_api::conditions::reasons;
 use ferroflux_api::meta::Artifact;
 use ferroflux_api::source::v1::GitRepository;
 use ferroflux_runtime::events::Recorder;
-use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, ResourceExt};
+use kube::ResourceExt;
 
 use super::git_include::{self, INCLUDE_UNAVAILABLE};
 use crate::git::{Auth, CheckoutLimits, GitError, GitSource, Probe, Reference};
@@ -53,23 +52,9 @@ impl GitRepositories {
     }
 
     async fn secret_data(&self, ns: &str, name: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
-        match api.get_opt(name).await {
-            Ok(Some(secret)) => {
-                let mut data: BTreeMap<String, Vec<u8>> = secret
-                    .data
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.0))
-                    .collect();
-                for (k, v) in secret.string_data.unwrap_or_default() {
-                    data.insert(k, v.into_bytes());
-                }
-                Ok(data)
-            }
-            Ok(None) => Err(format!("secret '{ns}/{name}' not found")),
-            Err(e) => Err(format!("failed to get secret '{ns}/{name}': {e}")),
-        }
+        ferroflux_runtime::secrets::read(&self.client, ns, name)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
