@@ -1,5 +1,5 @@
-//! Fixtures Ferroflux's tests share, one module per fixture: a Git HTTP
-//! server ([`git`]), a recording HTTP sink for events and chat messages
+//! Fixtures Ferroflux's tests share, one module per fixture: Git servers
+//! over HTTP(S) and `git://` ([`git`]), a recording HTTP sink for events and chat messages
 //! ([`sink`]), throw-away TLS certificates made in-process with rcgen
 //! ([`tls`]) and polling helpers ([`wait`]).
 //!
