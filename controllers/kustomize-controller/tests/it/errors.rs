@@ -10,7 +10,7 @@ use crate::support::{Harness, Setup, harness, ks, not_ready_with};
 const GOOD: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  color: blue\n";
 
 /// A repository whose first commit applied a ConfigMap; returns the harness and repo.
-async fn applied() -> (Harness, ferroflux_testenv::git::GitRepo) {
+async fn applied() -> (Harness, ferroflux_testsupport::git::GitRepo) {
     let h = harness(Setup::default()).await;
     let repo = h.repo("app");
     repo.write("app/settings.yaml", GOOD).unwrap();
@@ -28,7 +28,7 @@ async fn applied() -> (Harness, ferroflux_testenv::git::GitRepo) {
 /// with `needle` in the message; then checks the old object is untouched.
 async fn fails_with(
     h: &Harness,
-    repo: &ferroflux_testenv::git::GitRepo,
+    repo: &ferroflux_testsupport::git::GitRepo,
     token: &str,
     needle: &str,
 ) {

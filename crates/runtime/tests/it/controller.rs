@@ -70,14 +70,8 @@ fn repo(name: &str, url: &str) -> GitRepository {
     .unwrap()
 }
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..400 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
+async fn eventually<T>(what: &str, check: impl AsyncFnMut() -> Option<T>) -> T {
+    ferroflux_testsupport::wait::eventually(what, Duration::from_secs(10), check).await
 }
 
 fn config() -> LoopConfig {

@@ -6,7 +6,7 @@
 //! for the secret values.
 
 use ferroflux_cli::stack::Component;
-use ferroflux_testenv::git::{GitRepo, GitServer};
+use ferroflux_testsupport::git::{GitRepo, GitServer};
 
 use super::{git_repository, wait_failed};
 use crate::support::{E2e, Kind};
