@@ -5,7 +5,8 @@
 //! - [`quote`]: `strconv.Quote` (`%q`);
 //! - [`json`]: `encoding/json` strings (HTML-safe escapes) and generic values
 //!   (sorted keys, Go's float formatting);
-//! - [`glob`]: `path.Match` patterns.
+//! - [`glob`]: `path.Match` patterns;
+//! - [`time`]: `time.RFC3339` timestamps.
 //!
 //! Pure: no I/O, no global state beyond lazily built tables.
 
@@ -14,5 +15,6 @@
 pub mod glob;
 pub mod json;
 mod quote;
+pub mod time;
 
 pub use quote::quote;

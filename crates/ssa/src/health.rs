@@ -16,7 +16,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::jiff::fmt::strtime;
+use ferroflux_gocompat::time::parse_rfc3339;
 use serde_json::Value;
 
 /// kstatus-style status.
@@ -658,27 +658,6 @@ fn strict_int(obj: &Value, pointer: &str) -> Result<Option<i64>, String> {
             }
         },
     }
-}
-
-/// Seconds since the epoch for an RFC 3339 timestamp such as Kubernetes
-/// writes ("2024-05-01T12:00:00Z", optionally with fractions or an offset).
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    // jiff's default parser takes the wider Temporal/ISO 8601 grammar
-    // ("+0100", "20240501T120000Z"), so parse with an explicit RFC 3339
-    // format instead. strtime knows one spelling of the date/time separator
-    // and no `Z`, so the other spellings RFC 3339 allows (`t`, a space per its
-    // note, `z`) are normalised first.
-    if !matches!(s.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
-        return None;
-    }
-    let (date, time) = (s.get(..10)?, s.get(11..)?);
-    let (time, offset) = match time.strip_suffix(['Z', 'z']) {
-        Some(time) => (time, "+00:00"),
-        None => (time, ""),
-    };
-    let normal = format!("{date}T{time}{offset}");
-    let parsed = strtime::parse("%Y-%m-%dT%H:%M:%S%.f%:z", &normal).ok()?;
-    parsed.to_timestamp().ok().map(|t| t.as_second())
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use ferroflux_gocompat::time::format_rfc3339 as rfc3339;
 use serde_json::{Map, Value};
 
 /// The media type of Kubernetes protobuf bodies.
@@ -977,33 +978,6 @@ fn time(data: &[u8]) -> Result<Value, Fail> {
             "timestamp {seconds} (seconds since 1970) is outside the years 0000 to 9999"
         ))
     })
-}
-
-/// Formats Unix seconds as RFC 3339 in UTC, like Go's `time.RFC3339`.
-fn rfc3339(seconds: i64) -> Option<String> {
-    const MIN: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
-    const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
-    if !(MIN..=MAX).contains(&seconds) {
-        return None;
-    }
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    Some(format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    ))
 }
 
 /// Decodes a `metav1.FieldsV1` {Raw = 1}, whose bytes are JSON.

@@ -231,43 +231,7 @@ pub fn sort_entries(entries: &mut [ManagedFieldsEntry]) {
 
 /// Seconds since the epoch of an RFC 3339 time; 0 for none or an unreadable one.
 pub(crate) fn unix_seconds(t: &str) -> i64 {
-    parse_rfc3339(t).unwrap_or(0)
-}
-
-fn parse_rfc3339(t: &str) -> Option<i64> {
-    let b = t.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |s: &str| s.parse::<i64>().ok();
-    let (year, month, day) = (num(&t[0..4])?, num(&t[5..7])?, num(&t[8..10])?);
-    let (hour, min, sec) = (num(&t[11..13])?, num(&t[14..16])?, num(&t[17..19])?);
-    let mut rest = &t[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 => {
-            let sign = match &rest[0..1] {
-                "+" => 1,
-                "-" => -1,
-                _ => return None,
-            };
-            sign * (num(&rest[1..3])? * 3600 + num(&rest[4..6])? * 60)
-        }
-        _ => return None,
-    };
-    // Days from civil date (proleptic Gregorian).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + min * 60 + sec - offset)
+    ferroflux_gocompat::time::parse_rfc3339(t).unwrap_or(0)
 }
 
 /// Managers by identifier, as kube-apiserver holds them while it works.
