@@ -268,7 +268,17 @@ impl KustomizationReconciler {
         let local = self.clients.local().client.clone();
         let artifact = match source::artifact(&local, obj).await {
             Ok(a) => a,
-            Err(e @ (SourceError::NotFound(_) | SourceError::NotReady(_))) => {
+            // Not published yet: a wait, not a failure. The source watch
+            // (`watches::watch_sources`) wakes the object when the artifact
+            // appears; `retryInterval` is only the safety net.
+            Err(e @ SourceError::NotReady(_)) => {
+                return Err(Verdict::progressing(
+                    reasons::PROGRESSING,
+                    format!("waiting for source: {e}"),
+                    obj.spec.retry_interval(),
+                ));
+            }
+            Err(e @ SourceError::NotFound(_)) => {
                 return Err(Verdict::waiting(
                     reasons::ARTIFACT_FAILED,
                     e.to_string(),

@@ -67,8 +67,12 @@ pub struct Waiting {
     pub reason: String,
     /// The `Ready` condition's message.
     pub message: String,
-    /// When to look again.
+    /// When to look again (a watch may wake the object sooner).
     pub after: Duration,
+    /// The work is under way (a source about to publish its artifact,
+    /// health checks running): `Reconciling=True` and `Ready=Unknown`
+    /// instead of `Ready=False`.
+    pub reconciling: bool,
 }
 
 /// A failure, with the reason Flux reports for it.
@@ -120,7 +124,29 @@ impl Verdict {
             reason: reason.into(),
             message: message.into(),
             after,
+            reconciling: false,
         })
+    }
+
+    /// A wait on work under way: `Reconciling=True` and `Ready=Unknown`
+    /// with this reason and message, no event; looked at again after
+    /// `after` unless a watch wakes the object first.
+    pub fn progressing(
+        reason: impl Into<String>,
+        message: impl Into<String>,
+        after: Duration,
+    ) -> Self {
+        Self::Waiting(Waiting {
+            reason: reason.into(),
+            message: message.into(),
+            after,
+            reconciling: true,
+        })
+    }
+
+    /// Whether this verdict is a wait.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self, Self::Waiting(_))
     }
 
     /// A failure that may heal by itself, retried with backoff.
@@ -275,7 +301,13 @@ where
             }
         }
         Verdict::Waiting(w) => {
-            conditions::mark_failed(obj.conditions_mut(), &w.reason, &w.message, generation, now);
+            let conds = obj.conditions_mut();
+            if w.reconciling {
+                conditions::mark_reconciling(conds, &w.reason, &w.message, generation, now);
+                conditions::remove(conds, conditions::STALLED);
+            } else {
+                conditions::mark_failed(conds, &w.reason, &w.message, generation, now);
+            }
             Recorded {
                 result: Ok(Outcome::After(w.after)),
                 event: None,
@@ -428,5 +460,28 @@ mod tests {
         );
         let event = r.event.unwrap();
         assert_eq!(event.metadata["revision"], "main@sha1:abc");
+    }
+
+    #[test]
+    fn progressing_is_reconciling_without_an_event() {
+        let mut obj = repo();
+        let r = record(
+            &mut obj,
+            Verdict::progressing("Progressing", "waiting for source", Duration::from_secs(9)),
+        );
+        assert_eq!(r.result.unwrap(), Outcome::After(Duration::from_secs(9)));
+        assert!(r.event.is_none());
+        assert_eq!(
+            status_of(&obj, conditions::RECONCILING),
+            Some(("True", "Progressing"))
+        );
+        assert_eq!(
+            status_of(&obj, conditions::READY),
+            Some(("Unknown", "Progressing"))
+        );
+        // A failure after it is new, so it has its event.
+        let r = record(&mut obj, Verdict::failed("ArtifactFailed", "gone"));
+        assert!(r.event.is_some());
+        assert_eq!(status_of(&obj, conditions::RECONCILING), None);
     }
 }

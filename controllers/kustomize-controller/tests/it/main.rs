@@ -8,3 +8,4 @@ mod lifecycle;
 mod ordering;
 mod support;
 mod tenancy;
+mod waits;
