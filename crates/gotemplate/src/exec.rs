@@ -1,0 +1,567 @@
+//! The executor: walks a parsed tree with a data value, as Go's `text/template`
+//! executes (variables, control structures, pipelines, function calls, errors).
+
+use std::collections::HashMap;
+
+use crate::error::Error;
+use crate::funcs::{self, Arity, FuncDef, P};
+use crate::gofmt;
+use crate::lexer::Num;
+use crate::parser::{Arg, Cmd, List, Node, Pipe, Tree};
+use crate::template::{MissingKey, Templates};
+use crate::value::Value;
+
+/// Why execution stopped early.
+pub(crate) enum Flow {
+    Break,
+    Continue,
+    Err(Error),
+}
+
+impl From<Error> for Flow {
+    fn from(e: Error) -> Flow {
+        Flow::Err(e)
+    }
+}
+
+type R<T> = Result<T, Flow>;
+
+/// The state of one execution. Functions that need the template set (`include`,
+/// `tpl`) receive it.
+pub struct Exec<'a> {
+    pub(crate) set: &'a Templates,
+    /// Templates parsed during execution (by `tpl`), looked up before the set's.
+    pub(crate) extra: HashMap<String, Tree>,
+    vars: Vec<(String, Value)>,
+    pub(crate) out: String,
+    depth: usize,
+    iterations: u64,
+    tree: Tree,
+    name: String,
+}
+
+impl<'a> Exec<'a> {
+    pub(crate) fn new(set: &'a Templates, tree: Tree) -> Exec<'a> {
+        let name = tree.name.clone();
+        Exec {
+            set,
+            extra: HashMap::new(),
+            vars: vec![],
+            out: String::new(),
+            depth: 0,
+            iterations: 0,
+            tree,
+            name,
+        }
+    }
+
+    /// Looks a template up by name (templates parsed by `tpl` first).
+    pub(crate) fn lookup(&self, name: &str) -> Option<Tree> {
+        self.extra
+            .get(name)
+            .or_else(|| self.set.trees.get(name))
+            .cloned()
+    }
+
+    fn err_at(&self, pos: usize, node: &dyn std::fmt::Display, msg: impl Into<String>) -> Flow {
+        let (line, col) = self.tree.location(pos);
+        Flow::Err(Error::Exec {
+            location: format!("{}:{}:{}", self.tree.parse_name, line, col),
+            name: self.name.clone(),
+            node: node.to_string(),
+            msg: msg.into(),
+        })
+    }
+
+    /// Runs template `tree` with dot `dot`, writing into `self.out`.
+    pub(crate) fn run(
+        &mut self,
+        tree: &Tree,
+        dot: Value,
+        pos: usize,
+        node: &dyn std::fmt::Display,
+    ) -> Result<(), Error> {
+        if self.depth >= self.set.limits.max_depth {
+            let Flow::Err(e) = self.err_at(
+                pos,
+                node,
+                format!(
+                    "exceeded maximum template depth ({})",
+                    self.set.limits.max_depth
+                ),
+            ) else {
+                unreachable!()
+            };
+            return Err(e);
+        }
+        self.depth += 1;
+        let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
+        let saved_name = std::mem::replace(&mut self.name, tree.name.clone());
+        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
+        let root = tree.root.clone();
+        let r = self.walk_list(&dot, &root);
+        self.vars = saved_vars;
+        self.tree = saved_tree;
+        self.name = saved_name;
+        self.depth -= 1;
+        match r {
+            Ok(()) => Ok(()),
+            Err(Flow::Err(e)) => Err(e),
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn write(&mut self, s: &str, pos: usize, node: &dyn std::fmt::Display) -> R<()> {
+        if self.out.len() + s.len() > self.set.limits.max_output {
+            return Err(self.err_at(
+                pos,
+                node,
+                format!(
+                    "exceeded maximum output size ({} bytes)",
+                    self.set.limits.max_output
+                ),
+            ));
+        }
+        self.out.push_str(s);
+        Ok(())
+    }
+
+    fn walk_list(&mut self, dot: &Value, list: &List) -> R<()> {
+        for n in list {
+            self.walk(dot, n)?;
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self, dot: &Value, node: &Node) -> R<()> {
+        match node {
+            Node::Text(t) => self.write(t, 0, &""),
+            Node::Action(pipe) => {
+                let v = self.eval_pipe(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    let s = match &v {
+                        Value::Nil => "<no value>".to_string(),
+                        v => gofmt::sprint_value(v),
+                    };
+                    self.write(&s, pipe.pos, pipe)?;
+                }
+                Ok(())
+            }
+            Node::If {
+                with_,
+                pipe,
+                list,
+                else_list,
+            } => {
+                let mark = self.vars.len();
+                let v = self.eval_pipe(dot, pipe)?;
+                let r = if v.truthy() {
+                    if *with_ {
+                        self.walk_list(&v, list)
+                    } else {
+                        self.walk_list(dot, list)
+                    }
+                } else if let Some(el) = else_list {
+                    self.walk_list(dot, el)
+                } else {
+                    Ok(())
+                };
+                self.vars.truncate(mark);
+                r
+            }
+            Node::Range {
+                pipe,
+                list,
+                else_list,
+            } => {
+                let mark = self.vars.len();
+                let r = self.walk_range(dot, pipe, list, else_list.as_ref());
+                self.vars.truncate(mark);
+                r
+            }
+            Node::Template { pos, name, pipe } => {
+                let shown = TemplateShow(name, pipe.as_ref());
+                let Some(tree) = self.lookup(name) else {
+                    return Err(self.err_at(
+                        *pos,
+                        &shown,
+                        format!("template {:?} not defined", name),
+                    ));
+                };
+                let d = match pipe {
+                    Some(p) => self.eval_pipe(dot, p)?,
+                    None => Value::Nil,
+                };
+                self.run(&tree, d, *pos, &shown).map_err(Flow::Err)
+            }
+            Node::Break(_) => Err(Flow::Break),
+            Node::Continue(_) => Err(Flow::Continue),
+        }
+    }
+
+    fn tick(&mut self, pipe: &Pipe) -> R<()> {
+        self.iterations += 1;
+        if self.iterations > self.set.limits.max_iterations {
+            return Err(self.err_at(
+                pipe.pos,
+                pipe,
+                format!(
+                    "exceeded maximum loop iterations ({})",
+                    self.set.limits.max_iterations
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn walk_range(
+        &mut self,
+        dot: &Value,
+        pipe: &Pipe,
+        list: &List,
+        else_list: Option<&List>,
+    ) -> R<()> {
+        // the declared variables are bound per element, not to the whole pipeline
+        let decl_free = Pipe {
+            pos: pipe.pos,
+            decl: vec![],
+            is_assign: false,
+            cmds: pipe.cmds.clone(),
+        };
+        let v = self.eval_pipe(dot, &decl_free)?;
+        let mark = self.vars.len();
+        let items: Vec<(Value, Value)> = match &v {
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Int(i as i64), x.clone()))
+                .collect(),
+            Value::Map(m) => m
+                .borrow()
+                .iter()
+                .map(|(k, x)| (Value::str(k), x.clone()))
+                .collect(),
+            Value::Int(n) | Value::Int64(n) => {
+                if pipe.decl.len() > 1 {
+                    return Err(self.err_at(
+                        pipe.pos,
+                        pipe,
+                        format!("can't use {n} to iterate over more than one variable"),
+                    ));
+                }
+                let n = (*n).max(0);
+                if n as u64 > self.set.limits.max_iterations {
+                    return Err(self.err_at(
+                        pipe.pos,
+                        pipe,
+                        format!(
+                            "exceeded maximum loop iterations ({})",
+                            self.set.limits.max_iterations
+                        ),
+                    ));
+                }
+                (0..n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+            }
+            Value::Nil => vec![],
+            other => {
+                return Err(self.err_at(
+                    pipe.pos,
+                    pipe,
+                    format!("range can't iterate over {}", gofmt::sprint_value(other)),
+                ));
+            }
+        };
+        if items.is_empty() {
+            if let Some(el) = else_list {
+                return self.walk_list(dot, el);
+            }
+            return Ok(());
+        }
+        for (k, x) in items {
+            self.tick(pipe)?;
+            self.vars.truncate(mark);
+            match pipe.decl.len() {
+                1 => self.set_var(&pipe.decl[0], x.clone(), pipe.is_assign),
+                2 => {
+                    self.set_var(&pipe.decl[0], k, pipe.is_assign);
+                    self.set_var(&pipe.decl[1], x.clone(), pipe.is_assign);
+                }
+                _ => {}
+            }
+            match self.walk_list(&x, list) {
+                Ok(()) | Err(Flow::Continue) => {}
+                Err(Flow::Break) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn set_var(&mut self, name: &str, v: Value, assign: bool) {
+        if assign {
+            if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+                slot.1 = v;
+            }
+        } else {
+            self.vars.push((name.to_string(), v));
+        }
+    }
+
+    fn var(&self, name: &str) -> Value {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn eval_pipe(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+        let mut v: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            v = Some(self.eval_cmd(dot, cmd, v)?);
+        }
+        let v = v.unwrap_or_default();
+        for d in &pipe.decl {
+            self.set_var(d, v.clone(), pipe.is_assign);
+        }
+        Ok(v)
+    }
+
+    fn eval_cmd(&mut self, dot: &Value, cmd: &Cmd, fin: Option<Value>) -> R<Value> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Ident(_, name) => return self.eval_call(dot, name, cmd, &cmd.args[1..], fin),
+            Arg::Field { pos, chain } => {
+                self.not_fn(cmd, fin.is_some(), first)?;
+                return self.eval_chain(dot.clone(), chain, *pos, first);
+            }
+            Arg::Var { pos, name, chain } => {
+                self.not_fn(cmd, fin.is_some(), first)?;
+                return self.eval_chain(self.var(name), chain, *pos, first);
+            }
+            Arg::Chain { pos, node, chain } => {
+                self.not_fn(cmd, fin.is_some(), first)?;
+                let base = self.eval_arg(dot, node)?;
+                return self.eval_chain(base, chain, *pos, first);
+            }
+            Arg::Pipe(p) => {
+                self.not_fn(cmd, fin.is_some(), first)?;
+                return self.eval_pipe(dot, p);
+            }
+            _ => {}
+        }
+        if cmd.args.len() > 1 || fin.is_some() {
+            return Err(self.err_at(
+                first.pos(),
+                first,
+                format!("can't give argument to non-function {first}"),
+            ));
+        }
+        match first {
+            Arg::Nil(p) => Err(self.err_at(*p, first, "nil is not a command")),
+            other => self.eval_arg(dot, other),
+        }
+    }
+
+    fn not_fn(&self, cmd: &Cmd, has_final: bool, first: &Arg) -> R<()> {
+        if cmd.args.len() > 1 || has_final {
+            if let Arg::Field { chain, .. } = first {
+                return Err(self.err_at(
+                    first.pos(),
+                    first,
+                    format!(
+                        "{} is not a method but has arguments",
+                        chain.last().cloned().unwrap_or_default()
+                    ),
+                ));
+            }
+            return Err(self.err_at(
+                first.pos(),
+                first,
+                format!("can't give argument to non-function {first}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn eval_chain(&mut self, mut v: Value, chain: &[String], pos: usize, node: &Arg) -> R<Value> {
+        for f in chain {
+            v = match &v {
+                Value::Map(m) => {
+                    let got = m.borrow().get(f.as_str()).cloned();
+                    match got {
+                        Some(x) => x,
+                        None => match self.set.missing_key {
+                            MissingKey::Error => {
+                                return Err(self.err_at(
+                                    pos,
+                                    node,
+                                    format!("map has no entry for key {:?}", f),
+                                ));
+                            }
+                            _ => Value::Nil,
+                        },
+                    }
+                }
+                Value::Nil => {
+                    return Err(self.err_at(
+                        pos,
+                        node,
+                        format!("nil pointer evaluating interface {{}}.{f}"),
+                    ));
+                }
+                other => {
+                    return Err(self.err_at(
+                        pos,
+                        node,
+                        format!("can't evaluate field {f} in type {}", other.type_name()),
+                    ));
+                }
+            };
+        }
+        Ok(v)
+    }
+
+    fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> R<Value> {
+        match arg {
+            Arg::Dot(_) => Ok(dot.clone()),
+            Arg::Nil(_) => Ok(Value::Nil),
+            Arg::Bool(_, b) => Ok(Value::Bool(*b)),
+            Arg::Number(_, _, Num::Int(i)) => Ok(Value::Int(*i)),
+            Arg::Number(_, _, Num::Float(f)) => Ok(Value::Float(*f)),
+            Arg::Str(_, _, s) => Ok(Value::Str(s.clone())),
+            Arg::Field { pos, chain } => self.eval_chain(dot.clone(), chain, *pos, arg),
+            Arg::Var { pos, name, chain } => self.eval_chain(self.var(name), chain, *pos, arg),
+            Arg::Chain { pos, node, chain } => {
+                let base = self.eval_arg(dot, node)?;
+                self.eval_chain(base, chain, *pos, arg)
+            }
+            Arg::Pipe(p) => {
+                let mark = self.vars.len();
+                let r = self.eval_pipe(dot, p);
+                self.vars.truncate(mark);
+                r
+            }
+            Arg::Ident(pos, name) => {
+                let cmd = Cmd {
+                    pos: *pos,
+                    args: vec![arg.clone()],
+                };
+                self.eval_call(dot, name, &cmd, &[], None)
+            }
+        }
+    }
+
+    fn eval_call(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        cmd: &Cmd,
+        args: &[Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let Some(def) = self.set.func(name) else {
+            return Err(self.err_at(
+                cmd.pos,
+                &cmd.args[0],
+                format!("{name:?} is not a defined function"),
+            ));
+        };
+        let nargs = args.len() + usize::from(fin.is_some());
+        if def.builtin_logic && (name == "and" || name == "or") {
+            if nargs == 0 {
+                return Err(self.err_at(
+                    cmd.pos,
+                    cmd,
+                    format!("wrong number of args for {name}: want at least 1 got 0"),
+                ));
+            }
+            let mut last = Value::Nil;
+            for a in args {
+                last = self.eval_arg(dot, a)?;
+                if last.truthy() == (name == "or") {
+                    return Ok(last);
+                }
+            }
+            if let Some(f) = fin {
+                last = f;
+            }
+            return Ok(last);
+        }
+        check_arity(def, name, nargs).map_err(|m| self.err_at(cmd.pos, cmd, m))?;
+        let mut vals = Vec::with_capacity(nargs);
+        for (i, a) in args.iter().enumerate() {
+            let v = self.eval_arg(dot, a)?;
+            check_type(def, i, &v).map_err(|m| self.err_at(a.pos(), a, m))?;
+            vals.push(v);
+        }
+        if let Some(f) = fin {
+            check_type(def, vals.len(), &f).map_err(|m| self.err_at(cmd.pos, cmd, m))?;
+            vals.push(f);
+        }
+        match (def.f)(self, vals) {
+            Ok(v) => Ok(v),
+            Err(funcs::FnError::Exec(e)) => Err(Flow::Err(e)),
+            Err(funcs::FnError::Msg(m)) => {
+                Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {m}")))
+            }
+        }
+    }
+}
+
+fn check_arity(def: &FuncDef, name: &str, n: usize) -> Result<(), String> {
+    match def.arity {
+        Arity::Exact(k) if n != k => {
+            Err(format!("wrong number of args for {name}: want {k} got {n}"))
+        }
+        Arity::AtLeast(k) if n < k => Err(format!(
+            "wrong number of args for {name}: want at least {k} got {n}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_type(def: &FuncDef, i: usize, v: &Value) -> Result<(), String> {
+    let p = def
+        .params
+        .get(i)
+        .or(def.params.last())
+        .copied()
+        .unwrap_or(P::Any);
+    let want = match p {
+        P::Any => return Ok(()),
+        P::Str => "string",
+        P::Int => "int",
+        P::Int64 => "int64",
+        P::Float => "float64",
+        P::Bool => "bool",
+        P::List => "[]interface {}",
+        P::Map => "map[string]interface {}",
+    };
+    if matches!(v, Value::Nil) {
+        return match p {
+            P::List | P::Map => Ok(()),
+            _ => Err(format!("invalid value; expected {want}")),
+        };
+    }
+    if v.type_name() == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong type for value; expected {want}; got {}",
+            v.type_name()
+        ))
+    }
+}
+
+struct TemplateShow<'a>(&'a str, Option<&'a Pipe>);
+
+impl std::fmt::Display for TemplateShow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Some(p) => write!(f, "{{{{template {:?} {p}}}}}", self.0),
+            None => write!(f, "{{{{template {:?}}}}}", self.0),
+        }
+    }
+}

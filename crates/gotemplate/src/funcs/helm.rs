@@ -1,0 +1,155 @@
+//! Helm's own template functions: `include`, `tpl`, `required`, `toYaml`,
+//! `toJson`, `fromYaml`, `fromJson` and friends.
+
+use std::collections::BTreeMap;
+
+use super::{Arity, FnError, FnResult, P, Table, def};
+use crate::exec::Exec;
+use crate::value::Value;
+
+use Arity::Exact;
+
+/// Go's `json.Marshal` of a value (HTML-escaped, keys sorted).
+pub(crate) fn to_json(out: &mut String, v: &Value) {
+    match v {
+        Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&ferroflux_gocompat::json::float_string(*f)),
+        Value::Str(s) => ferroflux_gocompat::json::write_string(out, s),
+        Value::List(l) => {
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                to_json(out, x);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.borrow().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                ferroflux_gocompat::json::write_string(out, k);
+                out.push(':');
+                to_json(out, x);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn to_yaml(v: &Value) -> String {
+    let j = v.to_json();
+    match serde_yaml::to_string(&j) {
+        Ok(s) => s.trim_end_matches('\n').to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn error_map(e: impl std::fmt::Display) -> Value {
+    let mut m = BTreeMap::new();
+    m.insert("Error".to_string(), Value::str(e.to_string()));
+    Value::map(m)
+}
+
+fn include(ex: &mut Exec, a: Vec<Value>) -> FnResult {
+    let name = a[0].as_str().unwrap_or("").to_string();
+    let Some(tree) = ex.lookup(&name) else {
+        return Err(
+            format!("template: no template {name:?} associated with template \"gotpl\"").into(),
+        );
+    };
+    let saved = std::mem::take(&mut ex.out);
+    let r = ex.run(&tree, a[1].clone(), 0, &"include");
+    let produced = std::mem::replace(&mut ex.out, saved);
+    r.map_err(FnError::Exec)?;
+    Ok(Value::str(produced))
+}
+
+fn tpl(ex: &mut Exec, a: Vec<Value>) -> FnResult {
+    let text = a[0].as_str().unwrap_or("").to_string();
+    let name = match &a[1] {
+        Value::Map(m) => match m.borrow().get("Template") {
+            Some(Value::Map(t)) => t
+                .borrow()
+                .get("Name")
+                .and_then(|n| n.as_str().map(str::to_string)),
+            _ => None,
+        },
+        _ => None,
+    }
+    .unwrap_or_else(|| "gotpl".to_string());
+    let trees = ex
+        .set
+        .parse_trees(&name, &text)
+        .map_err(|e| FnError::Msg(e.to_string()))?;
+    let mut main = None;
+    for (i, t) in trees.into_iter().enumerate() {
+        if i == 0 {
+            main = Some(t);
+        } else {
+            ex.extra.insert(t.name.clone(), t);
+        }
+    }
+    let Some(main) = main else {
+        return Ok(Value::str(""));
+    };
+    let saved = std::mem::take(&mut ex.out);
+    let r = ex.run(&main, a[1].clone(), 0, &"tpl");
+    let produced = std::mem::replace(&mut ex.out, saved);
+    r.map_err(FnError::Exec)?;
+    Ok(Value::str(produced.replace("<no value>", "")))
+}
+
+pub(super) fn register(t: &mut Table) {
+    def(t, "toYaml", Exact(1), &[P::Any], |_, a| {
+        Ok(Value::str(to_yaml(&a[0])))
+    });
+    def(t, "toJson", Exact(1), &[P::Any], |_, a| {
+        let mut s = String::new();
+        to_json(&mut s, &a[0]);
+        Ok(Value::str(s))
+    });
+    def(t, "fromYaml", Exact(1), &[P::Str], |_, a| {
+        Ok(
+            match serde_yaml::from_str::<serde_yaml::Value>(a[0].as_str().unwrap_or("")) {
+                Ok(serde_yaml::Value::Mapping(m)) => {
+                    Value::from_yaml(&serde_yaml::Value::Mapping(m))
+                }
+                Ok(serde_yaml::Value::Null) => Value::map(BTreeMap::new()),
+                Ok(_) => error_map(
+                    "error unmarshaling JSON: json: cannot unmarshal array into Go value of type map[string]interface {}",
+                ),
+                Err(e) => error_map(e),
+            },
+        )
+    });
+    def(t, "fromJson", Exact(1), &[P::Str], |_, a| {
+        Ok(
+            match serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or("")) {
+                Ok(serde_json::Value::Object(o)) => Value::from_json(&serde_json::Value::Object(o)),
+                Ok(_) => error_map(
+                    "json: cannot unmarshal into Go value of type map[string]interface {}",
+                ),
+                Err(e) => error_map(e),
+            },
+        )
+    });
+    def(t, "include", Exact(2), &[P::Str, P::Any], include);
+    def(t, "tpl", Exact(2), &[P::Str, P::Any], tpl);
+    def(
+        t,
+        "required",
+        Exact(2),
+        &[P::Str, P::Any],
+        |_, a| match &a[1] {
+            Value::Nil => Err(a[0].as_str().unwrap_or("").to_string().into()),
+            Value::Str(s) if s.is_empty() => Err(a[0].as_str().unwrap_or("").to_string().into()),
+            v => Ok(v.clone()),
+        },
+    );
+}

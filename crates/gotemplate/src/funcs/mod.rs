@@ -1,0 +1,132 @@
+//! The function tables: Go's builtins, Sprig's functions and Helm's own.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::error::Error;
+use crate::exec::Exec;
+use crate::template::FuncSet;
+use crate::value::Value;
+
+mod builtins;
+mod helm;
+mod sprig;
+
+/// How many arguments a function takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Arity {
+    /// Exactly this many.
+    Exact(usize),
+    /// At least this many (variadic).
+    AtLeast(usize),
+}
+
+/// The Go type of a parameter, checked as Go's reflection would.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[allow(dead_code)]
+pub enum P {
+    /// `interface{}`.
+    Any,
+    /// `string`.
+    Str,
+    /// `int`.
+    Int,
+    /// `int64`.
+    Int64,
+    /// `float64`.
+    Float,
+    /// `bool`.
+    Bool,
+    /// `[]interface{}`.
+    List,
+    /// `map[string]interface{}`.
+    Map,
+}
+
+/// Why a function failed.
+pub enum FnError {
+    /// A message (becomes `error calling NAME: MSG`).
+    Msg(String),
+    /// An error from a nested execution (`include`, `tpl`), passed through.
+    Exec(Error),
+}
+
+impl From<String> for FnError {
+    fn from(s: String) -> FnError {
+        FnError::Msg(s)
+    }
+}
+impl From<&str> for FnError {
+    fn from(s: &str) -> FnError {
+        FnError::Msg(s.to_string())
+    }
+}
+
+/// A function's result.
+pub type FnResult = Result<Value, FnError>;
+/// A function's implementation.
+pub type FnImpl = fn(&mut Exec, Vec<Value>) -> FnResult;
+
+/// A function: arity, parameter types (the last repeats for variadics), implementation.
+pub struct FuncDef {
+    pub arity: Arity,
+    pub params: &'static [P],
+    pub f: FnImpl,
+    /// `and`/`or`: arguments evaluated lazily by the executor.
+    pub builtin_logic: bool,
+}
+
+pub(crate) type Table = HashMap<&'static str, FuncDef>;
+
+pub(crate) fn def(
+    t: &mut Table,
+    name: &'static str,
+    arity: Arity,
+    params: &'static [P],
+    f: FnImpl,
+) {
+    t.insert(
+        name,
+        FuncDef {
+            arity,
+            params,
+            f,
+            builtin_logic: false,
+        },
+    );
+}
+
+fn go_table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = Table::new();
+        builtins::register(&mut t);
+        t
+    })
+}
+
+fn helm_table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = Table::new();
+        builtins::register(&mut t);
+        sprig::register(&mut t);
+        helm::register(&mut t);
+        t
+    })
+}
+
+pub(crate) fn lookup(set: FuncSet, name: &str) -> Option<&'static FuncDef> {
+    match set {
+        FuncSet::Go => go_table().get(name),
+        FuncSet::Helm => helm_table().get(name),
+    }
+}
+
+/// Sprig's `strval`: strings as they are, anything else as `%v`.
+pub(crate) fn strval(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.to_string(),
+        other => crate::gofmt::sprint_value(other),
+    }
+}

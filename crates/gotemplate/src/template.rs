@@ -1,0 +1,157 @@
+//! A set of templates sharing one namespace of names, with its options.
+
+use std::collections::HashMap;
+
+use crate::error::Error;
+use crate::exec::Exec;
+use crate::funcs::{self, FuncDef};
+use crate::parser::{self, Tree};
+use crate::value::Value;
+
+/// What a missing map key gives (Go's `missingkey` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingKey {
+    /// Go's default: the zero value, printed `<no value>`.
+    #[default]
+    Default,
+    /// `missingkey=zero` (Helm): the same for `map[string]interface{}`.
+    Zero,
+    /// `missingkey=error` (Helm's strict mode).
+    Error,
+}
+
+/// Bounds on hostile templates; each one exceeded is an execution error.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Nested `template`/`include`/`tpl` calls.
+    pub max_depth: usize,
+    /// Total range iterations (and `until`/`seq` lengths).
+    pub max_iterations: u64,
+    /// Output bytes of one execution (and of one string a function builds).
+    pub max_output: usize,
+    /// Nesting of control structures and parentheses in the parser.
+    pub max_nesting: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 200,
+            max_iterations: 10_000_000,
+            max_output: 64 << 20,
+            max_nesting: 200,
+        }
+    }
+}
+
+/// Which functions templates may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FuncSet {
+    /// Go's builtins only.
+    Go,
+    /// Go's builtins, Sprig's functions (minus `env`/`expandenv`) and Helm's own.
+    Helm,
+}
+
+/// A set of named templates, as Go's `*template.Template` with its associates.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    pub(crate) trees: HashMap<String, Tree>,
+    root: Option<String>,
+    /// Missing-key behaviour.
+    pub missing_key: MissingKey,
+    /// Strip every `<no value>` from the output (Helm does).
+    pub strip_no_value: bool,
+    /// Limits.
+    pub limits: Limits,
+    /// The function set.
+    pub funcs: FuncSet,
+}
+
+impl Default for Templates {
+    fn default() -> Templates {
+        Templates::new()
+    }
+}
+
+impl Templates {
+    /// A set that behaves as Go's `text/template` with its builtins.
+    pub fn new() -> Templates {
+        Templates {
+            trees: HashMap::new(),
+            root: None,
+            missing_key: MissingKey::Default,
+            strip_no_value: false,
+            limits: Limits::default(),
+            funcs: FuncSet::Go,
+        }
+    }
+
+    /// A set that renders as Helm does: Sprig and Helm functions, `missingkey=zero`,
+    /// `<no value>` stripped.
+    pub fn helm() -> Templates {
+        Templates {
+            missing_key: MissingKey::Zero,
+            strip_no_value: true,
+            funcs: FuncSet::Helm,
+            ..Templates::new()
+        }
+    }
+
+    pub(crate) fn func(&self, name: &str) -> Option<&'static FuncDef> {
+        funcs::lookup(self.funcs, name)
+    }
+
+    /// Parses `text` as template `name` and adds it and its `define`s to the set.
+    /// A definition whose body is only whitespace never replaces an existing one.
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let trees = self.parse_trees(name, text)?;
+        for t in trees {
+            self.add(t);
+        }
+        if self.root.is_none() {
+            self.root = Some(name.to_string());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn parse_trees(&self, name: &str, text: &str) -> Result<Vec<Tree>, Error> {
+        let funcs = self.funcs;
+        let is_func = move |n: &str| funcs::lookup(funcs, n).is_some();
+        parser::parse(name, text, &is_func, self.limits.max_nesting).map_err(|e| Error::Parse {
+            name: name.to_string(),
+            line: e.line,
+            msg: e.msg,
+        })
+    }
+
+    pub(crate) fn add(&mut self, t: Tree) {
+        if t.is_empty() && self.trees.contains_key(&t.name) {
+            return;
+        }
+        self.trees.insert(t.name.clone(), t);
+    }
+
+    /// Whether a template of this name exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.trees.contains_key(name)
+    }
+
+    /// Executes template `name` with `data` as dot.
+    pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let Some(tree) = self.trees.get(name) else {
+            return Err(Error::NoTemplate {
+                name: name.to_string(),
+                root: self.root.clone().unwrap_or_default(),
+            });
+        };
+        let mut ex = Exec::new(self, tree.clone());
+        ex.run(tree, data.clone(), 0, &"")?;
+        let out = std::mem::take(&mut ex.out);
+        Ok(if self.strip_no_value {
+            out.replace("<no value>", "")
+        } else {
+            out
+        })
+    }
+}

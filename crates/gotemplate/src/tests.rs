@@ -1,0 +1,252 @@
+//! Unit tests: exact output of Go's template language and functions.
+
+use crate::{Error, Templates, Value};
+
+fn values(yaml: &str) -> Value {
+    let v = Value::from_yaml(&serde_yaml::from_str(yaml).unwrap());
+    let mut m = std::collections::BTreeMap::new();
+    m.insert("Values".to_string(), v);
+    Value::map(m)
+}
+
+fn go(text: &str, yaml: &str) -> Result<String, Error> {
+    let mut t = Templates::new();
+    t.parse("x", text)?;
+    t.execute("x", &values(yaml))
+}
+
+fn helm(text: &str, yaml: &str) -> Result<String, Error> {
+    let mut t = Templates::helm();
+    t.parse("x", text)?;
+    t.execute("x", &values(yaml))
+}
+
+fn ok(text: &str, yaml: &str) -> String {
+    helm(text, yaml).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+#[test]
+fn text_actions_and_trim() {
+    assert_eq!(ok("a {{- \" b \" -}} c", "{}"), "a b c");
+    assert_eq!(ok("x\n  {{- /* c */ -}}\n  y", "{}"), "xy");
+    assert_eq!(ok("{{/* only */}}z", "{}"), "z");
+    assert_eq!(
+        ok(
+            "{{ 3 }} {{ -2 }} {{ 1.5 }} {{ 1e3 }} {{ 'a' }} {{ true }}",
+            "{}"
+        ),
+        "3 -2 1.5 1000 97 true"
+    );
+}
+
+#[test]
+fn values_numbers_print_as_go_float64() {
+    assert_eq!(
+        ok(
+            "{{ .Values.n }} {{ .Values.f }} {{ .Values.s }}",
+            "{n: 1000000, f: 0.00001, s: 100000}"
+        ),
+        "1e+06 1e-05 100000"
+    );
+    assert_eq!(
+        ok(
+            "{{ .Values.m }} {{ .Values.l }} {{ print nil }}",
+            "{m: {b: 2, a: [1, x]}, l: [a, b]}"
+        ),
+        "map[a:[1 x] b:2] [a b] <nil>"
+    );
+    assert_eq!(
+        ok("{{ printf \"%d\" .Values.n }}", "{n: 7}"),
+        "%!d(float64=7)"
+    );
+}
+
+#[test]
+fn control_structures() {
+    let y = "{l: [a, b, c], m: {z: 1, a: 2}, e: []}";
+    assert_eq!(
+        ok(
+            "{{ range $i, $v := .Values.l }}{{ $i }}={{ $v }};{{ end }}",
+            y
+        ),
+        "0=a;1=b;2=c;"
+    );
+    assert_eq!(
+        ok("{{ range $k, $v := .Values.m }}{{ $k }}{{ end }}", y),
+        "az"
+    );
+    assert_eq!(
+        ok("{{ range .Values.e }}x{{ else }}empty{{ end }}", y),
+        "empty"
+    );
+    assert_eq!(
+        ok(
+            "{{ range 5 }}{{ if eq . 1 }}{{ continue }}{{ end }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}",
+            y
+        ),
+        "02"
+    );
+    assert_eq!(
+        ok(
+            "{{ if .Values.no }}a{{ else if .Values.l }}b{{ else }}c{{ end }}",
+            y
+        ),
+        "b"
+    );
+    assert_eq!(
+        ok(
+            "{{ with .Values.no }}a{{ else with .Values.m }}{{ .z }}{{ end }}",
+            y
+        ),
+        "1"
+    );
+    assert_eq!(
+        ok("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", y),
+        "2"
+    );
+    assert_eq!(
+        ok(
+            "{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" 5 }}{{ block \"b\" 6 }}<{{ . }}>{{ end }}",
+            y
+        ),
+        "[5]<6>"
+    );
+}
+
+#[test]
+fn missing_values_and_errors() {
+    assert_eq!(ok("[{{ .Values.missing }}]", "{}"), "[]");
+    assert_eq!(go("[{{ .Values.missing }}]", "{}").unwrap(), "[<no value>]");
+    let e = helm("a\n  {{ .Values.a.b }}", "{}")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "template: x:2:5: executing \"x\" at <.Values.a.b>: nil pointer evaluating interface {}.b"
+    );
+    let e = helm("{{ eq .Values.n 3 }}", "{n: 3}")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "template: x:1:3: executing \"x\" at <eq .Values.n 3>: error calling eq: incompatible types for comparison: float64 and int"
+    );
+    let e = helm("{{ nope }}", "{}").unwrap_err().to_string();
+    assert_eq!(e, "template: x:1: function \"nope\" not defined");
+    let e = helm("{{ fail \"boom\" }}", "{}").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "template: x:1:3: executing \"x\" at <fail \"boom\">: error calling fail: boom"
+    );
+}
+
+#[test]
+fn builtins() {
+    assert_eq!(
+        ok(
+            "{{ and 1 0 2 }} {{ or 0 \"\" 3 }} {{ not 0 }} {{ len \"héllo\" }}",
+            "{}"
+        ),
+        "0 3 true 6"
+    );
+    assert_eq!(
+        ok(
+            "{{ index .Values.m \"a\" 1 }} {{ printf \"%5.2f|%-4s|%q|%v\" 3.14159 \"ab\" \"x\" .Values.m }}",
+            "{m: {a: [p, q]}}"
+        ),
+        "q  3.14|ab  |\"x\"|map[a:[p q]]"
+    );
+    assert_eq!(
+        ok(
+            "{{ html \"<a href='x'>&\" }} {{ js \"a'b\\\"<\" }} {{ urlquery \"a b&c\" }}",
+            "{}"
+        ),
+        "&lt;a href=&#39;x&#39;&gt;&amp; a\\'b\\\"\\u003C a+b%26c"
+    );
+    assert_eq!(
+        ok("{{ print 1 2 \"a\" 3 }}|{{ println 1 \"a\" }}", "{}"),
+        "1 2a3|1 a\n"
+    );
+}
+
+#[test]
+fn sprig_and_helm() {
+    assert_eq!(
+        ok(
+            "{{ .Values.s | default \"d\" | upper | quote }} {{ .Values.x | default \"d\" }}",
+            "{s: hi}"
+        ),
+        "\"HI\" d"
+    );
+    assert_eq!(
+        ok(
+            "{{ list 1 2 | toJson }} {{ dict \"a\" 1 \"b\" \"<\" | toJson }}",
+            "{}"
+        ),
+        "[1,2] {\"a\":1,\"b\":\"\\u003c\"}"
+    );
+    assert_eq!(
+        ok(
+            "{{ .Values.m | toYaml | nindent 2 }}",
+            "{m: {a: 1, b: [x, y]}}"
+        ),
+        "\n  a: 1\n  b:\n  - x\n  - y"
+    );
+    assert_eq!(
+        ok(
+            "{{ define \"n\" }}{{ .a }}{{ end }}{{ include \"n\" (dict \"a\" 5) | quote }}",
+            "{}"
+        ),
+        "\"5\""
+    );
+    assert_eq!(ok("{{ tpl \"{{ .Values.s }}!\" . }}", "{s: hi}"), "hi!");
+    assert_eq!(
+        ok(
+            "{{ add 1 2 }} {{ sub 5 7 }} {{ mul 2 3 4 }} {{ div 7 2 }} {{ mod 7 2 }} {{ max 1 5 3 }}",
+            "{}"
+        ),
+        "3 -2 24 3 1 5"
+    );
+    assert_eq!(
+        ok(
+            "{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }} {{ trunc 3 \"abcdef\" }} {{ b64enc \"hi\" }}",
+            "{}"
+        ),
+        "-W-xxW- abc aGk="
+    );
+}
+
+#[test]
+fn limits_are_errors() {
+    let mut t = Templates::helm();
+    t.parse(
+        "x",
+        "{{ define \"r\" }}{{ template \"r\" }}{{ end }}{{ template \"r\" }}",
+    )
+    .unwrap();
+    let e = t.execute("x", &Value::Nil).unwrap_err().to_string();
+    assert!(e.contains("exceeded maximum template depth (200)"), "{e}");
+    t.limits.max_iterations = 10;
+    t.parse("y", "{{ range 100 }}{{ end }}").unwrap();
+    assert!(
+        t.execute("y", &Value::Nil)
+            .unwrap_err()
+            .to_string()
+            .contains("exceeded maximum loop iterations (10)")
+    );
+    t.limits.max_output = 10;
+    t.parse("z", "{{ range 5 }}abcdef{{ end }}").unwrap();
+    assert!(
+        t.execute("z", &Value::Nil)
+            .unwrap_err()
+            .to_string()
+            .contains("exceeded maximum output size (10 bytes)")
+    );
+    let deep = "{{".to_string() + &"(".repeat(1000) + "1" + &")".repeat(1000) + "}}";
+    assert!(
+        t.parse("d", &deep)
+            .unwrap_err()
+            .to_string()
+            .contains("nesting deeper than 200")
+    );
+}
