@@ -46,28 +46,8 @@ struct Cli {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     ferroflux_runtime::logging::init(&cli.common.log_level, cli.common.log_encoding);
-    // Scratch space first: it is emptied of what a killed run left, and
-    // again when `scratch` is dropped, on every way out of `main`.
-    let scratch = match Scratch::open(cli.scratch.path_for(CONTROLLER)) {
-        Ok((scratch, removed)) => {
-            tracing::info!(path = %scratch.path().display(), removed, "scratch directory ready");
-            scratch
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "kustomize-controller stopped");
-            return ExitCode::FAILURE;
-        }
-    };
-    scratch.make_process_default();
-    let result = run(cli, &scratch).await;
-    drop(scratch);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "kustomize-controller stopped");
-            ExitCode::FAILURE
-        }
-    }
+    let scratch = cli.scratch.clone();
+    ferroflux_runtime::scratch::run_main(CONTROLLER, &scratch, async |s| run(cli, s).await).await
 }
 
 async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {

@@ -24,6 +24,7 @@ use std::fs::{self, File, TryLockError};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Mutex;
 
 /// The lock file inside the scratch directory (kept while the owner runs).
@@ -76,6 +77,37 @@ impl ScratchArgs {
         self.scratch_path
             .clone()
             .unwrap_or_else(|| default_path(controller))
+    }
+}
+
+/// A controller's `main` around its scratch directory: opens it first (so
+/// what a killed run left is gone before any work), makes it the default
+/// for temporary files, runs `body`, and removes it on every way out,
+/// error or not, before turning the result into the exit code (logged).
+pub async fn run_main<F, E>(controller: &str, args: &ScratchArgs, body: F) -> ExitCode
+where
+    F: AsyncFnOnce(&Scratch) -> Result<(), E>,
+    E: std::fmt::Display,
+{
+    let scratch = match Scratch::open(args.path_for(controller)) {
+        Ok((scratch, removed)) => {
+            tracing::info!(path = %scratch.path().display(), removed, "scratch directory ready");
+            scratch
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "{controller} stopped");
+            return ExitCode::FAILURE;
+        }
+    };
+    scratch.make_process_default();
+    let result = body(&scratch).await;
+    drop(scratch);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "{controller} stopped");
+            ExitCode::FAILURE
+        }
     }
 }
 
