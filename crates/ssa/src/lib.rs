@@ -7,6 +7,8 @@
 //! - [`Inventory`]: the applied set in Flux's status format, and what left it.
 //! - [`Manager::delete_all`]: prune in reverse order.
 //! - [`health`] and [`Manager::wait_for_set`]: readiness in the manner of kstatus.
+//! - [`HealthWatcher`]: one watch per kind shared by every wait, waking
+//!   waiters when an object they wait for changes status.
 //! - [`ChangeSet`]: what happened, object by object.
 
 #![warn(missing_docs)]
@@ -22,6 +24,7 @@ mod order;
 mod prune;
 mod resolve;
 mod wait;
+mod watch;
 
 pub use apply::{ApplyOptions, FORCE_ANNOTATION, SSA_ANNOTATION, drifted};
 pub use changeset::{Action, ChangeSet, ChangeSetEntry};
@@ -32,3 +35,4 @@ pub use object::{ObjMeta, split_api_version};
 pub use order::{Stage, apply_order, stage_of};
 pub use prune::{DeleteOptions, PRUNE_ANNOTATION};
 pub use resolve::{Resolved, Resolver};
+pub use watch::HealthWatcher;

@@ -5,6 +5,7 @@ mod apply;
 mod prune;
 mod tenancy;
 mod wait;
+mod watch;
 
 use std::sync::Arc;
 
