@@ -1,5 +1,48 @@
 //! Errors, worded as Go's `text/template` prints them.
 
+impl Error {
+    /// The message as Helm v4's engine reports this error: parse errors as
+    /// `parse error at (NAME:LINE): MSG`, `required`/`fail` as
+    /// `execution error at (FILE:LINE:COL): MSG`, other execution errors as
+    /// `FILE:LINE:COL\n  executing "NAME" at <NODE>:\n    MSG`.
+    pub fn helm_message(&self) -> String {
+        match self {
+            Error::Parse { name, line, msg } => format!("parse error at ({name}:{line}): {msg}"),
+            Error::Exec {
+                location,
+                name,
+                node,
+                msg,
+            } => {
+                if let Some(start) = msg.find("HELM[")
+                    && let Some(end) = msg[start..].find("]HELM")
+                {
+                    return format!(
+                        "execution error at ({location}): {}",
+                        &msg[start + 5..start + end]
+                    );
+                }
+                for f in ["include", "tpl"] {
+                    if let Some(inner) = msg.strip_prefix(&format!("error calling {f}: ")) {
+                        return format!(
+                            "{location}\n  executing {name:?} at <{node}>:\n    error calling {f}:\n{}",
+                            inner.trim()
+                        );
+                    }
+                }
+                if msg.starts_with("error calling ") {
+                    return self.to_string();
+                }
+                format!(
+                    "{location}\n  executing {name:?} at <{node}>:\n    {}",
+                    msg.trim()
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// A parse or execution error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {

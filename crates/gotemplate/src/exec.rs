@@ -264,11 +264,11 @@ impl<'a> Exec<'a> {
             }
             Value::Nil => vec![],
             other => {
-                return Err(self.err_at(
-                    pipe.pos,
-                    pipe,
-                    format!("range can't iterate over {}", gofmt::sprint_value(other)),
-                ));
+                let msg = format!("range can't iterate over {}", gofmt::sprint_value(other));
+                return Err(match pipe.cmds.last().and_then(|c| c.args.last()) {
+                    Some(a) => self.err_at(a.pos(), a, msg),
+                    None => self.err_at(pipe.pos, pipe, msg),
+                });
             }
         };
         if items.is_empty() {
@@ -412,11 +412,10 @@ impl<'a> Exec<'a> {
                     ));
                 }
                 other => {
-                    return Err(self.err_at(
-                        pos,
-                        node,
-                        format!("can't evaluate field {f} in type {}", other.type_name()),
-                    ));
+                    return Err(self.err_at(pos, node, {
+                        let _ = other;
+                        format!("can't evaluate field {f} in type interface {{}}")
+                    }));
                 }
             };
         }
@@ -489,20 +488,27 @@ impl<'a> Exec<'a> {
             }
             return Ok(last);
         }
-        check_arity(def, name, nargs).map_err(|m| self.err_at(cmd.pos, cmd, m))?;
+        let ident = &cmd.args[0];
+        check_arity(def, name, nargs).map_err(|m| self.err_at(ident.pos(), ident, m))?;
         let mut vals = Vec::with_capacity(nargs);
         for (i, a) in args.iter().enumerate() {
+            if let Some(m) = literal_mismatch(param(def, i), a) {
+                return Err(self.err_at(a.pos(), a, m));
+            }
             let v = self.eval_arg(dot, a)?;
             check_type(def, i, &v).map_err(|m| self.err_at(a.pos(), a, m))?;
             vals.push(v);
         }
         if let Some(f) = fin {
-            check_type(def, vals.len(), &f).map_err(|m| self.err_at(cmd.pos, cmd, m))?;
+            let at = args.last().unwrap_or(ident);
+            check_type(def, vals.len(), &f).map_err(|m| self.err_at(at.pos(), at, m))?;
             vals.push(f);
         }
         match (def.f)(self, vals) {
             Ok(v) => Ok(v),
-            Err(funcs::FnError::Exec(e)) => Err(Flow::Err(e)),
+            Err(funcs::FnError::Exec(e)) => {
+                Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}")))
+            }
             Err(funcs::FnError::Msg(m)) => {
                 Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {m}")))
             }
@@ -522,13 +528,47 @@ fn check_arity(def: &FuncDef, name: &str, n: usize) -> Result<(), String> {
     }
 }
 
-fn check_type(def: &FuncDef, i: usize, v: &Value) -> Result<(), String> {
-    let p = def
-        .params
+fn param(def: &FuncDef, i: usize) -> P {
+    def.params
         .get(i)
         .or(def.params.last())
         .copied()
-        .unwrap_or(P::Any);
+        .unwrap_or(P::Any)
+}
+
+/// Go checks constant arguments against the parameter type before evaluating them.
+fn literal_mismatch(p: P, a: &Arg) -> Option<String> {
+    let want = match p {
+        P::Any | P::List | P::Map => return None,
+        P::Str => "string",
+        P::Int | P::Int64 => "integer",
+        P::Float => "float",
+        P::Bool => "bool",
+    };
+    let fits = match a {
+        Arg::Str(..) => p == P::Str,
+        Arg::Number(_, _, Num::Int(_)) => matches!(p, P::Int | P::Int64 | P::Float),
+        Arg::Number(_, _, Num::Float(f)) => {
+            p == P::Float || (matches!(p, P::Int | P::Int64) && f.fract() == 0.0)
+        }
+        Arg::Bool(..) => p == P::Bool,
+        Arg::Nil(_) => {
+            let t = match p {
+                P::Str => "string",
+                P::Int => "int",
+                P::Int64 => "int64",
+                P::Float => "float64",
+                _ => "bool",
+            };
+            return Some(format!("cannot assign nil to {t}"));
+        }
+        _ => return None,
+    };
+    (!fits).then(|| format!("expected {want}; found {a}"))
+}
+
+fn check_type(def: &FuncDef, i: usize, v: &Value) -> Result<(), String> {
+    let p = param(def, i);
     let want = match p {
         P::Any => return Ok(()),
         P::Str => "string",

@@ -263,6 +263,32 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 }
 
 fn format_one(verb: char, arg: &Value, sp: &Spec) -> String {
+    // Go applies the verb to each element of a slice and to each key and value of a map
+    if verb != 'v' {
+        match arg {
+            Value::List(l) => {
+                let parts: Vec<String> = l.iter().map(|x| format_one(verb, x, sp)).collect();
+                return format!("[{}]", parts.join(" "));
+            }
+            Value::Map(m) => {
+                let Ok(m) = m.try_borrow() else {
+                    return "map[...]".into();
+                };
+                let parts: Vec<String> = m
+                    .iter()
+                    .map(|(k, x)| {
+                        format!(
+                            "{}:{}",
+                            format_one(verb, &Value::str(k), sp),
+                            format_one(verb, x, sp)
+                        )
+                    })
+                    .collect();
+                return format!("map[{}]", parts.join(" "));
+            }
+            _ => {}
+        }
+    }
     match (verb, arg) {
         ('v', Value::Float(f)) if sp.prec.is_some() => {
             pad(fmt_float_g_prec(*f, sp.prec.unwrap_or(6)), sp)

@@ -434,6 +434,7 @@ impl Parser<'_> {
                     self.i += 1;
                     let kw = k.clone();
                     let t = self.next_ns();
+                    let name_pos = t.pos;
                     let Tok::Str(_, name) = t.tok else {
                         return Err((
                             format!(
@@ -458,7 +459,11 @@ impl Parser<'_> {
                         }
                         self.defs.push((name.clone(), list));
                     }
-                    return Ok(Item::Node(Node::Template { pos, name, pipe }));
+                    return Ok(Item::Node(Node::Template {
+                        pos: name_pos,
+                        name,
+                        pipe,
+                    }));
                 }
                 "break" | "continue" => {
                     self.i += 1;
@@ -726,6 +731,12 @@ impl Parser<'_> {
             Tok::Str(s, v) => Arg::Str(pos, s, Rc::from(v)),
             Tok::Field(f) => {
                 let mut chain = vec![f];
+                // Go's parser positions a chain `.a.b` at its second field
+                let pos = if matches!(self.peek(), Tok::Field(_)) {
+                    self.pos()
+                } else {
+                    pos
+                };
                 chain.extend(self.parse_fields());
                 return Ok(Arg::Field { pos, chain });
             }
@@ -733,6 +744,11 @@ impl Parser<'_> {
                 if !self.vars.contains(&v) {
                     return Err((format!("undefined variable \"{v}\""), pos));
                 }
+                let pos = if matches!(self.peek(), Tok::Field(_)) {
+                    self.pos()
+                } else {
+                    pos
+                };
                 let chain = self.parse_fields();
                 return Ok(Arg::Var {
                     pos,

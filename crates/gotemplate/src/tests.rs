@@ -122,7 +122,7 @@ fn missing_values_and_errors() {
         .to_string();
     assert_eq!(
         e,
-        "template: x:2:5: executing \"x\" at <.Values.a.b>: nil pointer evaluating interface {}.b"
+        "template: x:2:12: executing \"x\" at <.Values.a.b>: nil pointer evaluating interface {}.b"
     );
     let e = helm("{{ eq .Values.n 3 }}", "{n: 3}")
         .unwrap_err()
@@ -136,8 +136,12 @@ fn missing_values_and_errors() {
     let e = helm("{{ fail \"boom\" }}", "{}").unwrap_err().to_string();
     assert_eq!(
         e,
-        "template: x:1:3: executing \"x\" at <fail \"boom\">: error calling fail: boom"
+        "template: x:1:3: executing \"x\" at <fail \"boom\">: error calling fail: HELM[boom]HELM"
     );
+    let e = helm("{{ fail \"boom\" }}", "{}")
+        .unwrap_err()
+        .helm_message();
+    assert_eq!(e, "execution error at (x:1:3): boom");
 }
 
 #[test]

@@ -84,7 +84,18 @@ fn eval_args(a: &[Value]) -> String {
     if let [Value::Str(s)] = a {
         return s.to_string();
     }
-    gofmt::sprint(a)
+    // Go prints a missing value as `<no value>` here
+    let printable: Vec<Value> = a
+        .iter()
+        .map(|v| {
+            if matches!(v, Value::Nil) {
+                Value::str("<no value>")
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    gofmt::sprint(&printable)
 }
 
 fn len(v: &Value) -> FnResult {
@@ -109,6 +120,9 @@ fn int_index(v: &Value) -> Result<i64, String> {
 }
 
 fn index(item: &Value, idx: &[Value]) -> FnResult {
+    if matches!(item, Value::Nil) {
+        return Err("index of untyped nil".into());
+    }
     let mut v = item.clone();
     for i in idx {
         v = match &v {
@@ -135,7 +149,7 @@ fn index(item: &Value, idx: &[Value]) -> FnResult {
                     );
                 }
             },
-            Value::Nil => return Err("index of untyped nil".into()),
+            Value::Nil => return Err("index of nil pointer".into()),
             other => return Err(format!("can't index item of type {}", other.type_name()).into()),
         };
     }
@@ -183,7 +197,8 @@ enum Kind {
     Int,
     Float,
     Str,
-    Other,
+    List,
+    Map,
 }
 
 fn kind(v: &Value) -> Kind {
@@ -193,20 +208,13 @@ fn kind(v: &Value) -> Kind {
         Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) => Kind::Str,
-        _ => Kind::Other,
+        Value::List(_) => Kind::List,
+        Value::Map(_) => Kind::Map,
     }
 }
 
 fn eq(a: &[Value]) -> FnResult {
     let first = &a[0];
-    if matches!(first, Value::List(_) | Value::Map(_)) {
-        return Err(format!(
-            "uncomparable type {}: {}",
-            first.type_name(),
-            gofmt::sprint_value(first)
-        )
-        .into());
-    }
     if a.len() == 1 {
         return Err("missing argument for comparison".into());
     }
@@ -238,12 +246,9 @@ pub(crate) fn compare_eq(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         _ => {
-            return Err(format!(
-                "non-comparable types {}: {}, {}: {}",
-                gofmt::sprint_value(a),
-                a.type_name(),
-                b.type_name(),
-                gofmt::sprint_value(b)
+            return Err(gofmt::sprintf(
+                "non-comparable type %s: %v",
+                &[a.clone(), Value::str(a.type_name())],
             ));
         }
     })
@@ -251,11 +256,11 @@ pub(crate) fn compare_eq(a: &Value, b: &Value) -> Result<bool, String> {
 
 fn less(a: &Value, b: &Value) -> Result<bool, String> {
     let (ka, kb) = (kind(a), kind(b));
-    if matches!(ka, Kind::Bool | Kind::Other | Kind::Invalid) {
+    if matches!(ka, Kind::Bool | Kind::List | Kind::Map | Kind::Invalid) {
         return Err("invalid type for comparison".into());
     }
     if ka != kb {
-        if matches!(kb, Kind::Bool | Kind::Other | Kind::Invalid) {
+        if matches!(kb, Kind::Bool | Kind::List | Kind::Map | Kind::Invalid) {
             return Err("invalid type for comparison".into());
         }
         return Err(format!(

@@ -50,6 +50,12 @@ fn to_yaml(v: &Value) -> String {
     }
 }
 
+/// Helm's `warnWrap`: the marker by which Helm finds a `required`/`fail` message in
+/// an error and reports it as `execution error at (LOCATION): MESSAGE`.
+fn warn(msg: &Value) -> FnError {
+    FnError::Msg(format!("HELM[{}]HELM", msg.as_str().unwrap_or("")))
+}
+
 fn error_map(e: impl std::fmt::Display) -> Value {
     let mut m = BTreeMap::new();
     m.insert("Error".to_string(), Value::str(e.to_string()));
@@ -147,9 +153,10 @@ pub(super) fn register(t: &mut Table) {
         Exact(2),
         &[P::Str, P::Any],
         |_, a| match &a[1] {
-            Value::Nil => Err(a[0].as_str().unwrap_or("").to_string().into()),
-            Value::Str(s) if s.is_empty() => Err(a[0].as_str().unwrap_or("").to_string().into()),
+            Value::Nil => Err(warn(&a[0])),
+            Value::Str(s) if s.is_empty() => Err(warn(&a[0])),
             v => Ok(v.clone()),
         },
     );
+    def(t, "fail", Exact(1), &[P::Str], |_, a| Err(warn(&a[0])));
 }

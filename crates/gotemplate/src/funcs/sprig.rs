@@ -35,6 +35,12 @@ pub(crate) fn empty(v: &Value) -> bool {
 pub(crate) fn to_i64(v: &Value) -> i64 {
     match v {
         Value::Int(i) | Value::Int64(i) => *i,
+        // Go's conversion of an out-of-range float64 gives the minimum int64 (amd64)
+        Value::Float(f)
+            if f.is_nan() || *f >= 9.223_372_036_854_775e18 || *f < -9.223_372_036_854_775e18 =>
+        {
+            i64::MIN
+        }
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
         Value::Str(s) => {
@@ -202,9 +208,6 @@ pub(super) fn register(t: &mut Table) {
             })
         },
     );
-    def(t, "fail", Exact(1), &[P::Str], |_, a| {
-        Err(s(&a[0]).to_string().into())
-    });
     // strings
     def(t, "quote", AtLeast(0), &[P::Any], |_, a| {
         st(a.iter()
@@ -371,7 +374,7 @@ pub(super) fn register(t: &mut Table) {
         &[P::Str],
         |_, a| match base64::engine::general_purpose::STANDARD.decode(s(&a[0])) {
             Ok(b) => st(String::from_utf8_lossy(&b)),
-            Err(e) => st(format!("{e}")),
+            Err(e) => st(go_b64_error(&e)),
         },
     );
     def(t, "sha256sum", Exact(1), &[P::Str], |_, a| {
@@ -443,19 +446,11 @@ pub(super) fn register(t: &mut Table) {
     });
     def(t, "rest", Exact(1), &[P::Any], |_, a| {
         let l = list_of(&a[0], "rest")?;
-        Ok(if l.is_empty() {
-            Value::Nil
-        } else {
-            Value::list(l[1..].to_vec())
-        })
+        Ok(Value::list(l.get(1..).unwrap_or_default().to_vec()))
     });
     def(t, "initial", Exact(1), &[P::Any], |_, a| {
         let l = list_of(&a[0], "initial")?;
-        Ok(if l.is_empty() {
-            Value::Nil
-        } else {
-            Value::list(l[..l.len() - 1].to_vec())
-        })
+        Ok(Value::list(l[..l.len().saturating_sub(1)].to_vec()))
     });
     for n in ["append", "push"] {
         def(t, n, Exact(2), &[P::Any], |_, a| {
@@ -518,6 +513,9 @@ pub(super) fn register(t: &mut Table) {
     });
     def(t, "slice", AtLeast(1), &[P::Any], |_, a| {
         let l = list_of(&a[0], "slice")?;
+        if l.is_empty() {
+            return Ok(Value::Nil);
+        }
         let len = l.len() as i64;
         let start = a.get(1).map(to_i64).unwrap_or(0);
         let end = a.get(2).map(to_i64).unwrap_or(len);
@@ -793,4 +791,14 @@ fn go_split(x: &str, sep: &str) -> Vec<String> {
         return x.chars().map(String::from).collect();
     }
     x.split(sep).map(String::from).collect()
+}
+
+/// Go's `base64.CorruptInputError` text.
+fn go_b64_error(e: &base64::DecodeError) -> String {
+    let at = match e {
+        base64::DecodeError::InvalidByte(o, _) | base64::DecodeError::InvalidLastSymbol(o, _) => *o,
+        base64::DecodeError::InvalidLength(l) => *l,
+        base64::DecodeError::InvalidPadding => 0,
+    };
+    format!("illegal base64 data at input byte {at}")
 }

@@ -1,0 +1,216 @@
+//! The generated corpus of the differential test: templates x values.
+
+/// The pass rate the differential test requires (percent).
+pub const REQUIRED_PASS_RATE: f64 = 99.0;
+
+/// Two value sets with the same keys and different kinds of content.
+const VALUES: [&str; 2] = [
+    r#"
+n: 1000000
+i: 3
+f: 1.5
+neg: -2
+s: hello world
+e: ""
+b: true
+z: 0
+nul: null
+big: 12345678901
+small: 0.00001
+l: [a, b, c]
+nums: [3, 1, 2]
+m: {a: 1, b: two, c: [x, y], d: {e: f}}
+q: 'say "hi" & <b>it''s</b>'
+u: "héllo wörld ✓ 日本"
+ml: "line1\nline2\n"
+"#,
+    r#"
+n: 0.5
+i: -7
+f: 100000
+neg: -0.25
+s: "Mixed Case_words-and.dots"
+e: " "
+b: false
+z: 1e21
+nul: ~
+big: 9007199254740993
+small: 123456789
+l: []
+nums: [10, 2.5, -1]
+m: {}
+q: "tab\there\\back"
+u: "ℕ ⊆ ℤ"
+ml: |
+  a: 1
+  b: [2]
+"#,
+];
+
+/// Keys each per-value template is instantiated with (`missing` is absent).
+const KEYS: [&str; 18] = [
+    "n", "i", "f", "neg", "s", "e", "b", "z", "nul", "big", "small", "l", "nums", "m", "q", "u",
+    "ml", "missing",
+];
+
+/// Templates over one value (`V` stands for `.Values.KEY`).
+const PER_VALUE: [&str; 30] = [
+    "{{ V }}",
+    "[{{ V | quote }}]",
+    "{{ V | squote }}",
+    "{{ V | toJson }}",
+    "{{ V | toString }}",
+    "{{ printf \"%v|%s|%d\" V V V }}",
+    "{{ printf \"%q\" V }}",
+    "{{ print V V }}",
+    "{{ println V }}",
+    "{{ if V }}T{{ else }}F{{ end }}",
+    "{{ with V }}W:{{ . }}{{ else }}none{{ end }}",
+    "{{ empty V }}",
+    "{{ V | default \"dflt\" }}",
+    "{{ kindOf V }}/{{ typeOf V }}",
+    "{{ len V }}",
+    "{{ V | upper }}",
+    "{{ int V }}|{{ int64 V }}|{{ float64 V }}",
+    "{{ not V }}|{{ and V 1 }}|{{ or V 2 }}",
+    "{{ range V }}<{{ . }}>{{ else }}empty{{ end }}",
+    "{{ range $k, $v := V }}{{ $k }}={{ $v }};{{ end }}",
+    "{{ eq V \"a\" }}",
+    "{{ coalesce V \"c\" }}|{{ ternary \"y\" \"n\" (empty V) }}",
+    "{{ list V V | toJson }}",
+    "{{ dict \"k\" V | toJson }}",
+    "{{ V | toYaml }}",
+    "{{ html V }}|{{ js V }}|{{ urlquery V }}",
+    "{{ index (list V) 0 }}",
+    "{{ V | b64enc }}",
+    "{{ cat \"a\" V \"b\" }}",
+    "{{ V | trunc 5 }}",
+];
+
+/// Templates that stand alone (run with every value set).
+const STANDALONE: &[&str] = &[
+    // text, trim markers, comments
+    "a {{- \" b \" -}} c",
+    "x\n  {{- /* comment */ -}}\n  y",
+    "{{/* a comment */}}z",
+    "a\n{{- 1 }}\n{{ 2 -}}\nb",
+    "{{- \"lead\" }}  \n  {{- \"trail\" -}}  \n",
+    // literals
+    "{{ 3 }} {{ -2 }} {{ 1.5 }} {{ 1e3 }} {{ 'a' }} {{ true }} {{ 0x1F }} {{ 0o17 }} {{ 1_000 }}",
+    "{{ \"esc\\t\\\"q\\\"\\u00e9\" }}|{{ `raw\\n` }}",
+    "{{ 1e6 }} {{ 123456789.0 }} {{ 0.000012 }} {{ 100000.0 }} {{ -1e-7 }}",
+    // variables
+    "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
+    "{{ $x := .Values.s }}{{ $x }}|{{ $.Values.i }}",
+    "{{ range $i, $v := .Values.l }}{{ $i }}{{ $v }}{{ end }}|{{ range $v := .Values.nums }}{{ $v }},{{ end }}",
+    "{{ with $m := .Values.m }}{{ $m.a }}{{ end }}",
+    // control
+    "{{ if .Values.nope }}a{{ else if .Values.b }}b{{ else }}c{{ end }}",
+    "{{ with .Values.nope }}a{{ else with .Values.s }}{{ . }}{{ else }}c{{ end }}",
+    "{{ range 5 }}{{ if eq . 1 }}{{ continue }}{{ end }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}",
+    "{{ range .Values.m }}{{ . }};{{ end }}",
+    "{{ range $k, $v := .Values.m }}{{ $k }}:{{ $v }} {{ end }}",
+    "{{ range 0 }}x{{ else }}zero{{ end }}",
+    "{{ range .Values.nums }}{{ . }}{{ end }}",
+    // define / template / block / include / tpl
+    "{{ define \"t.x\" }}[{{ . }}]{{ end }}{{ template \"t.x\" 5 }}{{ template \"t.x\" .Values.s }}",
+    "{{ block \"blk\" .Values.i }}<{{ . }}>{{ end }}",
+    "{{ define \"n\" }}{{ .a }}-{{ .b }}{{ end }}{{ include \"n\" (dict \"a\" 1 \"b\" .Values.s) | quote }}",
+    "{{ define \"lbl\" }}app: x\nrel: {{ .Release.Name }}{{ end }}labels:\n  {{- include \"lbl\" . | nindent 2 }}",
+    "{{ tpl \"{{ .Values.s }}!\" . }}",
+    "{{ tpl \"{{ .Release.Name }}-{{ .Values.i }}\" . }}",
+    "{{ template \"undefined\" }}",
+    "{{ include \"undefined\" . }}",
+    // builtins
+    "{{ and 1 0 2 }} {{ or 0 \"\" 3 }} {{ not 0 }} {{ len \"héllo\" }}",
+    "{{ and }}",
+    "{{ index .Values.m \"c\" 1 }}|{{ index .Values.l 1 }}|{{ index .Values.m \"zz\" }}",
+    "{{ index .Values.l 10 }}",
+    "{{ slice .Values.l 1 }}|{{ slice .Values.l 1 2 }}",
+    "{{ printf \"%5.2f|%-4s|%q|%v|%x|%05d|%+d|%t|%%\" 3.14159 \"ab\" \"x\" .Values.m 255 42 7 true }}",
+    "{{ printf \"%d %d\" 1 }}|{{ printf \"%d\" 1 2 }}|{{ printf \"%z\" 1 }}",
+    "{{ printf \"%v %v %v %v\" 1e6 1e20 1e21 1.0 }}",
+    "{{ printf \"%.3g|%g|%e|%.1e\" 1234.5678 0.00001 12345.678 0.5 }}",
+    "{{ print 1 2 \"a\" 3 nil }}|{{ println 1 \"a\" nil }}",
+    "{{ eq 1 1 2 }} {{ ne \"a\" \"b\" }} {{ lt 1 2 }} {{ le 2 2 }} {{ gt \"b\" \"a\" }} {{ ge 1.5 2.5 }}",
+    "{{ eq .Values.i 3 }}",
+    "{{ lt .Values.i 3.0 }}",
+    "{{ eq .Values.m .Values.m }}",
+    "{{ eq nil nil }}",
+    "{{ html \"<a href='x'>&\\\"\" }}|{{ js \"a'b\\\"<>&=\\n\" }}|{{ urlquery \"a b&c=d/é\" }}",
+    // sprig strings
+    "{{ .Values.s | title }}|{{ \"HELLO\" | lower }}|{{ \"hello\" | upper }}",
+    "{{ trim \"  x  \" }}|{{ trimAll \"$\" \"$5.00$\" }}|{{ trimPrefix \"he\" \"hello\" }}|{{ trimSuffix \"lo\" \"hello\" }}",
+    "{{ replace \" \" \"-\" .Values.s }}|{{ contains \"world\" .Values.s }}|{{ hasPrefix \"hel\" .Values.s }}|{{ hasSuffix \"x\" .Values.s }}",
+    "{{ indent 4 \"a\\nb\" }}|{{ nindent 2 \"a\\nb\" }}",
+    "{{ \"abcdef\" | trunc 3 }}|{{ \"abcdef\" | trunc -2 }}|{{ \"ab\" | trunc 10 }}",
+    "{{ repeat 3 \"ab\" }}|{{ substr 1 3 \"abcdef\" }}|{{ nospace \"a b c\" }}",
+    "{{ split \",\" \"a,b,c\" }}|{{ (split \",\" \"a,b\")._1 }}|{{ splitList \",\" \"a,b,c\" }}|{{ join \"-\" .Values.l }}",
+    "{{ join \",\" .Values.nums }}|{{ join \",\" (list 1 nil \"x\") }}",
+    "{{ b64enc \"hello\" }}|{{ b64dec \"aGVsbG8=\" }}|{{ b64dec \"!!\" }}|{{ sha256sum \"abc\" }}",
+    "{{ regexMatch \"^h.*d$\" .Values.s }}|{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }}|{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"$1W\" }}",
+    "{{ regexFindAll \"[a-z]+\" \"ab 12 cd ef\" 2 }}|{{ regexFind \"[0-9]+\" \"ab 12 cd\" }}",
+    "{{ quote \"a\" 1 nil true }}|{{ squote \"a\" 2 }}",
+    // sprig lists
+    "{{ list 1 \"a\" 2.5 nil | toJson }}|{{ list }}",
+    "{{ first .Values.l }}|{{ last .Values.l }}|{{ rest .Values.l }}|{{ initial .Values.l }}",
+    "{{ append .Values.l \"d\" }}|{{ prepend .Values.l \"z\" }}|{{ concat .Values.l (list 1 2) }}|{{ reverse .Values.l }}",
+    "{{ uniq (list 1 1 2 \"a\" \"a\") }}|{{ without (list 1 2 3) 2 }}|{{ has \"b\" .Values.l }}|{{ compact (list 1 0 \"\" \"x\") }}",
+    "{{ sortAlpha (list \"b\" \"a\" \"c\") }}|{{ until 4 }}|{{ untilStep 0 10 3 }}",
+    "{{ slice .Values.l 0 1 }}",
+    // sprig dicts
+    "{{ $d := dict \"a\" 1 \"b\" 2 }}{{ $_ := set $d \"c\" 3 }}{{ $d }}|{{ get $d \"a\" }}|{{ get $d \"zz\" }}|{{ hasKey $d \"b\" }}|{{ keys $d | sortAlpha }}",
+    "{{ $d := dict \"a\" 1 }}{{ $_ := unset $d \"a\" }}{{ $d }}|{{ dict \"x\" }}",
+    "{{ merge (dict \"a\" 1 \"n\" (dict \"x\" 1)) (dict \"a\" 2 \"b\" 3 \"n\" (dict \"y\" 2)) | toJson }}",
+    "{{ mergeOverwrite (dict \"a\" 1 \"n\" (dict \"x\" 1)) (dict \"a\" 2 \"b\" 3 \"n\" (dict \"y\" 2)) | toJson }}",
+    "{{ pick .Values.m \"a\" \"b\" | toJson }}|{{ omit .Values.m \"a\" | toJson }}|{{ values (dict \"a\" 1 \"b\" 2) }}",
+    "{{ pluck \"a\" (dict \"a\" 1) (dict \"a\" 2) (dict \"b\" 3) }}",
+    "{{ .Values.m | toYaml }}",
+    "{{ .Values.m | toJson | fromJson | toJson }}",
+    "{{ (fromYaml \"a: 1\\nb: [x]\").b }}|{{ fromYaml \"a: 1\" | toJson }}",
+    "{{ deepCopy .Values.m | toJson }}",
+    // math
+    "{{ add 1 2 }} {{ sub 5 7 }} {{ mul 2 3 4 }} {{ div 7 2 }} {{ mod 7 2 }} {{ max 1 5 3 }} {{ min 4 2 8 }}",
+    "{{ add .Values.i .Values.f }}|{{ add1 .Values.i }}|{{ mul .Values.f 2 }}",
+    "{{ div 1 0 }}",
+    "{{ addf 1.5 2 }}|{{ subf 5 1.5 }}|{{ mulf 1.5 2 }}|{{ divf 1 4 }}|{{ floor 1.7 }}|{{ ceil 1.2 }}",
+    "{{ typeOf (add 1 2) }}|{{ typeOf 1 }}|{{ typeOf 1.5 }}|{{ typeOf (list) }}|{{ typeOf (dict) }}",
+    "{{ atoi \"42\" }}|{{ int \"12\" }}|{{ int \"x\" }}|{{ float64 \"1.5\" }}|{{ int 3.9 }}",
+    // errors
+    "{{ .Values.missing.key }}",
+    "{{ .Values.s.x }}",
+    "{{ required \"s is required\" .Values.nope }}",
+    "{{ required \"s is required\" .Values.s }}",
+    "{{ fail \"boom\" }}",
+    "{{ nope }}",
+    "{{ if }}",
+    "{{ end }}",
+    "{{ range .Values.l }}",
+    "{{ .Values.s | upper 1 }}",
+    "{{ upper 1 }}",
+    "{{ indent \"x\" \"y\" }}",
+    "{{ $undefined }}",
+    "{{ 1 | 2 }}",
+    "{{ \"unterminated }}",
+    "{{ break }}",
+    "line1\nline2 {{ .Values.m.d.e.f }}",
+    "{{ len 3 }}",
+    "{{ index 1 1 }}",
+    "{{ lt .Values.m 1 }}",
+];
+
+/// Every (template, values YAML) case.
+pub fn cases() -> Vec<(String, String)> {
+    let mut out = vec![];
+    for values in VALUES {
+        for t in PER_VALUE {
+            for k in KEYS {
+                out.push((t.replace('V', &format!(".Values.{k}")), values.to_string()));
+            }
+        }
+        for t in STANDALONE {
+            out.push((t.to_string(), values.to_string()));
+        }
+    }
+    out
+}
