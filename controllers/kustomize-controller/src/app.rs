@@ -13,7 +13,7 @@ use ferroflux_runtime::leader::{self, LeaderConfig};
 use tokio::task::JoinHandle;
 
 use crate::clients::Clients;
-use crate::reconciler::{KustomizationReconciler, Options};
+use crate::reconciler::{HealthWakeups, KustomizationReconciler, Options};
 
 /// The controller's name in events, metrics and leases.
 pub const CONTROLLER: &str = "kustomize-controller";
@@ -82,7 +82,13 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         config.default_service_account,
     )
     .with_kubeconfig_policy(config.kubeconfig_policy);
-    let reconciler = KustomizationReconciler::new(clients, artifacts, recorder, config.options);
+    // One watch per kind of the objects health checks wait for, shared by
+    // every Kustomization, with the controller's own identity: it only
+    // wakes a waiting Kustomization, whose reconcile then judges health
+    // with its own (impersonated) client.
+    let (health, wakeups) = HealthWakeups::new(client.clone(), clients.local().resolver.clone());
+    let reconciler = KustomizationReconciler::new(clients, artifacts, recorder, config.options)
+        .with_health_watcher(health);
     let namespace = config.loop_config.namespace.clone();
     let metrics = config.loop_config.metrics.clone();
     let watch_client = client.clone();
@@ -94,6 +100,7 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         move |c| {
             let c = crate::watches::watch_sources(c, watch_client.clone(), namespace.as_deref());
             crate::watches::watch_dependencies(c, watch_client, namespace.as_deref())
+                .reconcile_on(wakeups)
         },
     );
     let leader = config.leader;

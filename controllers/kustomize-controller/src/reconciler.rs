@@ -1,8 +1,9 @@
 //! The Kustomization reconciler: source artifact → build → substitute →
 //! staged apply (as the tenant) → prune → health → status and events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ferroflux_api::conditions::{self, ObjectWithConditions, reasons};
@@ -12,8 +13,13 @@ use ferroflux_runtime::artifact::{ArtifactClient, Limits};
 use ferroflux_runtime::controller::{Outcome, ReconcileError, Reconciler};
 use ferroflux_runtime::events::Recorder;
 use ferroflux_runtime::verdict::{self, Announcement, Retry, Step, Verdict};
-use ferroflux_ssa::{Action, ApplyOptions, ChangeSet, DeleteOptions, Inventory, Manager, ObjMeta};
+use ferroflux_ssa::health::Status as HealthStatus;
+use ferroflux_ssa::{
+    Action, ApplyOptions, ChangeSet, DeleteOptions, HealthWatcher, Inventory, Manager, ObjMeta,
+    SsaError,
+};
 use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 use serde_json::Value;
 
 use crate::clients::{ClientError, Clients, Target};
@@ -38,8 +44,12 @@ pub struct Options {
     pub requeue_dependency: Duration,
     /// Requests in flight at once while applying one Kustomization.
     pub apply_concurrency: usize,
-    /// How often readiness is polled during health checks.
+    /// How often readiness is polled during health checks when no watch
+    /// tells (a remote cluster, a watch still starting or failing).
     pub health_poll: Duration,
+    /// How often readiness is looked at while the watches of the objects'
+    /// kinds are running: a safety net only, events end the wait.
+    pub health_safety_poll: Duration,
     /// Limits on extracted artifacts.
     pub limits: Limits,
     /// Where artifacts are unpacked (a fresh temporary directory each time).
@@ -53,11 +63,16 @@ impl Default for Options {
             requeue_dependency: Duration::from_secs(30),
             apply_concurrency: 16,
             health_poll: Duration::from_secs(2),
+            health_safety_poll: Duration::from_secs(60),
             limits: Limits::default(),
             work_dir: None,
         }
     }
 }
+
+/// Wakes Kustomizations waiting for health when an object they wait for
+/// changes status (one watch per kind, shared by all).
+pub type HealthWakeups = HealthWatcher<ObjectRef<Kustomization>>;
 
 /// Reconciles Kustomizations.
 pub struct KustomizationReconciler {
@@ -65,6 +80,70 @@ pub struct KustomizationReconciler {
     artifacts: ArtifactClient,
     recorder: Recorder,
     options: Options,
+    health: Option<HealthWakeups>,
+    /// Health waits in progress: a Kustomization whose objects are applied
+    /// but not ready yet gives its worker back and is judged again when an
+    /// object changes (or at the safety poll, or the deadline). Lost on a
+    /// restart, which only costs one full reconcile.
+    parked: Mutex<HashMap<ObjectRef<Kustomization>, Parked>>,
+}
+
+/// A health wait in progress.
+#[derive(Debug, Clone)]
+struct Parked {
+    uid: Option<String>,
+    generation: Option<i64>,
+    requested_at: Option<String>,
+    /// The revision applied.
+    revision: String,
+    /// The objects not ready yet.
+    pending: Vec<ObjMeta>,
+    /// When the reconcile that applied started.
+    started: Instant,
+    /// When the health checks started.
+    health_started: Instant,
+    /// When `spec.timeout` runs out.
+    deadline: Instant,
+    /// Publish "Reconciliation finished" when ready.
+    announce: bool,
+    /// The applied objects are on the controller's own cluster, so the
+    /// shared watches see them (not through a kubeConfig).
+    local: bool,
+}
+
+/// What the health checks found.
+enum Judged {
+    Healthy,
+    Failed(SsaError),
+    Pending(Vec<ObjMeta>, SsaError),
+}
+
+/// Judges `checks` with `manager`'s identity, as kstatus would.
+async fn judge(manager: &Manager, checks: &[ObjMeta]) -> Result<Judged, SsaError> {
+    let health = manager.health_of(checks).await?;
+    let failed: Vec<String> = checks
+        .iter()
+        .zip(&health)
+        .filter(|(_, h)| h.status == HealthStatus::Failed)
+        .map(|(o, h)| format!("{o} status: 'Failed': {}", h.message))
+        .collect();
+    if !failed.is_empty() {
+        return Ok(Judged::Failed(SsaError::Unhealthy(failed.join("; "))));
+    }
+    let (pending, shown): (Vec<ObjMeta>, Vec<String>) = checks
+        .iter()
+        .zip(&health)
+        .filter(|(_, h)| h.status != HealthStatus::Current)
+        .map(|(o, h)| (o.clone(), format!("{o} status: '{:?}'", h.status)))
+        .unzip();
+    if pending.is_empty() {
+        Ok(Judged::Healthy)
+    } else {
+        Ok(Judged::Pending(
+            pending,
+            SsaError::Timeout(shown.join(", ")),
+        ))
+    }
 }
 
 /// A failure at `revision` (when the reconcile got that far), retried
@@ -98,6 +177,32 @@ fn revision_metadata(revision: Option<&str>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The `reconcile.fluxcd.io/requestedAt` annotation.
+fn requested_at(obj: &Kustomization) -> Option<String> {
+    obj.annotations()
+        .get(ferroflux_api::meta::RECONCILE_REQUEST_ANNOTATION)
+        .cloned()
+}
+
+/// Ready at `revision`, announcing "Reconciliation finished" when asked.
+fn ready_verdict(obj: &Kustomization, revision: &str, started: Instant, announce: bool) -> Verdict {
+    let msg = format!("Applied revision: {revision}");
+    let verdict = Verdict::ready(reasons::RECONCILIATION_SUCCEEDED, msg);
+    if !announce {
+        return verdict;
+    }
+    let took = human(started.elapsed());
+    let next = obj.spec.interval.as_std();
+    verdict.announce(Announcement {
+        reason: reasons::RECONCILIATION_SUCCEEDED.to_string(),
+        message: format!(
+            "Reconciliation finished in {took}, next run in {}",
+            human(next)
+        ),
+        metadata: revision_metadata(Some(revision)),
+    })
+}
+
 fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
@@ -121,6 +226,26 @@ impl KustomizationReconciler {
             artifacts,
             recorder,
             options,
+            health: None,
+            parked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Ends health waits on events from `health` instead of polling; the
+    /// caller feeds `health`'s wake-ups to the reconcile loop.
+    pub fn with_health_watcher(mut self, health: HealthWakeups) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    fn parked(&self) -> MutexGuard<'_, HashMap<ObjectRef<Kustomization>, Parked>> {
+        self.parked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn unpark(&self, key: &ObjectRef<Kustomization>) {
+        self.parked().remove(key);
+        if let Some(h) = &self.health {
+            h.forget(key);
         }
     }
 
@@ -166,8 +291,40 @@ impl KustomizationReconciler {
         obj: &mut Kustomization,
         started: Instant,
     ) -> Result<Outcome, ReconcileError> {
-        let verdict = self.steps(obj, started).await.unwrap_or_else(|v| v);
+        let verdict = match self.resume(obj).await {
+            Some(v) => v,
+            None => self.steps(obj, started).await.unwrap_or_else(|v| v),
+        };
         self.conclude(obj, verdict).await
+    }
+
+    /// Goes on with a health wait parked at the same generation, request
+    /// and source revision: only judges health again (no build, no apply).
+    /// `None` when there is none, and a full reconcile is due.
+    async fn resume(&self, obj: &mut Kustomization) -> Option<Verdict> {
+        let key = ObjectRef::from_obj(&*obj);
+        let parked = self.parked().get(&key).cloned()?;
+        let same = parked.uid == obj.metadata.uid
+            && parked.generation == obj.metadata.generation
+            && parked.requested_at == requested_at(obj);
+        let revision = match source::artifact(&self.clients.local().client, obj).await {
+            Ok(a) => Some(a.revision),
+            Err(_) => None,
+        };
+        if !same || revision.as_deref() != Some(parked.revision.as_str()) {
+            self.unpark(&key);
+            return None;
+        }
+        let Ok(target) = self.clients.for_kustomization(obj).await else {
+            self.unpark(&key);
+            return None;
+        };
+        let manager = Manager::new(target.client, target.resolver, FIELD_MANAGER);
+        Some(
+            self.wait_health(obj, &manager, parked)
+                .await
+                .unwrap_or_else(|v| v),
+        )
     }
 
     /// Refuses references to other namespaces when the flag says so.
@@ -380,39 +537,33 @@ impl KustomizationReconciler {
             self.event_changes(obj, &changes, &revision).await;
         }
 
-        self.check_health(obj, &manager, &new_inventory, started)
-            .await
-            .map_err(|msg| failed(reasons::HEALTH_CHECK_FAILED, msg, at()))?;
-
         let was_ready = conditions::is_true(obj.conditions(), conditions::READY);
-        let msg = format!("Applied revision: {revision}");
-        let mut verdict = Verdict::ready(reasons::RECONCILIATION_SUCCEEDED, msg);
-        if !was_ready || previous_applied.as_deref() != Some(revision.as_str()) {
-            let took = human(started.elapsed());
-            let next = obj.spec.interval.as_std();
-            verdict = verdict.announce(Announcement {
-                reason: reasons::RECONCILIATION_SUCCEEDED.to_string(),
-                message: format!(
-                    "Reconciliation finished in {took}, next run in {}",
-                    human(next)
-                ),
-                metadata: revision_metadata(Some(&revision)),
-            });
+        let announce = !was_ready || previous_applied.as_deref() != Some(revision.as_str());
+        let checks = self.health_checks(obj, &new_inventory);
+        if checks.is_empty() {
+            conditions::remove(obj.conditions_mut(), conditions::HEALTHY);
+            return Ok(ready_verdict(obj, &revision, started, announce));
         }
-        Ok(verdict)
+        let parked = Parked {
+            uid: obj.metadata.uid.clone(),
+            generation: obj.metadata.generation,
+            requested_at: requested_at(obj),
+            revision: revision.clone(),
+            pending: checks,
+            started,
+            health_started: Instant::now(),
+            deadline: started + obj.spec.timeout(),
+            announce,
+            local: obj.spec.kube_config.is_none(),
+        };
+        self.wait_health(obj, &manager, parked).await
     }
 
-    /// Waits for every applied object with `wait`, else for the listed
-    /// health checks; records the Healthy condition. `Err` is the message.
-    async fn check_health(
-        &self,
-        obj: &mut Kustomization,
-        manager: &Manager,
-        inventory: &Inventory,
-        started: Instant,
-    ) -> Result<(), String> {
+    /// What the health checks look at: every applied object with `wait`,
+    /// else the listed `healthChecks`.
+    fn health_checks(&self, obj: &Kustomization, inventory: &Inventory) -> Vec<ObjMeta> {
         let ns = obj.namespace().unwrap_or_default();
-        let checks: Vec<ObjMeta> = if obj.spec.wait {
+        if obj.spec.wait {
             inventory.objects.clone()
         } else {
             obj.spec
@@ -420,42 +571,102 @@ impl KustomizationReconciler {
                 .iter()
                 .map(|h| health_target(h, &ns))
                 .collect()
-        };
-        let generation = obj.metadata.generation;
-        if checks.is_empty() {
-            conditions::remove(obj.conditions_mut(), conditions::HEALTHY);
-            return Ok(());
         }
-        let remaining = obj.spec.timeout().saturating_sub(started.elapsed());
-        let health_started = Instant::now();
-        let waited = manager
-            .wait_for_set(&checks, self.options.health_poll, remaining)
-            .await;
-        let (healthy, reason, msg) = match waited {
-            Ok(()) => (
-                true,
-                reasons::SUCCEEDED,
-                format!("Health check passed in {}", human(health_started.elapsed())),
-            ),
-            Err(e) => (
-                false,
+    }
+
+    /// Judges the objects of a health wait: ready (the `Healthy`
+    /// condition and the ready verdict), failed, timed out, or not yet:
+    /// then the wait is parked and the worker given back, and a watch
+    /// event on one of the objects (or the safety poll, or the deadline)
+    /// brings the Kustomization back to [`Self::resume`].
+    async fn wait_health(
+        &self,
+        obj: &mut Kustomization,
+        manager: &Manager,
+        mut parked: Parked,
+    ) -> Step<Verdict> {
+        let key = ObjectRef::from_obj(&*obj);
+        let revision = parked.revision.clone();
+        let at = || Some(revision.clone());
+        let generation = obj.metadata.generation;
+        let judging = |e: SsaError| {
+            failed(
                 reasons::HEALTH_CHECK_FAILED,
-                format!(
-                    "health check failed after {}: {e}",
-                    human(health_started.elapsed())
-                ),
-            ),
+                format!("health check failed: {e}"),
+                at(),
+            )
+        };
+        let mut judged = judge(manager, &parked.pending).await.map_err(judging)?;
+        let mut watched = false;
+        if let (Judged::Pending(pending, _), Some(health), true) =
+            (&judged, &self.health, parked.local)
+        {
+            // Watch first, then look again: a change in between is seen
+            // by one or the other.
+            match health.watch(key.clone(), pending).await {
+                Ok(w) => watched = w,
+                Err(e) => tracing::debug!(error = %e, "health watch not started"),
+            }
+            let pending = pending.clone();
+            judged = judge(manager, &pending).await.map_err(judging)?;
+        }
+        let took = human(parked.health_started.elapsed());
+        let (healthy, message) = match judged {
+            Judged::Healthy => (true, format!("Health check passed in {took}")),
+            Judged::Failed(e) => (false, format!("health check failed after {took}: {e}")),
+            Judged::Pending(_, e) if Instant::now() >= parked.deadline => {
+                (false, format!("health check failed after {took}: {e}"))
+            }
+            Judged::Pending(pending, _) => {
+                parked.pending = pending;
+                let now = Instant::now();
+                let poll = if watched {
+                    self.options.health_safety_poll
+                } else {
+                    self.options.health_poll
+                };
+                let after = poll.min(parked.deadline.saturating_duration_since(now));
+                let message = format!(
+                    "Running health checks for revision {revision} with a timeout of {}",
+                    human(obj.spec.timeout())
+                );
+                conditions::set(
+                    obj.conditions_mut(),
+                    conditions::HEALTHY,
+                    conditions::Status::Unknown,
+                    reasons::PROGRESSING,
+                    &message,
+                    generation,
+                    conditions::now(),
+                );
+                self.parked().insert(key, parked);
+                return Ok(Verdict::progressing(reasons::PROGRESSING, message, after));
+            }
+        };
+        self.unpark(&key);
+        let reason = if healthy {
+            reasons::SUCCEEDED
+        } else {
+            reasons::HEALTH_CHECK_FAILED
         };
         conditions::set(
             obj.conditions_mut(),
             conditions::HEALTHY,
             healthy,
             reason,
-            &msg,
+            &message,
             generation,
             conditions::now(),
         );
-        if healthy { Ok(()) } else { Err(msg) }
+        if !healthy {
+            return Err(failed(reasons::HEALTH_CHECK_FAILED, message, at()));
+        }
+        Ok(ready_verdict(
+            obj,
+            &revision,
+            parked.started,
+            parked.announce,
+        ))
     }
 
     /// Records that the objects of a deleted Kustomization were left in
@@ -606,6 +817,7 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
 
     async fn cleanup(&self, obj: &Kustomization) -> Result<(), ReconcileError> {
         use ferroflux_api::kustomize::v1::DeletionPolicy;
+        self.unpark(&ObjectRef::from_obj(obj));
         let prune = match obj.spec.deletion_policy() {
             DeletionPolicy::MirrorPrune => obj.spec.prune,
             DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,

@@ -28,6 +28,8 @@ pub struct Setup {
     pub no_cross_namespace_refs: bool,
     /// testenv's workload simulation.
     pub simulate_workloads: Option<Duration>,
+    /// kustomize-controller's `--concurrent` (default: the loop's).
+    pub concurrency: Option<u16>,
 }
 
 pub struct Harness {
@@ -113,11 +115,15 @@ pub async fn harness(setup: Setup) -> Harness {
                 // Long on purpose: dependents must be woken by the watch, not by polling.
                 requeue_dependency: Duration::from_secs(3600),
                 health_poll: Duration::from_millis(100),
+                // Long on purpose: health waits on the local cluster must
+                // end on watch events, not on this poll.
+                health_safety_poll: Duration::from_secs(3600),
                 ..Default::default()
             },
             events_addr: Some(sink),
             loop_config: LoopConfig {
                 metrics: metrics.clone(),
+                concurrency: setup.concurrency.unwrap_or(fast.concurrency),
                 ..fast
             },
             leader: None,

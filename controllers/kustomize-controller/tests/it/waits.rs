@@ -3,6 +3,7 @@
 
 use ferroflux_api::conditions::{self, ObjectWithConditions};
 use ferroflux_api::event::Severity;
+use ferroflux_api::kustomize::v1::Kustomization;
 use serde_json::json;
 
 use crate::support::{Setup, harness, ks};
@@ -62,4 +63,108 @@ async fn a_source_not_ready_yet_is_a_wait_woken_by_the_source() {
         .filter(|e| e.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "error events while waiting: {errors:?}");
+}
+
+fn deployment(name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - {{name: c, image: busybox}}\n"
+    )
+}
+
+fn reconciling_with(k: &Kustomization, needle: &str) -> bool {
+    conditions::get(k.conditions(), conditions::RECONCILING)
+        .is_some_and(|c| c.status == "True" && c.message.contains(needle))
+}
+
+/// Health waits give their worker back: at `--concurrent 1`, a
+/// Kustomization waiting for an object that is not there does not stop 50
+/// others from applying, waiting for their Deployments and becoming Ready,
+/// and each wait ends on a watch event (the harness's safety poll is an
+/// hour and the timeouts are minutes, so nothing else could end them).
+#[tokio::test]
+async fn fifty_waits_at_concurrency_one_all_complete_on_events() {
+    let h = harness(Setup {
+        simulate_workloads: Some(std::time::Duration::from_millis(100)),
+        concurrency: Some(1),
+        ..Default::default()
+    })
+    .await;
+    const N: usize = 50;
+    let repo = h.repo("apps");
+    for i in 0..N {
+        repo.write(
+            &format!("app-{i}/deploy.yaml"),
+            &deployment(&format!("app-{i}")),
+        )
+        .unwrap();
+    }
+    repo.write(
+        "gate/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gate-owned\n  namespace: default\n",
+    )
+    .unwrap();
+    let commit = repo.commit("apps").unwrap();
+    h.git_repository("flux-system", "apps", "apps", "1h").await;
+
+    // The gate waits for a ConfigMap nobody has created yet.
+    h.kustomization(ks(
+        "flux-system",
+        "gate",
+        "apps",
+        "./gate",
+        json!({"timeout": "10m", "healthChecks": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "gate", "namespace": "default"}]}),
+    ))
+    .await;
+    h.wait_ks("flux-system", "gate", "waiting for health", |k| {
+        reconciling_with(k, "Running health checks")
+    })
+    .await;
+
+    for i in 0..N {
+        h.kustomization(ks(
+            "flux-system",
+            &format!("app-{i}"),
+            "apps",
+            &format!("./app-{i}"),
+            json!({"wait": true, "timeout": "5m"}),
+        ))
+        .await;
+    }
+    for i in 0..N {
+        let k = h
+            .wait_applied("flux-system", &format!("app-{i}"), &commit)
+            .await;
+        let healthy =
+            conditions::get(k.conditions(), conditions::HEALTHY).expect("Healthy condition");
+        assert_eq!(healthy.status, "True", "{healthy:?}");
+        let deploy = h
+            .get("apps/v1", "Deployment", "default", &format!("app-{i}"))
+            .await
+            .expect("deployment");
+        assert_eq!(
+            deploy["status"]["availableReplicas"], 1,
+            "Ready before the rollout: {deploy}"
+        );
+    }
+    // All that while, the gate waited without holding the only worker.
+    let gate = h.kustomizations("flux-system").get("gate").await.unwrap();
+    assert!(
+        reconciling_with(&gate, "Running health checks"),
+        "{:?}",
+        gate.status
+    );
+
+    // Its object appears: the watch wakes it.
+    crate::support::apply_as_admin(
+        &h.client,
+        vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gate", "namespace": "default"}})],
+    )
+    .await;
+    h.wait_applied("flux-system", "gate", &commit).await;
+    let successes = h
+        .events_for("Kustomization", "gate")
+        .into_iter()
+        .filter(|e| e.reason == "ReconciliationSucceeded")
+        .count();
+    assert_eq!(successes, 1, "one success event for the gate");
 }
