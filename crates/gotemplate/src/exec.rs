@@ -26,6 +26,11 @@ impl From<Error> for Flow {
 
 type R<T> = Result<T, Flow>;
 
+/// Stack left below which recursion continues on a new heap-allocated segment.
+pub(crate) const RED_ZONE: usize = 128 * 1024;
+/// Size of each such segment.
+pub(crate) const STACK_CHUNK: usize = 2 * 1024 * 1024;
+
 /// The state of one execution. Functions that need the template set (`include`,
 /// `tpl`) receive it.
 pub struct Exec<'a> {
@@ -134,6 +139,11 @@ impl<'a> Exec<'a> {
     }
 
     fn walk(&mut self, dot: &Value, node: &Node) -> R<()> {
+        // deep templates grow the stack on the heap instead of overflowing it
+        stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.walk_node(dot, node))
+    }
+
+    fn walk_node(&mut self, dot: &Value, node: &Node) -> R<()> {
         match node {
             Node::Text(t) => self.write(t, 0, &""),
             Node::Action(pipe) => {
@@ -317,6 +327,10 @@ impl<'a> Exec<'a> {
     }
 
     pub(crate) fn eval_pipe(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+        stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.eval_pipe_inner(dot, pipe))
+    }
+
+    fn eval_pipe_inner(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
         let mut v: Option<Value> = None;
         for cmd in &pipe.cmds {
             v = Some(self.eval_cmd(dot, cmd, v)?);

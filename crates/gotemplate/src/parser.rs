@@ -494,7 +494,9 @@ impl Parser<'_> {
                 self.pos(),
             ));
         }
-        let r = self.parse_control_inner(kw);
+        let r = stacker::maybe_grow(crate::exec::RED_ZONE, crate::exec::STACK_CHUNK, || {
+            self.parse_control_inner(kw)
+        });
         self.nesting -= 1;
         r
     }
@@ -761,7 +763,10 @@ impl Parser<'_> {
                 if self.nesting > self.max_nesting {
                     return Err((format!("nesting deeper than {}", self.max_nesting), pos));
                 }
-                let p = self.parse_pipe_inner("parenthesized pipeline", false, true);
+                let p =
+                    stacker::maybe_grow(crate::exec::RED_ZONE, crate::exec::STACK_CHUNK, || {
+                        self.parse_pipe_inner("parenthesized pipeline", false, true)
+                    });
                 self.nesting -= 1;
                 let p = p?;
                 Arg::Pipe(Box::new(p))

@@ -556,6 +556,10 @@ pub(super) fn register(t: &mut Table) {
     });
     def(t, "set", Exact(3), &[P::Map, P::Str, P::Any], |_, a| {
         if let Value::Map(m) = &a[0] {
+            if reaches(&a[2], m) {
+                // Go would build the cycle and then recurse forever printing it
+                return Err("set: the value contains the map itself (a cycle)".into());
+            }
             m.borrow_mut().insert(s(&a[1]).to_string(), a[2].clone());
             return Ok(a[0].clone());
         }
@@ -801,4 +805,15 @@ fn go_b64_error(e: &base64::DecodeError) -> String {
         base64::DecodeError::InvalidPadding => 0,
     };
     format!("illegal base64 data at input byte {at}")
+}
+
+/// Whether `v` is or contains the map `target`.
+fn reaches(v: &Value, target: &crate::value::MapRef) -> bool {
+    match v {
+        Value::Map(m) => {
+            std::rc::Rc::ptr_eq(m, target) || m.borrow().values().any(|x| reaches(x, target))
+        }
+        Value::List(l) => l.iter().any(|x| reaches(x, target)),
+        _ => false,
+    }
 }
