@@ -147,7 +147,81 @@ struct Context<K: Kind, R: Reconciler<K>> {
     reconciler: R,
     config: LoopConfig,
     failures: Mutex<HashMap<String, u32>>,
+    /// The status last written per object and when, for the next
+    /// reconcile of the object if the cache has not caught up.
+    written: Mutex<HashMap<String, (std::time::Instant, Written)>>,
     _kind: std::marker::PhantomData<fn() -> K>,
+}
+
+/// A status the loop wrote, kept until the watch brings it into the cache:
+/// a trigger that arrives during a reconcile runs the object again as soon
+/// as that reconcile ends, often before its own status write is back from
+/// the watch, and that second pass must start from the first one's result
+/// (or it applies and announces the same revision again).
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The object's uid (a recreated object starts afresh).
+    pub uid: Option<String>,
+    /// The status written.
+    pub status: Value,
+}
+
+/// How long a written status may stand in for the cache's: the watch
+/// delivers in well under this, and a status someone else wrote since
+/// (another instance after a leader change) must not be overridden later.
+const WRITTEN_FOR: Duration = Duration::from_secs(30);
+
+fn status_value<K: Kind>(obj: &K) -> Value {
+    serde_json::to_value(obj)
+        .ok()
+        .and_then(|v| v.get("status").cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// `obj` (from the cache) with the status the loop last wrote, when the
+/// cache has not caught up with that write yet; `None` when it has (or the
+/// object is another one of the same name), and `obj` is current.
+pub fn with_written_status<K: Kind>(obj: &K, written: &Written) -> Option<K> {
+    if obj.meta().uid != written.uid {
+        return None;
+    }
+    let mut v = serde_json::to_value(obj).ok()?;
+    if v.get("status") == Some(&written.status) {
+        return None;
+    }
+    v.as_object_mut()?
+        .insert("status".to_string(), written.status.clone());
+    serde_json::from_value(v).ok()
+}
+
+impl<K: Kind, R: Reconciler<K>> Context<K, R> {
+    fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, (std::time::Instant, Written)>> {
+        self.written.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The object as the loop last left it: the cache's copy, with the
+    /// status last written (once, and only for a short while) if the cache
+    /// does not show it yet.
+    fn current(&self, obj: Arc<K>, key: &str) -> Arc<K> {
+        let Some((at, w)) = self.written().remove(key) else {
+            return obj;
+        };
+        if at.elapsed() > WRITTEN_FOR {
+            return obj;
+        }
+        match with_written_status(obj.as_ref(), &w) {
+            Some(fresher) => Arc::new(fresher),
+            None => obj,
+        }
+    }
+
+    fn remember(&self, key: String, written: Written) {
+        let mut all = self.written();
+        if all.len() >= 256 {
+            all.retain(|_, (at, _)| at.elapsed() <= WRITTEN_FOR);
+        }
+        all.insert(key, (std::time::Instant::now(), written));
+    }
 }
 
 /// Why a reconcile could not even be attempted (API errors around it).
@@ -220,6 +294,7 @@ pub async fn run_with<K, R, F>(
         reconciler,
         config,
         failures: Mutex::new(HashMap::new()),
+        written: Mutex::new(HashMap::new()),
         _kind: std::marker::PhantomData,
     });
     // As Flux's controllers: react to spec changes, reconcile requests,
@@ -259,6 +334,7 @@ async fn reconcile_one<K: Kind, R: Reconciler<K>>(
                 FinalizerEvent::Apply(obj) => apply(&api, &ctx, obj).await,
                 FinalizerEvent::Cleanup(obj) => {
                     let key = object_key(obj.as_ref());
+                    ctx.written().remove(&key);
                     guarded(ctx.reconciler.cleanup(obj.as_ref()), &key).await??;
                     Ok(Action::await_change())
                 }
@@ -309,6 +385,7 @@ async fn apply<K: Kind, R: Reconciler<K>>(
         tracing::debug!(object = %key, "reconciliation is suspended for this object");
         return Ok(Action::await_change());
     }
+    let obj = ctx.current(obj, &key);
     let mut working = (*obj).clone();
     let started = std::time::Instant::now();
     let in_flight = ctx.config.metrics.start_reconcile();
@@ -352,7 +429,13 @@ async fn apply<K: Kind, R: Reconciler<K>>(
         working.set_last_handled_reconcile_at(Some(requested.clone()));
     }
     crate::interval::record_adjustment(&mut working, obj.meta().generation);
-    write_status_if_changed(api, obj.as_ref(), &working).await?;
+    if write_status_if_changed(api, obj.as_ref(), &working).await? {
+        let w = Written {
+            uid: working.meta().uid.clone(),
+            status: status_value(&working),
+        };
+        ctx.remember(key.clone(), w);
+    }
     let outcome = outcome?;
     ctx.failures
         .lock()
@@ -425,13 +508,7 @@ pub async fn write_status_if_changed<K: Kind>(
     old: &K,
     new: &K,
 ) -> Result<bool, kube::Error> {
-    let status_of = |k: &K| -> Value {
-        serde_json::to_value(k)
-            .ok()
-            .and_then(|v| v.get("status").cloned())
-            .unwrap_or(Value::Null)
-    };
-    let (before, after) = (status_of(old), status_of(new));
+    let (before, after) = (status_value(old), status_value(new));
     if before == after {
         return Ok(false);
     }
@@ -501,4 +578,40 @@ fn error_policy<K: Kind, R: Reconciler<K>>(
     let after = backoff(&ctx, &key);
     tracing::warn!(object = %key, error = %err, retry_in = ?after, "reconcile error");
     Action::requeue(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferroflux_api::source::v1::GitRepository;
+    use serde_json::json;
+
+    fn repo(uid: &str, status: Value) -> GitRepository {
+        serde_json::from_value(json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "r", "namespace": "ns", "uid": uid},
+            "spec": {"url": "https://example.com/r", "interval": "1m"},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cache_behind_the_last_write_gets_the_written_status() {
+        let written = Written {
+            uid: Some("u1".into()),
+            status: json!({"observedGeneration": 2}),
+        };
+        // Behind: the cache still has the status from before the write.
+        let stale = repo("u1", json!({"observedGeneration": 1}));
+        let fresher = with_written_status(&stale, &written).expect("overlaid");
+        assert_eq!(status_value(&fresher), written.status);
+        assert_eq!(fresher.metadata.name.as_deref(), Some("r"));
+        // Caught up: nothing to do.
+        let current = repo("u1", json!({"observedGeneration": 2}));
+        assert!(with_written_status(&current, &written).is_none());
+        // Another object of the same name: its own status holds.
+        let recreated = repo("u2", json!({}));
+        assert!(with_written_status(&recreated, &written).is_none());
+    }
 }
