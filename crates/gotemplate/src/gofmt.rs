@@ -263,6 +263,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 }
 
 fn format_one(verb: char, arg: &Value, sp: &Spec) -> String {
+    if verb == 'T' {
+        return pad(arg.type_name().to_string(), sp);
+    }
     // Go applies the verb to each element of a slice and to each key and value of a map
     if verb != 'v' {
         match arg {

@@ -17,6 +17,7 @@ pub mod lexer;
 pub mod parser;
 mod template;
 mod value;
+pub mod yaml;
 
 pub use error::Error;
 pub use exec::Exec;

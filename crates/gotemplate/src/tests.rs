@@ -192,9 +192,9 @@ fn sprig_and_helm() {
     assert_eq!(
         ok(
             "{{ .Values.m | toYaml | nindent 2 }}",
-            "{m: {a: 1, b: [x, y]}}"
+            "{m: {a: 1, b: [x, \"y\"]}}"
         ),
-        "\n  a: 1\n  b:\n  - x\n  - y"
+        "\n  a: 1\n  b:\n  - x\n  - \"y\""
     );
     assert_eq!(
         ok(

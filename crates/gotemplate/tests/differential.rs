@@ -119,7 +119,7 @@ fn differential_against_helm() {
     let rate = passed as f64 * 100.0 / total as f64;
     eprintln!("differential: {passed}/{total} byte-identical ({rate:.1}%)");
     std::fs::write(dir.join("failures.txt"), failures.join("\n")).unwrap();
-    // known differences and their reasons are listed in tests/KNOWN_DIFFERENCES.md
+    // known differences and their reasons: tests/KNOWN_DIFFERENCES.md
     assert!(total >= 1000, "corpus too small: {total}");
     assert!(
         rate >= corpus::REQUIRED_PASS_RATE,

@@ -43,11 +43,8 @@ pub(crate) fn to_json(out: &mut String, v: &Value) {
 }
 
 fn to_yaml(v: &Value) -> String {
-    let j = v.to_json();
-    match serde_yaml::to_string(&j) {
-        Ok(s) => s.trim_end_matches('\n').to_string(),
-        Err(_) => String::new(),
-    }
+    let y = crate::yaml::to_yaml(v);
+    y.strip_suffix('\n').unwrap_or(&y).to_string()
 }
 
 /// Helm's `warnWrap`: the marker by which Helm finds a `required`/`fail` message in

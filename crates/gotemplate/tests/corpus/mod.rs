@@ -212,5 +212,36 @@ pub fn cases() -> Vec<(String, String)> {
             out.push((t.to_string(), values.to_string()));
         }
     }
+    out.extend(yaml_cases());
+    out
+}
+
+/// Values for the `toYaml` cases: strings on the edge of YAML's quoting rules.
+pub const YAML_VALUES: &str = r##"
+strs: ["", " lead", "trail ", "a: b", "a:b", "#x", "a #b", "a#b", "- x", "-x", "? x", "@x", "`x", "!x", "&x", "*x", "|x", ">x", "%x", "'q'", "\"dq\"", "{x}", "[x]", "x,y", "true", "True", "yes", "no", "on", "off", "y", "n", "null", "~", "1", "1.5", "1e3", "0x1F", "0755", "0o17", "1_000", "+1", ".5", "1.", ".inf", "-.inf", ".nan", "1:20", "2001-12-14", "2001-12-14T21:59:43Z", "12:30", "line1\nline2", "trailing\n", "two\n\n", "tab\there", "x\ty", "é ✓", "<<", "---", "...", "a---", "---x", "=", "x=y", "a b", " ", "\u00e9", "null2", "yes!", "0.0.1", "1.2.3", "v1.0", "http://x/y?a=b&c=d", "key: value", "!important", "1e", "e3", "0b101", "-", "--", "?", ":", "a:", ":a"]
+nested: {b: [1, {c: d, a: [x, {z: 1, y: [[], {}]}]}], a: {}, e: [], "": empty-key, "1": one, "10": ten, "2": two, "a10": x, "a2": y, "B": upper, "_": under}
+nums: [0, -0.0, 1.5, 1000000, 1e21, 1.0e-7, 0.000001, 123456789.5, 9007199254740993, -3, 1e20, 3.0]
+ml: "first\n  indented\nlast"
+"##;
+
+/// `toYaml` cases over [`YAML_VALUES`].
+pub fn yaml_cases() -> Vec<(String, String)> {
+    let mut out = vec![];
+    for i in 0..96 {
+        out.push((format!("{{{{ index .Values.strs {i} | toYaml }}}}|{{{{ dict \"k\" (index .Values.strs {i}) | toYaml }}}}|{{{{ list (index .Values.strs {i}) | toYaml }}}}"), YAML_VALUES.to_string()));
+    }
+    for t in [
+        "{{ .Values.nested | toYaml }}",
+        "{{ .Values.nums | toYaml }}",
+        "{{ .Values | toYaml }}",
+        "{{ .Values.ml | toYaml }}",
+        "x:\n  {{- .Values.nested | toYaml | nindent 2 }}",
+        "{{ list .Values.nested .Values.nums | toYaml }}",
+        "{{ dict \"m\" .Values.ml \"n\" (list .Values.ml) | toYaml }}",
+        "{{ list (list 1 2) (list) (dict) (list (dict \"a\" 1 \"b\" 2)) | toYaml }}",
+        "{{ toYaml nil }}|{{ toYaml true }}|{{ toYaml 5 }}|{{ toYaml 1.5 }}|{{ toYaml \"s\" }}",
+    ] {
+        out.push((t.to_string(), YAML_VALUES.to_string()));
+    }
     out
 }
