@@ -42,6 +42,83 @@ pub(crate) fn to_json(out: &mut String, v: &Value) {
     }
 }
 
+/// Go's `json.MarshalIndent(v, "", "  ")`; `html` false is an encoder with
+/// `SetEscapeHTML(false)` (Sprig's `toRawJson`).
+pub(crate) fn to_json_pretty(out: &mut String, v: &Value, indent: usize, pretty: bool, html: bool) {
+    let nl = |out: &mut String, n: usize| {
+        if pretty {
+            out.push('\n');
+            out.push_str(&"  ".repeat(n));
+        }
+    };
+    match v {
+        Value::Str(s) => {
+            let mut q = String::new();
+            ferroflux_gocompat::json::write_string(&mut q, s);
+            if !html {
+                q = unescape_html(&q);
+            }
+            out.push_str(&q);
+        }
+        Value::List(l) if !l.is_empty() => {
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                nl(out, indent + 1);
+                to_json_pretty(out, x, indent + 1, pretty, html);
+            }
+            nl(out, indent);
+            out.push(']');
+        }
+        Value::Map(m) if !m.borrow().is_empty() => {
+            out.push('{');
+            for (i, (k, x)) in m.borrow().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                nl(out, indent + 1);
+                to_json_pretty(out, &Value::str(k), 0, false, html);
+                out.push(':');
+                if pretty {
+                    out.push(' ');
+                }
+                to_json_pretty(out, x, indent + 1, pretty, html);
+            }
+            nl(out, indent);
+            out.push('}');
+        }
+        other => to_json(out, other),
+    }
+}
+
+/// Undoes `encoding/json`'s HTML escapes in a quoted string (an escaped backslash
+/// is never the start of one).
+fn unescape_html(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    let mut rest = q;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let rep = [("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&")]
+            .into_iter()
+            .find(|(e, _)| tail.starts_with(e));
+        match rep {
+            Some((e, r)) => {
+                out.push_str(r);
+                rest = &tail[e.len()..];
+            }
+            None => {
+                out.push_str(&tail[..2.min(tail.len())]);
+                rest = &tail[2.min(tail.len())..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn to_yaml(v: &Value) -> String {
     let y = crate::yaml::to_yaml(v);
     y.strip_suffix('\n').unwrap_or(&y).to_string()
@@ -141,6 +218,16 @@ pub(super) fn register(t: &mut Table) {
                 Err(e) => error_map(e),
             },
         )
+    });
+    def(t, "toPrettyJson", Exact(1), &[P::Any], |_, a| {
+        let mut s = String::new();
+        to_json_pretty(&mut s, &a[0], 0, true, true);
+        Ok(Value::str(s))
+    });
+    def(t, "toRawJson", Exact(1), &[P::Any], |_, a| {
+        let mut s = String::new();
+        to_json_pretty(&mut s, &a[0], 0, false, false);
+        Ok(Value::str(s))
     });
     def(t, "include", Exact(2), &[P::Str, P::Any], include);
     def(t, "tpl", Exact(2), &[P::Str, P::Any], tpl);

@@ -11,6 +11,7 @@ use crate::value::Value;
 mod builtins;
 mod helm;
 mod sprig;
+mod textcase;
 
 /// How many arguments a function takes.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +112,7 @@ fn helm_table() -> &'static Table {
         let mut t = Table::new();
         builtins::register(&mut t);
         sprig::register(&mut t);
+        textcase::register(&mut t);
         helm::register(&mut t);
         t
     })

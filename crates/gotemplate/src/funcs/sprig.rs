@@ -174,7 +174,68 @@ fn until_step(start: i64, stop: i64, step: i64) -> Result<Value, String> {
     Ok(Value::list(v))
 }
 
+fn seq(p: &[i64]) -> String {
+    let ints = |start: i64, stop: i64, step: i64| match until_step(start, stop, step) {
+        Ok(Value::List(l)) => l
+            .iter()
+            .map(|v| int(v).to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    };
+    match *p {
+        [end] => {
+            let inc = if end < 1 { -1 } else { 1 };
+            ints(1, end + inc, inc)
+        }
+        [start, end] => {
+            let step = if end < start { -1 } else { 1 };
+            ints(start, end + step, step)
+        }
+        [start, step, end] => {
+            let mut inc = 1;
+            if end < start {
+                inc = -1;
+                if step > 0 {
+                    return String::new();
+                }
+            }
+            ints(start, end + inc, step)
+        }
+        _ => String::new(),
+    }
+}
+
+fn adler32(b: &[u8]) -> u32 {
+    let (mut a, mut s) = (1u32, 0u32);
+    for &c in b {
+        a = (a + u32::from(c)) % 65521;
+        s = (s + a) % 65521;
+    }
+    (s << 16) | a
+}
+
+fn dig(keys: &[Value], default: &Value, m: &Value) -> Result<Value, String> {
+    let Value::Map(m) = m else {
+        return Err(format!(
+            "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+            m.type_name()
+        ));
+    };
+    let Some(k) = keys.first() else {
+        return Ok(default.clone());
+    };
+    let Some(step) = m.borrow().get(&super::strval(k)).cloned() else {
+        return Ok(default.clone());
+    };
+    if keys.len() == 1 {
+        return Ok(step);
+    }
+    dig(&keys[1..], default, &step)
+}
+
 pub(super) fn register(t: &mut Table) {
+    register_more(t);
     // defaults and flow
     def(t, "default", AtLeast(1), &[P::Any], |_, a| {
         Ok(if a.len() < 2 || empty(&a[1]) {
@@ -816,4 +877,107 @@ fn reaches(v: &Value, target: &crate::value::MapRef) -> bool {
         Value::List(l) => l.iter().any(|x| reaches(x, target)),
         _ => false,
     }
+}
+
+fn register_more(t: &mut Table) {
+    def(t, "seq", AtLeast(0), &[P::Int], |_, a| {
+        st(seq(&a.iter().map(int).collect::<Vec<_>>()))
+    });
+    def(t, "splitn", Exact(3), &[P::Str, P::Int, P::Str], |_, a| {
+        let n = int(&a[1]);
+        let parts: Vec<&str> = if n < 0 {
+            s(&a[2]).split(s(&a[0])).collect()
+        } else {
+            s(&a[2]).splitn(n as usize, s(&a[0])).collect()
+        };
+        Ok(Value::map(
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .collect(),
+        ))
+    });
+    def(t, "chunk", Exact(2), &[P::Int, P::Any], |_, a| {
+        let size = int(&a[0]).max(1) as usize;
+        let l = list_of(&a[1], "chunk")?;
+        Ok(Value::list(
+            l.chunks(size).map(|c| Value::list(c.to_vec())).collect(),
+        ))
+    });
+    def(t, "dig", AtLeast(3), &[P::Any], |_, a| {
+        let n = a.len();
+        Ok(dig(&a[..n - 2], &a[n - 2], &a[n - 1])?)
+    });
+    def(t, "maxf", AtLeast(1), &[P::Any], |_, a| {
+        Ok(Value::Float(
+            a.iter().map(to_f64).fold(f64::NEG_INFINITY, f64::max),
+        ))
+    });
+    def(t, "minf", AtLeast(1), &[P::Any], |_, a| {
+        Ok(Value::Float(
+            a.iter().map(to_f64).fold(f64::INFINITY, f64::min),
+        ))
+    });
+    def(
+        t,
+        "round",
+        AtLeast(2),
+        &[P::Any, P::Int, P::Float],
+        |_, a| {
+            let round_on = a.get(2).map(to_f64).unwrap_or(0.5);
+            let pow = 10f64.powf(int(&a[1]) as f64);
+            let digit = pow * to_f64(&a[0]);
+            let r = if digit.fract() >= round_on {
+                digit.ceil()
+            } else {
+                digit.floor()
+            };
+            Ok(Value::Float(r / pow))
+        },
+    );
+    def(
+        t,
+        "regexSplit",
+        Exact(3),
+        &[P::Str, P::Str, P::Int],
+        |_, a| {
+            let r = regex(s(&a[0]))?;
+            let n = int(&a[2]);
+            let parts: Vec<Value> = if n == 0 {
+                vec![]
+            } else if n < 0 {
+                r.split(s(&a[1])).map(Value::str).collect()
+            } else {
+                r.splitn(s(&a[1]), n as usize).map(Value::str).collect()
+            };
+            Ok(Value::list(parts))
+        },
+    );
+    def(t, "b32enc", Exact(1), &[P::Str], |_, a| {
+        st(data_encoding::BASE32.encode(s(&a[0]).as_bytes()))
+    });
+    def(
+        t,
+        "b32dec",
+        Exact(1),
+        &[P::Str],
+        |_, a| match data_encoding::BASE32.decode(s(&a[0]).as_bytes()) {
+            Ok(b) => st(String::from_utf8_lossy(&b)),
+            Err(e) => st(format!("illegal base32 data at input byte {}", e.position)),
+        },
+    );
+    def(t, "sha1sum", Exact(1), &[P::Str], |_, a| {
+        st(hex::encode(sha1::Sha1::digest(s(&a[0]).as_bytes())))
+    });
+    def(t, "sha512sum", Exact(1), &[P::Str], |_, a| {
+        st(hex::encode(sha2::Sha512::digest(s(&a[0]).as_bytes())))
+    });
+    def(t, "adler32sum", Exact(1), &[P::Str], |_, a| {
+        st(adler32(s(&a[0]).as_bytes()).to_string())
+    });
+    def(t, "typeIsLike", Exact(2), &[P::Str, P::Any], |_, a| {
+        let t = a[1].type_name();
+        Ok(Value::Bool(s(&a[0]) == t || format!("*{}", s(&a[0])) == t))
+    });
 }

@@ -208,7 +208,7 @@ pub fn cases() -> Vec<(String, String)> {
                 out.push((t.replace('V', &format!(".Values.{k}")), values.to_string()));
             }
         }
-        for t in STANDALONE {
+        for t in STANDALONE.iter().chain(MORE) {
             out.push((t.to_string(), values.to_string()));
         }
     }
@@ -245,3 +245,23 @@ pub fn yaml_cases() -> Vec<(String, String)> {
     }
     out
 }
+
+/// Cases for the word-level string, list, math and encoding functions.
+pub const MORE: &[&str] = &[
+    "{{ snakecase \"FirstName LastName\" }}|{{ snakecase \"HTTPServer\" }}|{{ snakecase \"already_snake\" }}|{{ snakecase \"a1B2\" }}|{{ snakecase \"getHTTPResponseCode\" }}",
+    "{{ kebabcase \"FirstName\" }}|{{ kebabcase \"some_words here\" }}|{{ kebabcase \"XMLHttpRequest\" }}",
+    "{{ camelcase \"http_server-name\" }}|{{ camelcase \"hello world\" }}|{{ camelcase \"_lead\" }}|{{ camelcase \"a.b\" }}",
+    "{{ swapcase \"Hello World\" }}|{{ swapcase \"ÉtÉ\" }}|{{ initials \"First Try\" }}|{{ initials \"  a  b c\" }}",
+    "{{ plural \"one\" \"many\" 1 }}/{{ plural \"one\" \"many\" 2 }}/{{ plural \"one\" \"many\" 0 }}",
+    "{{ abbrev 8 \"hello world\" }}|{{ abbrev 3 \"hello\" }}|{{ abbrev 20 \"short\" }}|{{ abbrevboth 5 10 \"1234 5678 9123\" }}|{{ abbrevboth 0 8 \"abcdefghijkl\" }}",
+    "{{ wrap 5 \"a b c d e f g\" }}|{{ wrapWith 5 \"|\" \"a b c d e f g\" }}|{{ wrap 3 \"abcdefgh ij\" }}|{{ wrap 10 \"short\" }}",
+    "{{ seq 5 }}|{{ seq 3 6 }}|{{ seq 10 -3 1 }}|{{ seq 3 1 }}|{{ seq 0 }}|{{ seq 1 2 10 }}|{{ seq 5 1 1 }}|{{ seq }}",
+    "{{ splitn \":\" 2 \"k:v:w\" | toJson }}|{{ splitn \",\" 0 \"a,b\" | toJson }}|{{ splitn \",\" -1 \"a,b,c\" | toJson }}",
+    "{{ chunk 2 (list 1 2 3 4 5) | toJson }}|{{ chunk 3 (list) | toJson }}",
+    "{{ dig \"a\" \"b\" \"dflt\" .Values.m | toJson }}|{{ dig \"d\" \"e\" \"dflt\" .Values.m }}|{{ dig \"zz\" \"dflt\" .Values.m }}",
+    "{{ maxf 1.5 2.5 }}|{{ minf 3 1.25 }}|{{ maxf .Values.f 0 }}|{{ round 3.14159 2 }}|{{ round 2.5 0 }}|{{ round 1.234 1 0.3 }}",
+    "{{ regexSplit \",\" \"a,b,c\" -1 }}|{{ regexSplit \"[0-9]+\" \"a1b22c\" 2 }}|{{ regexSplit \",\" \"a,b\" 0 }}",
+    "{{ b32enc \"hello\" }}|{{ b32dec \"NBSWY3DP\" }}|{{ sha1sum \"abc\" }}|{{ sha512sum \"abc\" }}|{{ adler32sum \"abc\" }}",
+    "{{ typeIsLike \"[]interface {}\" .Values.l }}|{{ typeIsLike \"string\" .Values.s }}|{{ typeIsLike \"int\" 1 }}",
+    "{{ .Values.m | toPrettyJson }}|{{ list 1 (dict) (list) \"<a>\" | toPrettyJson }}|{{ .Values.q | toRawJson }}|{{ dict \"k\" \"<&>\" | toRawJson }}",
+];
