@@ -13,6 +13,7 @@ impl Error {
                 name,
                 node,
                 msg,
+                cause,
             } => {
                 if let Some(start) = msg.find("HELM[")
                     && let Some(end) = msg[start..].find("]HELM")
@@ -22,13 +23,13 @@ impl Error {
                         &msg[start + 5..start + end]
                     );
                 }
-                for f in ["include", "tpl"] {
-                    if let Some(inner) = msg.strip_prefix(&format!("error calling {f}: ")) {
-                        return format!(
-                            "{location}\n  executing {name:?} at <{node}>:\n    error calling {f}:\n{}",
-                            inner.trim()
-                        );
-                    }
+                if let Some(inner) = cause
+                    && msg.starts_with("error calling include: ")
+                {
+                    return format!(
+                        "{location}\n  executing {name:?} at <{node}>:\n    error calling include:\n{}",
+                        inner.helm_message()
+                    );
                 }
                 if msg.starts_with("error calling ") {
                     return self.to_string();
@@ -67,6 +68,8 @@ pub enum Error {
         node: String,
         /// Go's message.
         msg: String,
+        /// The error of a nested execution (`include`), which Helm reports on its own lines.
+        cause: Option<Box<Error>>,
     },
     /// Execution of a name that was never parsed or defined.
     #[error("template: no template {name:?} associated with template {root:?}")]

@@ -75,6 +75,7 @@ impl<'a> Exec<'a> {
             name: self.name.clone(),
             node: node.to_string(),
             msg: msg.into(),
+            cause: None,
         })
     }
 
@@ -337,6 +338,14 @@ impl<'a> Exec<'a> {
         }
         let v = v.unwrap_or_default();
         for d in &pipe.decl {
+            if pipe.is_assign && !self.vars.iter().any(|(n, _)| n == d) {
+                let at = pipe.cmds.last().and_then(|c| c.args.last());
+                let (pos, node): (usize, &dyn std::fmt::Display) = match at {
+                    Some(a) => (a.pos(), a),
+                    None => (pipe.pos, pipe),
+                };
+                return Err(self.err_at(pos, node, format!("undefined variable: {d}")));
+            }
             self.set_var(d, v.clone(), pipe.is_assign);
         }
         Ok(v)
@@ -357,6 +366,10 @@ impl<'a> Exec<'a> {
             Arg::Chain { pos, node, chain } => {
                 self.not_fn(cmd, fin.is_some(), first)?;
                 let base = self.eval_arg(dot, node)?;
+                // a nil pipeline result has no type: Go gives the zero value for any field of it
+                if matches!(base, Value::Nil) {
+                    return Ok(Value::Nil);
+                }
                 return self.eval_chain(base, chain, *pos, first);
             }
             Arg::Pipe(p) => {
@@ -448,6 +461,9 @@ impl<'a> Exec<'a> {
             Arg::Var { pos, name, chain } => self.eval_chain(self.var(name), chain, *pos, arg),
             Arg::Chain { pos, node, chain } => {
                 let base = self.eval_arg(dot, node)?;
+                if matches!(base, Value::Nil) {
+                    return Ok(Value::Nil);
+                }
                 self.eval_chain(base, chain, *pos, arg)
             }
             Arg::Pipe(p) => {
@@ -521,7 +537,11 @@ impl<'a> Exec<'a> {
         match (def.f)(self, vals) {
             Ok(v) => Ok(v),
             Err(funcs::FnError::Exec(e)) => {
-                Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}")))
+                let mut flow = self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}"));
+                if let Flow::Err(Error::Exec { cause, .. }) = &mut flow {
+                    *cause = Some(Box::new(e));
+                }
+                Err(flow)
             }
             Err(funcs::FnError::Msg(m)) => {
                 Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {m}")))

@@ -263,6 +263,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 }
 
 fn format_one(verb: char, arg: &Value, sp: &Spec) -> String {
+    match (verb, arg) {
+        ('U', Value::Int(i) | Value::Int64(i)) => return pad(format!("U+{:04X}", i), sp),
+        ('v', Value::Str(s)) if sp.sharp => return pad(quote(s), sp),
+        ('E', Value::Float(f)) => return pad(fmt_e(*f, sp.prec.unwrap_or(6)).to_uppercase(), sp),
+        _ => {}
+    }
     if verb == 'T' {
         return pad(arg.type_name().to_string(), sp);
     }

@@ -364,6 +364,25 @@ impl Parser<'_> {
         if let End::Else(p) = end {
             return Err(("unexpected {{else}}".into(), p));
         }
+        self.add_def(name, list)
+    }
+
+    /// Records a definition; a second non-empty one of a name in the same text is an error.
+    fn add_def(&mut self, name: String, list: List) -> R<()> {
+        let empty = |l: &List| {
+            l.iter()
+                .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+        };
+        if let Some(i) = self.defs.iter().position(|(n, _)| *n == name) {
+            if empty(&list) {
+                return Ok(());
+            }
+            if !empty(&self.defs[i].1) {
+                let pos = self.toks[self.i.saturating_sub(1).min(self.toks.len() - 1)].pos;
+                return Err((format!("multiple definition of template {name:?}"), pos));
+            }
+            self.defs.remove(i);
+        }
         self.defs.push((name, list));
         Ok(())
     }
@@ -457,7 +476,7 @@ impl Parser<'_> {
                         if let End::Else(p) = end {
                             return Err(("unexpected {{else}}".into(), p));
                         }
-                        self.defs.push((name.clone(), list));
+                        self.add_def(name.clone(), list)?;
                     }
                     return Ok(Item::Node(Node::Template {
                         pos: name_pos,
@@ -609,11 +628,8 @@ impl Parser<'_> {
             }
         }
         for d in &decl {
-            if is_assign {
-                if !self.vars.iter().any(|v| v == d) {
-                    return Err((format!("undefined variable \"{d}\""), pos));
-                }
-            } else {
+            // assigning an undeclared variable is an execution error in Go
+            if !is_assign {
                 self.vars.push(d.clone());
             }
         }

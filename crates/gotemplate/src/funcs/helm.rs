@@ -139,9 +139,10 @@ fn error_map(e: impl std::fmt::Display) -> Value {
 fn include(ex: &mut Exec, a: Vec<Value>) -> FnResult {
     let name = a[0].as_str().unwrap_or("").to_string();
     let Some(tree) = ex.lookup(&name) else {
-        return Err(
-            format!("template: no template {name:?} associated with template \"gotpl\"").into(),
-        );
+        return Err(FnError::Exec(crate::Error::NoTemplate {
+            name,
+            root: "gotpl".into(),
+        }));
     };
     let saved = std::mem::take(&mut ex.out);
     let r = ex.run(&tree, a[1].clone(), 0, &"include");
@@ -152,21 +153,13 @@ fn include(ex: &mut Exec, a: Vec<Value>) -> FnResult {
 
 fn tpl(ex: &mut Exec, a: Vec<Value>) -> FnResult {
     let text = a[0].as_str().unwrap_or("").to_string();
-    let name = match &a[1] {
-        Value::Map(m) => match m.borrow().get("Template") {
-            Some(Value::Map(t)) => t
-                .borrow()
-                .get("Name")
-                .and_then(|n| n.as_str().map(str::to_string)),
-            _ => None,
-        },
-        _ => None,
-    }
-    .unwrap_or_else(|| "gotpl".to_string());
-    let trees = ex
-        .set
-        .parse_trees(&name, &text)
-        .map_err(|e| FnError::Msg(e.to_string()))?;
+    // Helm parses the text as a template named "gotpl" in a copy of the set
+    let trees = ex.set.parse_trees("gotpl", &text).map_err(|e| {
+        FnError::Msg(format!(
+            "cannot parse template {}: {e}",
+            crate::gofmt::quote(&text)
+        ))
+    })?;
     let mut main = None;
     for (i, t) in trees.into_iter().enumerate() {
         if i == 0 {
@@ -181,7 +174,12 @@ fn tpl(ex: &mut Exec, a: Vec<Value>) -> FnResult {
     let saved = std::mem::take(&mut ex.out);
     let r = ex.run(&main, a[1].clone(), 0, &"tpl");
     let produced = std::mem::replace(&mut ex.out, saved);
-    r.map_err(FnError::Exec)?;
+    r.map_err(|e| {
+        FnError::Msg(format!(
+            "error during tpl function execution for {}: {e}",
+            crate::gofmt::quote(&text)
+        ))
+    })?;
     Ok(Value::str(produced.replace("<no value>", "")))
 }
 

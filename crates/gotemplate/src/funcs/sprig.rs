@@ -573,7 +573,17 @@ pub(super) fn register(t: &mut Table) {
         Ok(Value::list(l.into_iter().map(Value::str).collect()))
     });
     def(t, "slice", AtLeast(1), &[P::Any], |_, a| {
-        let l = list_of(&a[0], "slice")?;
+        let l = match &a[0] {
+            Value::List(l) => l.to_vec(),
+            Value::Nil => vec![],
+            other => {
+                return Err(format!(
+                    "list should be type of slice or array but {}",
+                    other.type_name()
+                )
+                .into());
+            }
+        };
         if l.is_empty() {
             return Ok(Value::Nil);
         }
