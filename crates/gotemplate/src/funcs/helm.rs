@@ -227,6 +227,43 @@ pub(super) fn register(t: &mut Table) {
         to_json_pretty(&mut s, &a[0], 0, false, false);
         Ok(Value::str(s))
     });
+    def(t, "fromYamlArray", Exact(1), &[P::Str], |_, a| {
+        Ok(
+            match serde_yaml::from_str::<serde_yaml::Value>(a[0].as_str().unwrap_or("")) {
+                Ok(serde_yaml::Value::Sequence(l)) => {
+                    Value::from_yaml(&serde_yaml::Value::Sequence(l))
+                }
+                Ok(serde_yaml::Value::Null) => Value::list(vec![]),
+                Ok(_) => Value::list(vec![Value::str(
+                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}",
+                )]),
+                Err(e) => Value::list(vec![Value::str(e.to_string())]),
+            },
+        )
+    });
+    def(t, "fromJsonArray", Exact(1), &[P::Str], |_, a| {
+        Ok(
+            match serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or("")) {
+                Ok(serde_json::Value::Array(l)) => Value::from_json(&serde_json::Value::Array(l)),
+                Ok(_) => Value::list(vec![Value::str(
+                    "json: cannot unmarshal object into Go value of type []interface {}",
+                )]),
+                Err(e) => Value::list(vec![Value::str(e.to_string())]),
+            },
+        )
+    });
+    // Offline rendering: `lookup` finds nothing and DNS is never asked (crates/helm may
+    // give a cluster-backed lookup later).
+    def(
+        t,
+        "lookup",
+        Exact(4),
+        &[P::Str, P::Str, P::Str, P::Str],
+        |_, _| Ok(Value::map(BTreeMap::new())),
+    );
+    def(t, "getHostByName", Exact(1), &[P::Str], |_, _| {
+        Ok(Value::str(""))
+    });
     def(t, "include", Exact(2), &[P::Str, P::Any], include);
     def(t, "tpl", Exact(2), &[P::Str, P::Any], tpl);
     def(

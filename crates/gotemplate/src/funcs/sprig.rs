@@ -889,7 +889,51 @@ fn reaches(v: &Value, target: &crate::value::MapRef) -> bool {
     }
 }
 
+fn random_string(n: i64, pool: &[u8]) -> FnResult {
+    if n < 0 {
+        return Err(format!("invalid count {n}").into());
+    }
+    if n > 1 << 20 {
+        return Err("random string too long".into());
+    }
+    st((0..n)
+        .map(|_| pool[fastrand::usize(..pool.len())] as char)
+        .collect::<String>())
+}
+
+const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const NUMERIC: &[u8] = b"0123456789";
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const ASCII: &[u8] = b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
 fn register_more(t: &mut Table) {
+    def(t, "randAlphaNum", Exact(1), &[P::Int], |_, a| {
+        random_string(int(&a[0]), ALNUM)
+    });
+    def(t, "randAlpha", Exact(1), &[P::Int], |_, a| {
+        random_string(int(&a[0]), ALPHA)
+    });
+    def(t, "randNumeric", Exact(1), &[P::Int], |_, a| {
+        random_string(int(&a[0]), NUMERIC)
+    });
+    def(t, "randAscii", Exact(1), &[P::Int], |_, a| {
+        random_string(int(&a[0]), ASCII)
+    });
+    def(t, "randInt", Exact(2), &[P::Any], |_, a| {
+        let (lo, hi) = (to_i64(&a[0]), to_i64(&a[1]));
+        if hi <= lo {
+            return Err("invalid argument to Intn".into());
+        }
+        Ok(Value::Int(fastrand::i64(lo..hi)))
+    });
+    def(t, "uuidv4", Exact(0), &[], |_, _| {
+        st(uuid::Uuid::new_v4().to_string())
+    });
+    def(t, "shuffle", Exact(1), &[P::Str], |_, a| {
+        let mut cs: Vec<char> = s(&a[0]).chars().collect();
+        fastrand::shuffle(&mut cs);
+        st(cs.into_iter().collect::<String>())
+    });
     def(t, "seq", AtLeast(0), &[P::Int], |_, a| {
         st(seq(&a.iter().map(int).collect::<Vec<_>>()))
     });

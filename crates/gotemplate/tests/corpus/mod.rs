@@ -208,7 +208,7 @@ pub fn cases() -> Vec<(String, String)> {
                 out.push((t.replace('V', &format!(".Values.{k}")), values.to_string()));
             }
         }
-        for t in STANDALONE.iter().chain(MORE).chain(LANGUAGE) {
+        for t in STANDALONE.iter().chain(MORE).chain(LANGUAGE).chain(OFFLINE) {
             out.push((t.to_string(), values.to_string()));
         }
     }
@@ -340,4 +340,16 @@ pub const LANGUAGE: &[&str] = &[
     "{{ tpl \"{{ fail \\\"inner\\\" }}\" . }}",
     "{{ define \"inc\" }}{{ .Values.missing.y }}{{ end }}{{ include \"inc\" . }}",
     "{{ define \"inc2\" }}{{ required \"need it\" .Values.missing }}{{ end }}{{ include \"inc2\" . }}",
+];
+
+/// Cases whose output Helm fixes although the input is random or offline.
+pub const OFFLINE: &[&str] = &[
+    "{{ randAlphaNum 8 | len }}|{{ randAlpha 3 | len }}|{{ randNumeric 4 | regexMatch \"^[0-9]{4}$\" }}|{{ randAscii 0 }}",
+    "{{ uuidv4 | len }}|{{ regexMatch \"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$\" uuidv4 }}",
+    "{{ shuffle \"aaa\" }}|{{ randInt 5 6 }}",
+    "{{ lookup \"v1\" \"Secret\" \"ns\" \"name\" | toJson }}|{{ lookup \"v1\" \"Pod\" \"\" \"\" | len }}",
+    "{{ getHostByName \"example.com\" | quote }}",
+    "{{ fromYamlArray \"- a\\n- 1\\n- {b: c}\" | toJson }}|{{ fromYamlArray \"\" | toJson }}",
+    "{{ fromJsonArray \"[1, \\\"a\\\", null]\" | toJson }}|{{ fromJsonArray \"[]\" | toJson }}",
+    "{{ fromYaml \"\" | toJson }}|{{ fromJson \"{}\" | toJson }}|{{ fromYaml \"a: [1, 2.5]\" | toJson }}",
 ];
