@@ -24,6 +24,7 @@ const MUST_PASS: &[&str] = &[
     "sprig-lists",
     "sprig-math",
     "sprig-merge-semantics",
+    "sprig-regex",
     "sprig-strings",
     "sprig-types",
     "sprig-until-seq",

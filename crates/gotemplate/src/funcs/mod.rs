@@ -69,6 +69,7 @@ pub type FnResult = Result<Value, FnError>;
 pub type FnImpl = fn(&mut Exec, Vec<Value>) -> FnResult;
 
 /// A function: arity, parameter types (the last repeats for variadics), implementation.
+#[derive(Clone, Copy)]
 pub struct FuncDef {
     pub arity: Arity,
     pub params: &'static [P],
@@ -114,6 +115,35 @@ fn helm_table() -> &'static Table {
         sprig::register(&mut t);
         textcase::register(&mut t);
         helm::register(&mut t);
+        // Sprig's `must` variants whose plain versions here already return the error
+        for (must, plain) in [
+            ("mustToJson", "toJson"),
+            ("mustToPrettyJson", "toPrettyJson"),
+            ("mustToRawJson", "toRawJson"),
+            ("mustAppend", "append"),
+            ("mustPush", "push"),
+            ("mustPrepend", "prepend"),
+            ("mustFirst", "first"),
+            ("mustLast", "last"),
+            ("mustRest", "rest"),
+            ("mustInitial", "initial"),
+            ("mustReverse", "reverse"),
+            ("mustUniq", "uniq"),
+            ("mustWithout", "without"),
+            ("mustHas", "has"),
+            ("mustCompact", "compact"),
+            ("mustSlice", "slice"),
+            ("mustChunk", "chunk"),
+            ("mustMerge", "merge"),
+            ("mustMergeOverwrite", "mergeOverwrite"),
+            ("mustDeepCopy", "deepCopy"),
+            ("mustRegexReplaceAll", "regexReplaceAll"),
+            ("mustRegexReplaceAllLiteral", "regexReplaceAllLiteral"),
+        ] {
+            if let Some(d) = t.get(plain).copied() {
+                t.insert(must, d);
+            }
+        }
         t
     })
 }

@@ -906,7 +906,22 @@ const NUMERIC: &[u8] = b"0123456789";
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const ASCII: &[u8] = b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 
+/// Go's `regexp.QuoteMeta`.
+fn quote_meta(x: &str) -> String {
+    let mut o = String::with_capacity(x.len());
+    for c in x.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}
+
 fn register_more(t: &mut Table) {
+    def(t, "regexQuoteMeta", Exact(1), &[P::Str], |_, a| {
+        st(quote_meta(s(&a[0])))
+    });
     def(t, "randAlphaNum", Exact(1), &[P::Int], |_, a| {
         random_string(int(&a[0]), ALNUM)
     });
