@@ -41,6 +41,7 @@ pub struct Exec<'a> {
     pub(crate) out: String,
     depth: usize,
     iterations: u64,
+    deadline: Option<std::time::Instant>,
     tree: Tree,
     name: String,
 }
@@ -55,6 +56,10 @@ impl<'a> Exec<'a> {
             out: String::new(),
             depth: 0,
             iterations: 0,
+            deadline: set
+                .limits
+                .max_duration
+                .map(|d| std::time::Instant::now() + d),
             tree,
             name,
         }
@@ -87,6 +92,12 @@ impl<'a> Exec<'a> {
         pos: usize,
         node: &dyn std::fmt::Display,
     ) -> Result<(), Error> {
+        if let Some(msg) = self.over_time() {
+            let Flow::Err(e) = self.err_at(pos, node, msg) else {
+                unreachable!()
+            };
+            return Err(e);
+        }
         if self.depth >= self.set.limits.max_depth {
             let Flow::Err(e) = self.err_at(
                 pos,
@@ -210,7 +221,20 @@ impl<'a> Exec<'a> {
         }
     }
 
+    fn over_time(&self) -> Option<String> {
+        let deadline = self.deadline?;
+        (std::time::Instant::now() > deadline).then(|| {
+            format!(
+                "exceeded maximum execution time ({:?})",
+                self.set.limits.max_duration.unwrap_or_default()
+            )
+        })
+    }
+
     fn tick(&mut self, pipe: &Pipe) -> R<()> {
+        if let Some(msg) = self.over_time() {
+            return Err(self.err_at(pipe.pos, pipe, msg));
+        }
         self.iterations += 1;
         if self.iterations > self.set.limits.max_iterations {
             return Err(self.err_at(

@@ -31,6 +31,9 @@ pub struct Limits {
     pub max_output: usize,
     /// Nesting of control structures and parentheses in the parser.
     pub max_nesting: usize,
+    /// Wall-clock time of one execution (checked at every loop iteration and
+    /// template call); `None` for no bound.
+    pub max_duration: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_iterations: 10_000_000,
             max_output: 64 << 20,
             max_nesting: 200,
+            max_duration: Some(std::time::Duration::from_secs(30)),
         }
     }
 }

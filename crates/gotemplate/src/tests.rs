@@ -254,3 +254,17 @@ fn limits_are_errors() {
             .contains("nesting deeper than 200")
     );
 }
+
+#[test]
+fn time_is_bounded() {
+    let mut t = Templates::helm();
+    t.limits.max_duration = Some(std::time::Duration::from_millis(50));
+    t.limits.max_iterations = u64::MAX;
+    t.parse(
+        "x",
+        "{{ range until 1000000 }}{{ range until 1000 }}{{ end }}{{ end }}",
+    )
+    .unwrap();
+    let e = t.execute("x", &Value::Nil).unwrap_err().to_string();
+    assert!(e.contains("exceeded maximum execution time (50ms)"), "{e}");
+}
