@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod funcs;
 pub mod gofmt;
+pub mod gojson;
 pub mod lexer;
 pub mod parser;
 mod template;

@@ -26,6 +26,7 @@ const MUST_PASS: &[&str] = &[
     "sprig-merge-semantics",
     "sprig-regex",
     "sprig-strings",
+    "sprig-tojson-fromjson",
     "sprig-types",
     "sprig-until-seq",
     "tmpl-block-override",

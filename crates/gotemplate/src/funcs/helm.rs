@@ -130,6 +130,37 @@ fn warn(msg: &Value) -> FnError {
     FnError::Msg(format!("HELM[{}]HELM", msg.as_str().unwrap_or("")))
 }
 
+/// Sprig's `fromJson`/`fromJsonArray`: the decoded object (array), or Go's error text
+/// in an `Error` key (a one-string list).
+fn from_json(text: &str, array: bool) -> Value {
+    let fail = |msg: String| {
+        if array {
+            Value::list(vec![Value::str(msg)])
+        } else {
+            error_map(msg)
+        }
+    };
+    if let Err(e) = crate::gojson::check(text) {
+        return fail(e);
+    }
+    let into = if array {
+        "[]interface {}"
+    } else {
+        "map[string]interface {}"
+    };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        // `null` leaves Go's nil map (slice) as it is
+        Ok(serde_json::Value::Null) => Value::Nil,
+        Ok(v @ serde_json::Value::Object(_)) if !array => Value::from_json(&v),
+        Ok(v @ serde_json::Value::Array(_)) if array => Value::from_json(&v),
+        Ok(v) => fail(format!(
+            "json: cannot unmarshal {} into Go value of type {into}",
+            crate::gojson::kind(&v)
+        )),
+        Err(e) => fail(e.to_string()),
+    }
+}
+
 fn error_map(e: impl std::fmt::Display) -> Value {
     let mut m = BTreeMap::new();
     m.insert("Error".to_string(), Value::str(e.to_string()));
@@ -207,15 +238,7 @@ pub(super) fn register(t: &mut Table) {
         )
     });
     def(t, "fromJson", Exact(1), &[P::Str], |_, a| {
-        Ok(
-            match serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or("")) {
-                Ok(serde_json::Value::Object(o)) => Value::from_json(&serde_json::Value::Object(o)),
-                Ok(_) => error_map(
-                    "json: cannot unmarshal into Go value of type map[string]interface {}",
-                ),
-                Err(e) => error_map(e),
-            },
-        )
+        Ok(from_json(a[0].as_str().unwrap_or(""), false))
     });
     def(t, "toPrettyJson", Exact(1), &[P::Any], |_, a| {
         let mut s = String::new();
@@ -242,15 +265,7 @@ pub(super) fn register(t: &mut Table) {
         )
     });
     def(t, "fromJsonArray", Exact(1), &[P::Str], |_, a| {
-        Ok(
-            match serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or("")) {
-                Ok(serde_json::Value::Array(l)) => Value::from_json(&serde_json::Value::Array(l)),
-                Ok(_) => Value::list(vec![Value::str(
-                    "json: cannot unmarshal object into Go value of type []interface {}",
-                )]),
-                Err(e) => Value::list(vec![Value::str(e.to_string())]),
-            },
-        )
+        Ok(from_json(a[0].as_str().unwrap_or(""), true))
     });
     // Offline rendering: `lookup` finds nothing and DNS is never asked (crates/helm may
     // give a cluster-backed lookup later).

@@ -213,6 +213,7 @@ pub fn cases() -> Vec<(String, String)> {
         }
     }
     out.extend(yaml_cases());
+    out.extend(json_cases());
     out
 }
 
@@ -353,3 +354,51 @@ pub const OFFLINE: &[&str] = &[
     "{{ fromJsonArray \"[1, \\\"a\\\", null]\" | toJson }}|{{ fromJsonArray \"[]\" | toJson }}",
     "{{ fromYaml \"\" | toJson }}|{{ fromJson \"{}\" | toJson }}|{{ fromYaml \"a: [1, 2.5]\" | toJson }}",
 ];
+
+/// `fromJson` inputs, valid and not, for Go's error texts.
+pub const JSON_INPUTS: &[&str] = &[
+    "{bad",
+    "{\"a\":1",
+    "{\"a\" 1}",
+    "{\"a\":1,}",
+    "[1,]",
+    "[1 2]",
+    "{\"a\":tru}",
+    "{\"a\":nul}",
+    "{\"a\":-}",
+    "{\"a\":1.}",
+    "{\"a\":1e}",
+    "{\"a\":\"\\x\"}",
+    "{\"a\":\"\\u12g4\"}",
+    "{} x",
+    "",
+    "  ",
+    "[1]",
+    "1",
+    "\"s\"",
+    "true",
+    "null",
+    "{\"a\":01}",
+    "{'a':1}",
+    "{\"a\":[1,{\"b\":null}]}",
+    "{\"a\":\"tab\there\"}",
+    "{\"é\":\"✓\"}",
+    "{\"a\":1e400}",
+    "{\"a\":-0}",
+    "{\"a\":\"\\ud83d\\ude00\"}",
+    "{\"a\":\"\\/\"}",
+];
+
+/// `fromJson`/`fromJsonArray` cases over [`JSON_INPUTS`].
+pub fn json_cases() -> Vec<(String, String)> {
+    JSON_INPUTS
+        .iter()
+        .map(|j| {
+            let q = ferroflux_gotemplate::gofmt::quote(j);
+            (
+                format!("{{{{ fromJson {q} | toJson }}}}|{{{{ fromJsonArray {q} | toJson }}}}"),
+                String::new(),
+            )
+        })
+        .collect()
+}
