@@ -8,19 +8,29 @@ use crate::value::Value;
 
 /// The YAML document of `v`, ending in a newline (Helm trims it).
 pub fn to_yaml(v: &Value) -> String {
+    document(v, 0)
+}
+
+/// As [`to_yaml`] with sequences indented under their key, as Helm's `toYamlPretty`
+/// (go-yaml v3 with an indent of 2) writes them.
+pub fn to_yaml_pretty(v: &Value) -> String {
+    document(v, 2)
+}
+
+fn document(v: &Value, p: usize) -> String {
     let mut out = String::new();
     match v {
-        Value::Map(m) if !m.borrow().is_empty() => write_map(&mut out, v, 0),
-        Value::List(l) if !l.is_empty() => write_list(&mut out, v, 0),
+        Value::Map(m) if !m.borrow().is_empty() => write_map(&mut out, v, 0, p),
+        Value::List(l) if !l.is_empty() => write_list(&mut out, v, 0, p),
         other => {
-            out.push_str(&scalar(other, 0));
+            out.push_str(&scalar(other, 0, p));
             out.push('\n');
         }
     }
     out
 }
 
-fn write_map(out: &mut String, v: &Value, indent: usize) {
+fn write_map(out: &mut String, v: &Value, indent: usize, p: usize) {
     let Value::Map(m) = v else { return };
     let m = m.borrow();
     let mut keys: Vec<&String> = m.keys().collect();
@@ -36,11 +46,11 @@ fn write_map(out: &mut String, v: &Value, indent: usize) {
         }
         out.push_str(&string_scalar(k, indent, true));
         out.push(':');
-        write_value(out, &m[k.as_str()], indent, true);
+        write_value(out, &m[k.as_str()], indent, p);
     }
 }
 
-fn write_list(out: &mut String, v: &Value, indent: usize) {
+fn write_list(out: &mut String, v: &Value, indent: usize, p: usize) {
     let Value::List(l) = v else { return };
     for (i, x) in l.iter().enumerate() {
         if i > 0 || !out.ends_with("- ") {
@@ -48,10 +58,10 @@ fn write_list(out: &mut String, v: &Value, indent: usize) {
         }
         out.push_str("- ");
         match x {
-            Value::Map(m) if !m.borrow().is_empty() => write_map(out, x, indent + 2),
-            Value::List(n) if !n.is_empty() => write_list(out, x, indent + 2),
+            Value::Map(m) if !m.borrow().is_empty() => write_map(out, x, indent + 2, p),
+            Value::List(n) if !n.is_empty() => write_list(out, x, indent + 2, p),
             other => {
-                out.push_str(&scalar(other, indent + 2));
+                out.push_str(&scalar(other, indent + 2, p));
                 out.push('\n');
             }
         }
@@ -59,29 +69,31 @@ fn write_list(out: &mut String, v: &Value, indent: usize) {
 }
 
 /// Writes the value of a mapping entry after `key:`.
-fn write_value(out: &mut String, v: &Value, indent: usize, _in_map: bool) {
+fn write_value(out: &mut String, v: &Value, indent: usize, p: usize) {
     match v {
         Value::Map(m) if !m.borrow().is_empty() => {
             out.push('\n');
-            write_map(out, v, indent + 2);
+            write_map(out, v, indent + 2, p);
         }
         Value::List(l) if !l.is_empty() => {
             out.push('\n');
-            write_list(out, v, indent);
+            write_list(out, v, indent + p, p);
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other, indent + 2));
+            out.push_str(&scalar(other, indent + 2, p));
             out.push('\n');
         }
     }
 }
 
-fn scalar(v: &Value, indent: usize) -> String {
+/// `p` > 0 is the pretty (go-yaml v3) writer, which sees Go values, not a JSON round trip.
+fn scalar(v: &Value, indent: usize, p: usize) -> String {
     match v {
         Value::Nil => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
+        Value::Float(f) if p > 0 && f.is_finite() => gofmt::float_g(*f),
         Value::Float(f) => float(*f),
         Value::Str(s) => string_scalar(s, indent, false),
         Value::List(_) => "[]".into(),

@@ -230,15 +230,26 @@ pub(super) fn register(t: &mut Table) {
                     Value::from_yaml(&serde_yaml::Value::Mapping(m))
                 }
                 Ok(serde_yaml::Value::Null) => Value::map(BTreeMap::new()),
-                Ok(_) => error_map(
-                    "error unmarshaling JSON: json: cannot unmarshal array into Go value of type map[string]interface {}",
-                ),
+                Ok(other) => error_map(format!(
+                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                    match other {
+                        serde_yaml::Value::Sequence(_) => "array",
+                        serde_yaml::Value::String(_) => "string",
+                        serde_yaml::Value::Number(_) => "number",
+                        serde_yaml::Value::Bool(_) => "bool",
+                        _ => "object",
+                    }
+                )),
                 Err(e) => error_map(e),
             },
         )
     });
     def(t, "fromJson", Exact(1), &[P::Str], |_, a| {
         Ok(from_json(a[0].as_str().unwrap_or(""), false))
+    });
+    def(t, "toYamlPretty", Exact(1), &[P::Any], |_, a| {
+        let y = crate::yaml::to_yaml_pretty(&a[0]);
+        Ok(Value::str(y.strip_suffix('\n').unwrap_or(&y)))
     });
     def(t, "toPrettyJson", Exact(1), &[P::Any], |_, a| {
         let mut s = String::new();

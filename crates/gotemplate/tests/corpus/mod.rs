@@ -231,7 +231,7 @@ pub fn yaml_cases() -> Vec<(String, String)> {
     for i in 0..96 {
         out.push((format!("{{{{ index .Values.strs {i} | toYaml }}}}|{{{{ dict \"k\" (index .Values.strs {i}) | toYaml }}}}|{{{{ list (index .Values.strs {i}) | toYaml }}}}"), YAML_VALUES.to_string()));
     }
-    for t in [
+    for t in YAML_MORE.iter().copied().chain([
         "{{ .Values.nested | toYaml }}",
         "{{ .Values.nums | toYaml }}",
         "{{ .Values | toYaml }}",
@@ -241,7 +241,7 @@ pub fn yaml_cases() -> Vec<(String, String)> {
         "{{ dict \"m\" .Values.ml \"n\" (list .Values.ml) | toYaml }}",
         "{{ list (list 1 2) (list) (dict) (list (dict \"a\" 1 \"b\" 2)) | toYaml }}",
         "{{ toYaml nil }}|{{ toYaml true }}|{{ toYaml 5 }}|{{ toYaml 1.5 }}|{{ toYaml \"s\" }}",
-    ] {
+    ]) {
         out.push((t.to_string(), YAML_VALUES.to_string()));
     }
     out
@@ -402,3 +402,12 @@ pub fn json_cases() -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// `toYamlPretty` and `fromYaml` shapes.
+pub const YAML_MORE: &[&str] = &[
+    "{{ .Values.nested | toYamlPretty }}",
+    "{{ .Values | toYamlPretty }}",
+    "{{ list (list 1 2) (dict \"a\" (list 3)) | toYamlPretty }}",
+    "{{ .Values.strs | toYamlPretty }}",
+    "{{ fromYaml \"- a\" | toJson }}|{{ fromYaml \"s\" | toJson }}|{{ fromYaml \"1\" | toJson }}|{{ fromYaml \"true\" | toJson }}",
+];
