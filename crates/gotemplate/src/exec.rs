@@ -74,14 +74,19 @@ impl<'a> Exec<'a> {
     }
 
     fn err_at(&self, pos: usize, node: &dyn std::fmt::Display, msg: impl Into<String>) -> Flow {
+        Flow::Err(self.error_at(pos, node, msg))
+    }
+
+    /// Go's execution error at `node` (byte offset `pos` of the current tree).
+    fn error_at(&self, pos: usize, node: &dyn std::fmt::Display, msg: impl Into<String>) -> Error {
         let (line, col) = self.tree.location(pos);
-        Flow::Err(Error::Exec {
+        Error::Exec {
             location: format!("{}:{}:{}", self.tree.parse_name, line, col),
             name: self.name.clone(),
             node: node.to_string(),
             msg: msg.into(),
             cause: None,
-        })
+        }
     }
 
     /// Runs template `tree` with dot `dot`, writing into `self.out`.
@@ -93,23 +98,14 @@ impl<'a> Exec<'a> {
         node: &dyn std::fmt::Display,
     ) -> Result<(), Error> {
         if let Some(msg) = self.over_time() {
-            let Flow::Err(e) = self.err_at(pos, node, msg) else {
-                unreachable!()
-            };
-            return Err(e);
+            return Err(self.error_at(pos, node, msg));
         }
         if self.depth >= self.set.limits.max_depth {
-            let Flow::Err(e) = self.err_at(
-                pos,
-                node,
-                format!(
-                    "exceeded maximum template depth ({})",
-                    self.set.limits.max_depth
-                ),
-            ) else {
-                unreachable!()
-            };
-            return Err(e);
+            let msg = format!(
+                "exceeded maximum template depth ({})",
+                self.set.limits.max_depth
+            );
+            return Err(self.error_at(pos, node, msg));
         }
         self.depth += 1;
         let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
@@ -462,11 +458,10 @@ impl<'a> Exec<'a> {
                         format!("nil pointer evaluating interface {{}}.{f}"),
                     ));
                 }
-                other => {
-                    return Err(self.err_at(pos, node, {
-                        let _ = other;
-                        format!("can't evaluate field {f} in type interface {{}}")
-                    }));
+                // values live in map[string]interface{}: Go names the static type
+                _ => {
+                    let msg = format!("can't evaluate field {f} in type interface {{}}");
+                    return Err(self.err_at(pos, node, msg));
                 }
             };
         }

@@ -111,11 +111,10 @@ impl Scan<'_> {
     }
 
     fn literal(&mut self, word: &str) -> R {
-        for (k, w) in word.bytes().enumerate() {
+        for w in word.bytes() {
             if self.peek() != Some(w) {
                 return Err(self.err(&format!("in literal {word} (expecting '{}')", w as char)));
             }
-            let _ = k;
             self.i += 1;
         }
         Ok(())

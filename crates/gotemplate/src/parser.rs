@@ -343,7 +343,9 @@ impl Parser<'_> {
                 }
                 _ => match self.parse_item()? {
                     Item::Node(n) => list.push(n),
-                    _ => unreachable!(),
+                    Item::End(pos) | Item::Else(pos) => {
+                        return Err(("unexpected token".into(), pos));
+                    }
                 },
             }
         }
@@ -667,7 +669,6 @@ impl Parser<'_> {
                     Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::Str(..)
                 )
             {
-                let _ = i;
                 return Err((
                     format!("non executable command in pipeline stage {}", i + 1),
                     c.pos,

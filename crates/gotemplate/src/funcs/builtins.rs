@@ -3,7 +3,6 @@
 use std::cmp::Ordering;
 
 use super::{Arity, FnResult, P, Table, def};
-use crate::exec::Exec;
 use crate::gofmt;
 use crate::value::Value;
 
@@ -186,7 +185,7 @@ fn slice(item: &Value, idx: &[Value]) -> FnResult {
             Ok(Value::str(String::from_utf8_lossy(b)))
         }
         Value::List(l) => Ok(Value::list(l[ix[0] as usize..ix[1] as usize].to_vec())),
-        _ => unreachable!(),
+        other => Err(format!("can't slice item of type {}", other.type_name()).into()),
     }
 }
 
@@ -330,6 +329,3 @@ pub(crate) fn urlquery(s: &str) -> String {
     }
     o
 }
-
-#[allow(dead_code)]
-fn _unused(_: &mut Exec) {}

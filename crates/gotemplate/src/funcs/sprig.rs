@@ -477,7 +477,7 @@ pub(super) fn register(t: &mut Table) {
         Exact(3),
         &[P::Str, P::Str, P::Int],
         |_, a| {
-            let r = regex(s(&a[0])).unwrap_or_else(|_| regex::Regex::new("$^").expect("valid"));
+            let r = regex(s(&a[0]))?;
             let n = int(&a[2]);
             let it = r.find_iter(s(&a[1])).map(|m| Value::str(m.as_str()));
             Ok(Value::list(if n < 0 {
@@ -488,10 +488,8 @@ pub(super) fn register(t: &mut Table) {
         },
     );
     def(t, "regexFind", Exact(2), &[P::Str, P::Str], |_, a| {
-        st(regex(s(&a[0]))
-            .ok()
-            .and_then(|r| r.find(s(&a[1])).map(|m| m.as_str().to_string()))
-            .unwrap_or_default())
+        let r = regex(s(&a[0]))?;
+        st(r.find(s(&a[1])).map(|m| m.as_str()).unwrap_or_default())
     });
     // lists
     def(t, "list", AtLeast(0), &[P::Any], |_, a| Ok(Value::list(a)));
@@ -705,7 +703,6 @@ pub(super) fn register(t: &mut Table) {
             |_, a| merge(a, false)
         };
         def(t, n, AtLeast(1), &[P::Map], f);
-        let _ = n;
     }
     def(t, "deepCopy", Exact(1), &[P::Any], |_, a| {
         Ok(deep_copy(&a[0]))
