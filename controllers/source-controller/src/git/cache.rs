@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use gix::protocol::transport::client::blocking_io::Transport;
 use gix::remote::fetch::Shallow;
 use sha2::{Digest, Sha256};
 
@@ -107,6 +108,11 @@ pub(crate) fn is_shallow(repo: &gix::Repository) -> bool {
     repo.is_shallow().unwrap_or(true)
 }
 
+/// A fetch prepared on its own connection: the remote's refs are listed
+/// (one handshake + `ls-refs`), nothing is received yet.
+pub(crate) type PreparedFetch<'repo> =
+    gix::remote::fetch::Prepare<'static, 'repo, Box<dyn Transport + Send>>;
+
 /// Fetches `refspecs` from `remote` into the cache repository.
 pub(crate) fn fetch(
     remote: &Remote,
@@ -114,6 +120,18 @@ pub(crate) fn fetch(
     refspecs: &[String],
     shallow: Shallow,
 ) -> Result<(), GitError> {
+    let prepared = prepare_fetch(remote, repo, refspecs)?;
+    receive(remote, prepared, shallow)
+}
+
+/// Connects to `remote` and lists the refs `refspecs` name, ready to
+/// [`receive`] them into the cache repository; dropping the result instead
+/// ends the connection without fetching.
+pub(crate) fn prepare_fetch<'repo>(
+    remote: &Remote,
+    repo: &'repo gix::Repository,
+    refspecs: &[String],
+) -> Result<PreparedFetch<'repo>, GitError> {
     let transport = remote.connect()?;
     let spec = repo
         .remote_at_without_url_rewrite(remote.url.clone())
@@ -132,7 +150,16 @@ pub(crate) fn fetch(
     }
     connection
         .prepare_fetch(gix::progress::Discard, Default::default())
-        .map_err(|e| remote.error(e))?
+        .map_err(|e| remote.error(e))
+}
+
+/// Receives what `prepared` listed into the cache repository.
+pub(crate) fn receive(
+    remote: &Remote,
+    prepared: PreparedFetch<'_>,
+    shallow: Shallow,
+) -> Result<(), GitError> {
+    prepared
         .with_shallow(shallow)
         .receive(gix::progress::Discard, &remote.interrupt)
         .map_err(|e| remote.error(e))?;

@@ -5,6 +5,9 @@
 //!   and resolves `spec.ref` to a Flux revision, without fetching.
 //! - [`GitSource::probe`] does the same and keeps the listing, which
 //!   [`GitSource::checkout_probed`] reuses instead of listing again.
+//! - [`GitSource::probe_cached`] lists the refs through the fetch that
+//!   [`GitSource::checkout_probed`] then completes (or drops, when the cache
+//!   already has the commit): a new revision costs one ref listing in all.
 //! - [`GitSource::checkout`] resolves, then fetches (depth 1, only the needed
 //!   ref) into a per-URL cache repository unless the cache already has the
 //!   commit, and writes the commit's files into a directory.
@@ -79,12 +82,46 @@ impl GitSource {
     pub fn probe(&self) -> Result<Probe, GitError> {
         let (remote, _watchdog) = self.prepare()?;
         self.list_and_resolve(&remote)
-            .map(|(resolved, listed)| Probe { resolved, listed })
+            .map(|(resolved, listed)| Probe {
+                resolved,
+                listed,
+                held: None,
+            })
     }
 
     /// The revision string of [`GitSource::resolve`], e.g. `main@sha1:<hex>`.
     pub fn remote_revision(&self) -> Result<String, GitError> {
         self.resolve().map(|r| r.revision)
+    }
+
+    /// [`GitSource::probe`] as the start of the fetch into the cache under
+    /// `cache_dir`: the ref listing is the fetch's own, held open (on a thread
+    /// of its own, with the cache's lock) until the probe is handed to
+    /// [`GitSource::checkout_probed`], which receives the pack only if the
+    /// cache lacks the commit, or dropped, which ends it without fetching.
+    /// For a `semver` or a bare `commit` reference the fetch cannot be known
+    /// before the listing, and this is [`GitSource::probe`].
+    pub fn probe_cached(&self, cache_dir: &Path) -> Result<Probe, GitError> {
+        let Some(refspec) = self.held_refspec() else {
+            return self.probe();
+        };
+        self.reference.validate()?;
+        let (ready, listed) = mpsc::channel();
+        let (orders, ordered) = mpsc::channel();
+        let (source, path) = (self.clone(), cache_path(cache_dir, &self.url));
+        std::thread::Builder::new()
+            .name("git-fetch".into())
+            .spawn(move || source.held_fetch(&path, refspec, ready, ordered))
+            .map_err(|e| GitError::GitOperationFailed {
+                url: sanitize_url(&self.url),
+                message: format!("starting the fetch thread: {e}"),
+            })?;
+        let (resolved, listed) = listed.recv().map_err(|_| self.thread_ended())??;
+        Ok(Probe {
+            resolved,
+            listed,
+            held: Some(orders),
+        })
     }
 
     /// Resolves the reference, makes sure the commit is in the cache under
@@ -93,48 +130,74 @@ impl GitSource {
     /// A commit whose files are over [`GitSource::limits`] is refused
     /// ([`GitError::TooLarge`]) before `dest` is created.
     pub fn checkout(&self, cache_dir: &Path, dest: &Path) -> Result<Resolved, GitError> {
-        let probe = self.probe()?;
+        let probe = self.probe_cached(cache_dir)?;
         self.checkout_probed(probe, cache_dir, dest)
     }
 
     /// [`GitSource::checkout`] of the revision `probe` found, with the refs
     /// it listed: a new revision costs one ref listing, not two. The probe
-    /// must come from this source.
+    /// must come from this source; one of [`GitSource::probe_cached`] must
+    /// come from the same `cache_dir`.
     pub fn checkout_probed(
         &self,
         probe: Probe,
         cache_dir: &Path,
         dest: &Path,
     ) -> Result<Resolved, GitError> {
-        let (remote, _watchdog) = self.prepare()?;
         let Probe {
-            mut resolved,
+            resolved,
             listed,
+            held,
         } = probe;
-        let commit = gix::ObjectId::from_hex(resolved.commit.as_bytes()).map_err(|e| {
-            GitError::InvalidRef {
-                message: e.to_string(),
+        if let Some(orders) = held {
+            let (reply, replied) = mpsc::channel();
+            let order = Order {
+                dest: dest.to_path_buf(),
+                reply,
+            };
+            if orders.send(order).is_ok()
+                && let Ok(checked) = replied.recv()
+            {
+                return checked;
             }
-        })?;
+            // The held fetch gave up waiting (or its thread died) before
+            // taking the order: check out with the listing alone.
+            tracing::debug!(url = %sanitize_url(&self.url), "probe's fetch no longer held; fetching anew");
+        }
+        let (remote, _watchdog) = self.prepare()?;
+        let commit = commit_id(&resolved)?;
         let path = cache_path(cache_dir, &self.url);
         let lock = cache::lock(&path);
         let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let repo = cache::open(&path, self.limits.file_max_size)?;
-        resolved.fetched = self
-            .ensure_commit(&remote, &repo, &resolved, commit, &listed)
-            .map_err(|e| match e {
-                // Refused while fetching: say which revision.
-                GitError::TooLarge { message } => GitError::TooLarge {
-                    message: format!("revision '{}': {message}", resolved.revision),
-                },
-                e => e,
-            })?;
+        let fetched = self.ensure_commit(&remote, &repo, &resolved, commit, &listed);
+        self.finish_checkout(&remote, &repo, resolved, commit, fetched, dest)
+    }
+
+    /// The checkout's end, once the commit is in the cache (or not, `fetched`
+    /// being the error): size checks, then the files into `dest`.
+    fn finish_checkout(
+        &self,
+        remote: &Remote,
+        repo: &gix::Repository,
+        mut resolved: Resolved,
+        commit: gix::ObjectId,
+        fetched: Result<bool, GitError>,
+        dest: &Path,
+    ) -> Result<Resolved, GitError> {
+        resolved.fetched = fetched.map_err(|e| match e {
+            // Refused while fetching: say which revision.
+            GitError::TooLarge { message } => GitError::TooLarge {
+                message: format!("revision '{}': {message}", resolved.revision),
+            },
+            e => e,
+        })?;
         let tree = repo
             .find_commit(commit)
             .and_then(|c| c.tree_id().map(|t| t.detach()))
             .map_err(|e| remote.error(e))?;
-        let size = checkout::check_tree(&repo, tree, &self.limits, &remote.display)?;
-        checkout::write_tree(&repo, commit, dest, &remote.interrupt).map_err(|e| {
+        let size = checkout::check_tree(repo, tree, &self.limits, &remote.display)?;
+        checkout::write_tree(repo, commit, dest, &remote.interrupt).map_err(|e| {
             if remote.timed_out() {
                 remote.error(gix::error::message("checkout interrupted"))
             } else {
@@ -150,6 +213,153 @@ impl GitSource {
             "git checkout done"
         );
         Ok(resolved)
+    }
+
+    /// The one refspec a probe's fetch can be prepared with, if the
+    /// reference names a single ref.
+    fn held_refspec(&self) -> Option<String> {
+        let name = match &self.reference {
+            Reference::Branch(_)
+            | Reference::Tag(_)
+            | Reference::Commit {
+                branch: Some(_), ..
+            } => self.reference.ls_refs_prefixes().pop()?,
+            Reference::Name(_) => self
+                .reference
+                .ls_refs_prefixes()
+                .pop()
+                .filter(|n| n.starts_with("refs/"))?,
+            Reference::SemVer(_) | Reference::Commit { branch: None, .. } => return None,
+        };
+        Some(format!("+{name}:{name}"))
+    }
+
+    fn thread_ended(&self) -> GitError {
+        GitError::GitOperationFailed {
+            url: sanitize_url(&self.url),
+            message: "the git fetch thread ended unexpectedly".to_string(),
+        }
+    }
+
+    /// The thread of [`GitSource::probe_cached`]: lists the refs by preparing
+    /// the fetch of `refspec`, reports what the reference resolves to, and
+    /// waits for the checkout's order (or its end, when the probe is dropped).
+    fn held_fetch(
+        &self,
+        path: &Path,
+        refspec: String,
+        ready: mpsc::Sender<ProbeResult>,
+        ordered: mpsc::Receiver<Order>,
+    ) {
+        let (remote, watchdog) = match self.prepare() {
+            Ok(started) => started,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        // Every reply goes out once the connection (and with it an SSH
+        // session's key files) is gone and the cache is unlocked.
+        let lock = cache::lock(path);
+        let guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let repo = match cache::open(path, self.limits.file_max_size) {
+            Ok(repo) => repo,
+            Err(e) => {
+                drop((watchdog, remote, guard));
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let probed = cache::prepare_fetch(&remote, &repo, &[refspec]).and_then(|prepared| {
+            let listed = prepared.ref_map().remote_refs.clone();
+            let resolved = refs::resolve(&self.reference, &listed, &remote.display)?;
+            Ok((prepared, resolved, listed))
+        });
+        let (prepared, resolved, listed) = match probed {
+            Ok((prepared, resolved, listed)) => {
+                if ready.send(Ok((resolved.clone(), listed.clone()))).is_err() {
+                    return;
+                }
+                (prepared, resolved, listed)
+            }
+            Err(e) => {
+                drop((watchdog, remote, repo, guard));
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        // Dropped probe, or none in time: the connection ends without a fetch.
+        let Ok(order) = ordered.recv_timeout(self.timeout) else {
+            return;
+        };
+        // The checkout is an operation of its own, with its own time.
+        let Watchdog { flag, .. } = &watchdog;
+        let flag = flag.clone();
+        drop(watchdog);
+        flag.store(false, Ordering::SeqCst);
+        let watchdog = Watchdog::start_on(flag, self.timeout);
+        let result = commit_id(&resolved).and_then(|commit| {
+            let fetched = self.ensure_held(&remote, &repo, prepared, &resolved, commit, &listed);
+            self.finish_checkout(&remote, &repo, resolved, commit, fetched, &order.dest)
+        });
+        drop((watchdog, remote, repo, guard));
+        let _ = order.reply.send(result);
+    }
+
+    /// [`GitSource::ensure_commit`] with the fetch the probe prepared:
+    /// received only if the cache lacks the commit.
+    fn ensure_held(
+        &self,
+        remote: &Remote,
+        repo: &gix::Repository,
+        prepared: cache::PreparedFetch<'_>,
+        resolved: &Resolved,
+        commit: gix::ObjectId,
+        listed: &[gix::protocol::handshake::Ref],
+    ) -> Result<bool, GitError> {
+        let missing_commit = || GitError::NotFound {
+            url: remote.display.clone(),
+            message: format!("unable to resolve commit object for '{}'", resolved.commit),
+        };
+        if let Reference::Commit {
+            branch: Some(branch),
+            ..
+        } = &self.reference
+        {
+            // The commit must be in the branch's history.
+            let tip = refs::branch_tip(listed, branch).ok_or_else(missing_commit)?;
+            if cache::reachable(repo, tip, commit) {
+                return Ok(false);
+            }
+            cache::receive(remote, prepared, full_history(repo))?;
+            return if cache::reachable(repo, tip, commit) {
+                Ok(true)
+            } else {
+                Err(GitError::NotFound {
+                    url: remote.display.clone(),
+                    message: format!(
+                        "commit '{}' not found in branch '{branch}'",
+                        resolved.commit
+                    ),
+                })
+            };
+        }
+        if cache::has_commit(repo, commit) {
+            return Ok(false);
+        }
+        let name = resolved.ref_name.clone().ok_or_else(missing_commit)?;
+        cache::receive(remote, prepared, depth_one())?;
+        if cache::has_commit(repo, commit) {
+            Ok(true)
+        } else {
+            Err(GitError::GitOperationFailed {
+                url: remote.display.clone(),
+                message: format!(
+                    "ref '{name}' no longer points to {} (it changed during the fetch); retry",
+                    resolved.commit
+                ),
+            })
+        }
     }
 
     fn prepare(&self) -> Result<(Remote, Watchdog), GitError> {
@@ -178,14 +388,7 @@ impl GitSource {
         commit: gix::ObjectId,
         listed: &[gix::protocol::handshake::Ref],
     ) -> Result<bool, GitError> {
-        let depth_one = Shallow::DepthAtRemote(std::num::NonZeroU32::MIN);
-        let full_history = |repo: &gix::Repository| {
-            if cache::is_shallow(repo) {
-                Shallow::undo()
-            } else {
-                Shallow::NoChange
-            }
-        };
+        let depth_one = depth_one();
         let missing_commit = || GitError::NotFound {
             url: remote.display.clone(),
             message: format!("unable to resolve commit object for '{}'", resolved.commit),
@@ -268,12 +471,43 @@ impl GitSource {
 }
 
 /// What one ref listing of the remote found: the resolved revision, and the
-/// refs themselves for the checkout that may follow.
-#[derive(Debug, Clone)]
+/// refs themselves for the checkout that may follow (with, from
+/// [`GitSource::probe_cached`], the fetch that listed them, held open until
+/// the probe is checked out or dropped).
+#[derive(Debug)]
 pub struct Probe {
     /// The reference resolved on the remote.
     pub resolved: Resolved,
     listed: Vec<gix::protocol::handshake::Ref>,
+    held: Option<mpsc::Sender<Order>>,
+}
+
+type ProbeResult = Result<(Resolved, Vec<gix::protocol::handshake::Ref>), GitError>;
+
+/// A checkout asked of the thread holding a probe's fetch.
+#[derive(Debug)]
+struct Order {
+    dest: PathBuf,
+    reply: mpsc::Sender<Result<Resolved, GitError>>,
+}
+
+fn commit_id(resolved: &Resolved) -> Result<gix::ObjectId, GitError> {
+    gix::ObjectId::from_hex(resolved.commit.as_bytes()).map_err(|e| GitError::InvalidRef {
+        message: e.to_string(),
+    })
+}
+
+fn depth_one() -> Shallow {
+    Shallow::DepthAtRemote(std::num::NonZeroU32::MIN)
+}
+
+/// The whole history, for a cache that may have a shallow boundary.
+fn full_history(repo: &gix::Repository) -> Shallow {
+    if cache::is_shallow(repo) {
+        Shallow::undo()
+    } else {
+        Shallow::NoChange
+    }
 }
 
 /// Installs ring as rustls' process-wide crypto provider if none is installed
@@ -294,7 +528,11 @@ struct Watchdog {
 
 impl Watchdog {
     fn start(timeout: Duration) -> Watchdog {
-        let flag = Arc::new(AtomicBool::new(false));
+        Watchdog::start_on(Arc::new(AtomicBool::new(false)), timeout)
+    }
+
+    /// A watchdog raising `flag`.
+    fn start_on(flag: Arc<AtomicBool>, timeout: Duration) -> Watchdog {
         let (stop, stopped) = mpsc::channel::<()>();
         let raised = flag.clone();
         let thread = std::thread::Builder::new()

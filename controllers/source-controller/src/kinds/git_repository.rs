@@ -143,10 +143,10 @@ impl ArtifactSource for GitRepositories {
     }
 
     async fn remote(&self, _obj: &GitRepository, source: &GitSource) -> SourceStep<Probe> {
-        // One ref listing tells whether anything upstream changed; the
-        // checkout reuses it.
-        let probe = source.clone();
-        blocking_git(&source.url, move || probe.probe())
+        // One ref listing tells whether anything upstream changed; it is the
+        // start of the fetch the checkout completes (or drops, if unchanged).
+        let (probe, cache_dir) = (source.clone(), self.cache_dir.clone());
+        blocking_git(&source.url, move || probe.probe_cached(&cache_dir))
             .await
             .map_err(git_failure)
     }

@@ -131,23 +131,54 @@ fn a_probe_handed_to_the_checkout_saves_a_ref_listing() {
         ServerAuth::Basic("flux".into(), "s3cret-pw".into()),
     );
     let s = authed(&server.url("repo.git"));
+    let cache = fx.path("cache");
     // The reconciler's way: probe (is there a new revision?), then check
     // out what the probe found with its listing.
-    let probe = s.probe().expect("probe");
+    let probe = s.probe_cached(&cache).expect("probe");
     assert_eq!(probe.resolved.revision, format!("master@sha1:{}", c.master));
     let checked = s
-        .checkout_probed(probe, &fx.path("cache"), &fx.path("a"))
+        .checkout_probed(probe, &cache, &fx.path("a"))
         .expect("checkout");
     assert!(checked.fetched);
     assert_eq!(checked.commit, c.master);
+    assert_eq!(read(&fx.path("a"), "version.txt"), "three");
     let seen = server.seen();
-    // The probe's listing, and the one gix makes inside the fetch itself
-    // (it lists the refs it negotiates on its own connection): no listing
-    // of the checkout's own in between.
+    // The probe's listing is the fetch's own: a new revision costs one.
     assert_eq!(fetches(&seen), 1, "{seen:#?}");
+    assert_eq!(listings(&seen), 1, "{seen:#?}");
+
+    // Unchanged: the probe lists once; a probe dropped (the reconciler's
+    // way when the revision is already stored) or checked out from the
+    // cache fetches nothing.
+    let before = server.seen().len();
+    let probe = s.probe_cached(&cache).expect("probe again");
+    assert_eq!(probe.resolved.revision, checked.revision);
+    drop(probe);
+    let probe = s.probe_cached(&cache).expect("probe a third time");
+    let again = s
+        .checkout_probed(probe, &cache, &fx.path("b"))
+        .expect("checkout from cache");
+    assert!(!again.fetched);
+    assert_eq!(read(&fx.path("b"), "version.txt"), "three");
+    let seen = server.seen()[before..].to_vec();
+    assert_eq!(fetches(&seen), 0, "{seen:#?}");
     assert_eq!(listings(&seen), 2, "{seen:#?}");
 
-    // Resolving and checking out apart (as before) lists once more.
+    // A new commit: one listing and one fetch again.
+    let new = fx.push_new_commit("four");
+    let before = server.seen().len();
+    let probe = s.probe_cached(&cache).expect("probe new");
+    assert_eq!(probe.resolved.commit, new);
+    let updated = s
+        .checkout_probed(probe, &cache, &fx.path("c"))
+        .expect("checkout new");
+    assert!(updated.fetched);
+    assert_eq!(read(&fx.path("c"), "version.txt"), "four");
+    let seen = server.seen()[before..].to_vec();
+    assert_eq!(fetches(&seen), 1, "{seen:#?}");
+    assert_eq!(listings(&seen), 1, "{seen:#?}");
+
+    // Resolving and checking out apart lists once more.
     let (fx, _) = Fixture::new();
     let server = HttpServer::start(
         &fx.repos,
@@ -158,5 +189,5 @@ fn a_probe_handed_to_the_checkout_saves_a_ref_listing() {
     s.checkout(&fx.path("cache"), &fx.path("a"))
         .expect("checkout");
     let seen = server.seen();
-    assert_eq!(listings(&seen), 3, "{seen:#?}");
+    assert_eq!(listings(&seen), 2, "{seen:#?}");
 }
