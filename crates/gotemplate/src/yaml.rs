@@ -23,7 +23,8 @@ fn document(v: &Value, p: usize) -> String {
         Value::Map(m) if !m.borrow().is_empty() => write_map(&mut out, v, 0, p),
         Value::List(l) if !l.is_empty() => write_list(&mut out, v, 0, p),
         other => {
-            out.push_str(&scalar(other, 0, p));
+            // go-yaml indents a root scalar's continuation lines by 2
+            out.push_str(&scalar(other, 2, p, 0));
             out.push('\n');
         }
     }
@@ -61,7 +62,8 @@ fn write_list(out: &mut String, v: &Value, indent: usize, p: usize) {
             Value::Map(m) if !m.borrow().is_empty() => write_map(out, x, indent + 2, p),
             Value::List(n) if !n.is_empty() => write_list(out, x, indent + 2, p),
             other => {
-                out.push_str(&scalar(other, indent + 2, p));
+                let col = column(out);
+                out.push_str(&scalar(other, indent + 2, p, col));
                 out.push('\n');
             }
         }
@@ -81,20 +83,84 @@ fn write_value(out: &mut String, v: &Value, indent: usize, p: usize) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other, indent + 2, p));
+            let col = column(out);
+            out.push_str(&scalar(other, indent + 2, p, col));
             out.push('\n');
         }
     }
 }
 
-/// `p` > 0 is the pretty (go-yaml v3) writer, which sees Go values, not a JSON round trip.
-fn scalar(v: &Value, indent: usize, p: usize) -> String {
+/// The column (in characters) where the next write lands.
+fn column(out: &str) -> usize {
+    out[out.rfind('\n').map_or(0, |i| i + 1)..].chars().count()
+}
+
+/// go-yaml v2's line folding at width 80: a space met past column 80 becomes a line
+/// break and the continuation indent (plain, single- and double-quoted scalars of values).
+fn fold(token: String, col: usize, indent: usize) -> String {
+    let style = match token.chars().next() {
+        Some('\'') => 's',
+        Some('"') => 'd',
+        _ => 'p',
+    };
+    let cs: Vec<char> = token.chars().collect();
+    if cs.len() + col <= 80 || !cs.contains(&' ') {
+        return token;
+    }
+    let n = cs.len();
+    let mut out = String::with_capacity(token.len() + 16);
+    let mut col = col;
+    let mut spaces = false;
+    for (k, &c) in cs.iter().enumerate() {
+        if c == ' ' {
+            let next_space = cs.get(k + 1) == Some(&' ');
+            let inner = k != 1 && k + 2 != n;
+            let fold_here = !spaces
+                && col > 80
+                && match style {
+                    'p' => !next_space,
+                    's' => inner && !next_space,
+                    _ => inner,
+                };
+            if fold_here {
+                out.push('\n');
+                out.push_str(&" ".repeat(indent));
+                col = indent;
+                if style == 'd' && next_space {
+                    out.push('\\');
+                    col += 1;
+                }
+            } else {
+                out.push(c);
+                col += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            col += 1;
+            spaces = false;
+        }
+    }
+    out
+}
+
+/// `p` > 0 is the pretty (go-yaml v3) writer, which sees Go values, not a JSON round trip
+/// and does not fold long lines.
+fn scalar(v: &Value, indent: usize, p: usize, col: usize) -> String {
     match v {
         Value::Nil => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) if p > 0 && f.is_finite() => gofmt::float_g(*f),
         Value::Float(f) => float(*f),
+        Value::Str(s) if p == 0 => {
+            let token = string_scalar(s, indent, false);
+            if token.starts_with('|') {
+                token
+            } else {
+                fold(token, col, indent)
+            }
+        }
         Value::Str(s) => string_scalar(s, indent, false),
         Value::List(_) => "[]".into(),
         Value::Map(_) => "{}".into(),

@@ -214,6 +214,7 @@ pub fn cases() -> Vec<(String, String)> {
     }
     out.extend(yaml_cases());
     out.extend(json_cases());
+    out.extend(long_cases());
     out
 }
 
@@ -411,3 +412,28 @@ pub const YAML_MORE: &[&str] = &[
     "{{ .Values.strs | toYamlPretty }}",
     "{{ fromYaml \"- a\" | toJson }}|{{ fromYaml \"s\" | toJson }}|{{ fromYaml \"1\" | toJson }}|{{ fromYaml \"true\" | toJson }}",
 ];
+
+/// Long strings, which go-yaml v2 folds at column 80.
+pub const LONG_VALUES: &str = r##"
+long: "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss tttt uuuu vvvv wwww"
+longq: "a: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss tttt uuuu vvvv wwww xxxx yyyy zzzz 1111 2222 3333 4444 5555 6666 7777 8888 9999"
+longd: "true aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss\ttttt uuuu  vvvv wwww"
+twospaces: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa  bbbb   cccc dddd"
+noSpaces: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+unicode: "ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé ééééé"
+deep: {a: {b: {c: "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss tttt"}}}
+list: ["aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss tttt uuuu vvvv", {k: "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr"}]
+"##;
+
+/// `toYaml` cases over [`LONG_VALUES`].
+pub fn long_cases() -> Vec<(String, String)> {
+    [
+        "{{ .Values | toYaml }}",
+        "{{ .Values.long | toYaml }}|{{ .Values.longq | toYaml }}|{{ .Values.longd | toYaml }}",
+        "{{ .Values | toYamlPretty }}",
+        "{{ dict \"a_rather_long_key_name_for_the_column_count\" .Values.long | toYaml }}",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), LONG_VALUES.to_string()))
+    .collect()
+}
