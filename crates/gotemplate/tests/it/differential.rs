@@ -5,7 +5,7 @@
 //! The peer runs from the virtual environment `target/peers/venv` (`.ci/run` creates
 //! it); without it the test skips with a message.
 
-mod corpus;
+use super::corpus;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,7 +88,7 @@ fn differential_against_helm() {
     if !fresh {
         std::fs::write(&cases_file, &input_text).unwrap();
         let status = Command::new(&python)
-            .arg(root.join("crates/gotemplate/tests/helm_peer.py"))
+            .arg(root.join("crates/gotemplate/tests/it/helm_peer.py"))
             .arg(&cases_file)
             .arg(&results_file)
             .status()
@@ -119,7 +119,7 @@ fn differential_against_helm() {
     let rate = passed as f64 * 100.0 / total as f64;
     eprintln!("differential: {passed}/{total} byte-identical ({rate:.1}%)");
     std::fs::write(dir.join("failures.txt"), failures.join("\n")).unwrap();
-    // known differences and their reasons: tests/KNOWN_DIFFERENCES.md
+    // known differences and their reasons: tests/it/KNOWN_DIFFERENCES.md
     assert!(total >= 1000, "corpus too small: {total}");
     assert!(
         rate >= corpus::REQUIRED_PASS_RATE,
