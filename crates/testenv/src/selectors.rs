@@ -162,6 +162,48 @@ fn kind_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// What label and field selectors can see of an object: `metadata.name`,
+/// `metadata.namespace`, `metadata.labels` and every field some kind can be
+/// selected by (see [`kind_fields`]); nothing else. The watch history keeps
+/// this of an object's previous state to decide selector transitions.
+pub fn selector_view(obj: &Value) -> Value {
+    let mut view = serde_json::Map::new();
+    let mut meta = serde_json::Map::new();
+    for key in ["name", "namespace", "labels"] {
+        if let Some(v) = obj.get("metadata").and_then(|m| m.get(key)) {
+            meta.insert(key.to_string(), v.clone());
+        }
+    }
+    view.insert("metadata".to_string(), Value::Object(meta));
+    let kinds = ["Event", "Secret", "Pod", "Namespace", "Job"];
+    for path in kinds.iter().flat_map(|k| kind_fields(k)) {
+        let mut cur = obj;
+        for seg in path.split('.') {
+            cur = &cur[seg];
+        }
+        if cur.is_null() {
+            continue;
+        }
+        let mut dst = &mut view;
+        let mut segs = path.split('.').peekable();
+        while let Some(seg) = segs.next() {
+            if segs.peek().is_none() {
+                dst.insert(seg.to_string(), cur.clone());
+                break;
+            }
+            let next = dst
+                .entry(seg.to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            // A selectable field whose parent is itself selectable (none today) stays as copied.
+            dst = match next.as_object_mut() {
+                Some(m) => m,
+                None => break,
+            };
+        }
+    }
+    Value::Object(view)
+}
+
 impl FieldSelector {
     /// Parses a field selector, refusing fields `kind` cannot be selected by
     /// (kube-apiserver answers 400 "field label not supported").

@@ -2,11 +2,13 @@
 //! global increasing resourceVersion, and a bounded history of changes that
 //! watches replay from.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
+
+use crate::selectors::selector_view;
 
 /// Where an object is stored.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,8 +68,13 @@ pub struct Event {
     pub key: Key,
     /// The object after the change (for deletes: its last state, with the delete's resourceVersion).
     pub object: Arc<Value>,
-    /// The object before the change, for modifications (selector transitions).
+    /// What selectors can see of the object before the change (name, namespace,
+    /// labels and the selectable fields, see [`crate::selectors::selector_view`]),
+    /// for modifications (selector transitions) and deletes; never the whole
+    /// object, so the history does not keep every old version twice.
     pub previous: Option<Arc<Value>>,
+    /// Approximate bytes this event keeps alive (see [`approx_size`]).
+    pub size: usize,
 }
 
 /// What a watch starts from: the events to replay, and a receiver for
@@ -77,11 +84,31 @@ pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 /// How many past changes watches can resume from; older resourceVersions get 410 Gone.
 pub const DEFAULT_HISTORY: usize = 10_000;
 
+/// How many bytes (as [`approx_size`] counts them) the history may keep; the
+/// oldest events go first, as with [`DEFAULT_HISTORY`] (410 Gone for them).
+pub const DEFAULT_HISTORY_BYTES: usize = 64 << 20;
+
 struct Inner {
     objects: BTreeMap<Key, Arc<Value>>,
     rv: u64,
     history: VecDeque<Arc<Event>>,
     history_cap: usize,
+    history_bytes: usize,
+    history_max_bytes: usize,
+    /// The resourceVersion of the last change of each API group.
+    group_rv: HashMap<String, u64>,
+}
+
+/// Roughly how many heap bytes a JSON value takes: its strings and keys plus
+/// a fixed cost per node. Cheap enough to run on every write.
+pub fn approx_size(v: &Value) -> usize {
+    const NODE: usize = 32;
+    NODE + match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(approx_size).sum(),
+        Value::Object(m) => m.iter().map(|(k, v)| NODE + k.len() + approx_size(v)).sum(),
+        _ => 0,
+    }
 }
 
 /// The store, shared by every request handler.
@@ -91,8 +118,15 @@ pub struct Store {
 }
 
 impl Store {
-    /// An empty store keeping `history_cap` past events.
+    /// An empty store keeping `history_cap` past events (and at most
+    /// [`DEFAULT_HISTORY_BYTES`] of them).
     pub fn new(history_cap: usize) -> Self {
+        Self::with_limits(history_cap, DEFAULT_HISTORY_BYTES)
+    }
+
+    /// An empty store keeping at most `history_cap` past events and
+    /// `history_max_bytes` bytes of them (the newest event is always kept).
+    pub fn with_limits(history_cap: usize, history_max_bytes: usize) -> Self {
         let (tx, _) = broadcast::channel(4096);
         Self {
             inner: Mutex::new(Inner {
@@ -100,6 +134,9 @@ impl Store {
                 rv: 1,
                 history: VecDeque::new(),
                 history_cap: history_cap.max(1),
+                history_bytes: 0,
+                history_max_bytes,
+                group_rv: HashMap::new(),
             }),
             tx,
         }
@@ -126,6 +163,18 @@ impl Store {
     /// One object.
     pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
         self.lock().objects.get(key).cloned()
+    }
+
+    /// The resourceVersion of the last change to an object of API group
+    /// `group` (0 if none): caches of a group's objects are fresh while it stays the same.
+    pub fn group_rv(&self, group: &str) -> u64 {
+        self.lock().group_rv.get(group).copied().unwrap_or(0)
+    }
+
+    /// How many events the history keeps, and their approximate bytes.
+    pub fn history_usage(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.history.len(), inner.history_bytes)
     }
 
     /// Every object of a resource (in one namespace, or all), sorted by
@@ -161,6 +210,7 @@ impl Store {
                         key: key_of(group, plural, &o),
                         object: o,
                         previous: None,
+                        size: 0,
                     })
                 })
                 .collect(),
@@ -252,7 +302,8 @@ impl Txn<'_> {
             type_,
             key,
             object: obj.clone(),
-            previous,
+            previous: previous.map(|p| Arc::new(selector_view(&p))),
+            size: 0,
         });
         obj
     }
@@ -270,17 +321,32 @@ impl Txn<'_> {
             type_: EventType::Deleted,
             key: key.clone(),
             object: last.clone(),
-            previous: Some(old),
+            previous: Some(Arc::new(selector_view(&old))),
+            size: 0,
         });
         Some(last)
     }
 
-    fn publish(&mut self, event: Event) {
-        let event = Arc::new(event);
-        if self.inner.history.len() >= self.inner.history_cap {
-            self.inner.history.pop_front();
+    fn publish(&mut self, mut event: Event) {
+        event.size = approx_size(&event.object) + event.previous.as_deref().map_or(0, approx_size);
+        let inner = &mut *self.inner;
+        match inner.group_rv.get_mut(&event.key.group) {
+            Some(rv) => *rv = event.rv,
+            None => {
+                inner.group_rv.insert(event.key.group.clone(), event.rv);
+            }
         }
-        self.inner.history.push_back(event.clone());
+        let event = Arc::new(event);
+        inner.history_bytes += event.size;
+        inner.history.push_back(event.clone());
+        while inner.history.len() > inner.history_cap
+            || (inner.history_bytes > inner.history_max_bytes && inner.history.len() > 1)
+        {
+            let Some(old) = inner.history.pop_front() else {
+                break;
+            };
+            inner.history_bytes -= old.size;
+        }
         // No receivers is fine: nobody is watching.
         let _ = self.tx.send(event);
     }
@@ -362,5 +428,116 @@ mod tests {
         }
         assert_eq!(store.lock().history.len(), 5);
         assert_eq!(store.lock().objects.len(), 1);
+    }
+
+    /// The history keeps what selectors see of the previous state (for ADDED/DELETED
+    /// transitions), not the previous object: its spec and status are gone.
+    #[test]
+    fn history_keeps_only_the_selectable_part_of_previous_objects() {
+        let store = Store::new(10);
+        let key = Key::new("", "pods", "a", "p");
+        let pod = |app: &str, phase: &str| {
+            json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "a",
+                "labels": {"app": app}, "annotations": {"big": "x".repeat(1000)}},
+                "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]},
+                "status": {"phase": phase}})
+        };
+        store.txn().put(key.clone(), pod("web", "Pending"));
+        let from = store.current_rv();
+        store.txn().put(key.clone(), pod("db", "Running"));
+        store.txn().remove(&key);
+        let (events, _) = store.watch("", "pods", Some(from)).unwrap();
+        assert_eq!(events.len(), 2);
+        let previous = events[0].previous.as_deref().unwrap();
+        assert_eq!(
+            *previous,
+            json!({"metadata": {"name": "p", "namespace": "a", "labels": {"app": "web"}},
+                "spec": {"nodeName": "n1"}, "status": {"phase": "Pending"}})
+        );
+        assert_eq!(events[1].type_, EventType::Deleted);
+        assert_eq!(
+            events[1].previous.as_deref().unwrap()["metadata"]["labels"]["app"],
+            "db"
+        );
+        // The full objects are still what watches are sent.
+        assert_eq!(events[0].object["spec"]["containers"][0]["image"], "i");
+        assert_eq!(events[1].object["metadata"]["labels"]["app"], "db");
+    }
+
+    #[test]
+    fn history_is_bounded_in_bytes() {
+        let store = Store::with_limits(1000, 20_000);
+        let key = Key::new("", "configmaps", "a", "x");
+        for i in 0..100 {
+            store.txn().put(
+                key.clone(),
+                json!({"metadata": {"name": "x", "namespace": "a"}, "data": {"v": "x".repeat(1000), "i": i}}),
+            );
+        }
+        let (events, bytes) = store.history_usage();
+        assert!(bytes <= 20_000, "{bytes}");
+        assert!((10..100).contains(&events), "{events}");
+        // Resuming from a dropped version is 410 Gone; from a kept one replays the rest.
+        let current = store.current_rv();
+        assert!(store.watch("", "configmaps", Some(current - 50)).is_err());
+        let (replay, _) = store.watch("", "configmaps", Some(current - 5)).unwrap();
+        assert_eq!(replay.len(), 5);
+        // The newest event is kept even when it alone is over the bound.
+        let store = Store::with_limits(1000, 10);
+        store
+            .txn()
+            .put(key.clone(), json!({"metadata": {"name": "x"}}));
+        assert_eq!(store.history_usage().0, 1);
+    }
+
+    /// The benchmark's shape: 1,000 Kustomization-like objects, each updated five times
+    /// (status changes). Reports what the history retains, against what it retained when
+    /// every event kept the whole previous object.
+    #[test]
+    fn history_bytes_for_a_thousand_objects() {
+        let store = Store::new(DEFAULT_HISTORY);
+        let mut whole_previous = 0;
+        let obj = |i: usize, round: usize| {
+            json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                "metadata": {"name": format!("app-{i}"), "namespace": format!("ns-{i}"),
+                    "labels": {"app": format!("app-{i}")},
+                    "managedFields": [{"manager": "kustomize-controller", "fieldsV1": {"f:status": "x".repeat(1500)}}]},
+                "spec": {"interval": "10m", "path": "./deploy", "prune": true,
+                    "sourceRef": {"kind": "GitRepository", "name": "repo"}},
+                "status": {"conditions": [{"type": "Ready", "status": "True",
+                    "message": format!("Applied revision: main@sha1:{round:040}")}],
+                    "inventory": {"entries": (0..10).map(|e| json!({"id": format!("ns-{i}_cm-{e}__ConfigMap"), "v": "v1"})).collect::<Vec<_>>()}}})
+        };
+        for round in 0..6 {
+            for i in 0..1000 {
+                let key = Key::new(
+                    "kustomize.toolkit.fluxcd.io",
+                    "kustomizations",
+                    "",
+                    &format!("app-{i}"),
+                );
+                if let Some(old) = store.get(&key) {
+                    whole_previous += approx_size(&old);
+                }
+                store.txn().put(key, obj(i, round));
+            }
+        }
+        let (events, bytes) = store.history_usage();
+        let before = bytes
+            - store
+                .lock()
+                .history
+                .iter()
+                .filter_map(|e| e.previous.as_deref())
+                .map(approx_size)
+                .sum::<usize>()
+            + whole_previous;
+        eprintln!(
+            "history: {events} events, ~{} KiB retained (~{} KiB with whole previous objects)",
+            bytes >> 10,
+            before >> 10
+        );
+        assert_eq!(events, 6000);
+        assert!(bytes * 10 < before * 6, "{bytes} vs {before}");
     }
 }

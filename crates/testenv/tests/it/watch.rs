@@ -148,6 +148,55 @@ async fn label_selector_watch_reports_transitions() {
     );
 }
 
+/// Resuming a selector-filtered watch replays from the history, which keeps only what
+/// selectors see of each previous state: transitions are still ADDED/DELETED, changes of a
+/// matching object MODIFIED, with the whole object sent.
+#[tokio::test]
+async fn resumed_label_selector_watch_replays_transitions_from_history() {
+    let (_env, client) = env_with_namespaces(&["r"]).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "r");
+    let start = api
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    api.create(&PostParams::default(), &cm("x", "off"))
+        .await
+        .unwrap();
+    for patch in [
+        json!({"metadata": {"labels": {"v": "on"}}}),
+        json!({"data": {"v": "changed"}}),
+        json!({"metadata": {"labels": {"v": "off"}}}),
+        json!({"data": {"v": "unseen"}}),
+    ] {
+        api.patch("x", &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .unwrap();
+    }
+    let mut stream = api
+        .watch(&WatchParams::default().labels("v=on"), &start)
+        .await
+        .unwrap()
+        .boxed();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let event = next_event(&mut stream).await;
+        let data = match &event {
+            WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => {
+                o.data.clone().unwrap_or_default()["v"].clone()
+            }
+            _ => String::new(),
+        };
+        seen.push(format!("{} {data}", describe(&event)));
+    }
+    assert_eq!(
+        seen,
+        ["ADDED x off", "MODIFIED x changed", "DELETED x changed"]
+    );
+}
+
 #[tokio::test]
 async fn compacted_resource_version_is_gone() {
     let (env, client) = env_with_namespaces(&["g"]).await;
