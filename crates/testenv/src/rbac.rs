@@ -1,8 +1,9 @@
 //! RBAC authorization, decided the way kube-apiserver's RBAC authorizer decides.
 //!
-//! Pure functions over the RBAC objects held by the in-memory API server (as Kubernetes JSON):
-//! no I/O, no caches. Every call resolves bindings and roles from scratch, so a test that
-//! creates a Role and then immediately issues a request sees the new permissions.
+//! Pure functions over the RBAC objects held by the in-memory API server (as Kubernetes JSON),
+//! indexed by [`RbacObjects::new`]: no I/O. The server rebuilds the index whenever an RBAC
+//! object changes, so a test that creates a Role and then immediately issues a request sees
+//! the new permissions; a decision looks only at the bindings naming the user or its groups.
 //!
 //! Behaviour mirrored from kube-apiserver:
 //! - Members of `system:masters` are allowed everything (kube-apiserver's privileged-group
@@ -26,7 +27,9 @@
 //!   role selected by another aggregated role contributes its aggregated rules), which is the
 //!   controller's steady state.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ferroflux_gocompat::quote;
 use serde_json::{Map, Value};
@@ -59,13 +62,134 @@ pub struct Attributes<'a> {
     pub name: &'a str,
 }
 
-/// The RBAC objects currently in the store, as Kubernetes JSON.
-#[derive(Debug, Clone, Copy)]
-pub struct RbacObjects<'a> {
-    pub roles: &'a [Value],
-    pub role_bindings: &'a [Value],
-    pub cluster_roles: &'a [Value],
-    pub cluster_role_bindings: &'a [Value],
+/// The RBAC objects currently in the store, as Kubernetes JSON, indexed so that a decision
+/// looks only at the bindings naming the user (or one of its groups) and finds roles by name:
+/// bindings by subject (ClusterRoleBindings, and RoleBindings per namespace), Roles by
+/// namespace and name, ClusterRoles by name. Build it once per state of the RBAC objects and
+/// share it between requests.
+#[derive(Debug, Default)]
+pub struct RbacObjects {
+    roles: Vec<Arc<Value>>,
+    cluster_roles: Vec<Arc<Value>>,
+    role_bindings: Vec<Arc<Value>>,
+    cluster_role_bindings: Vec<Arc<Value>>,
+    /// (namespace, name) to the first such Role.
+    roles_by_key: HashMap<(String, String), usize>,
+    /// Name to the first such ClusterRole.
+    cluster_roles_by_name: HashMap<String, usize>,
+    cluster_binding_subjects: SubjectIndex,
+    /// By the RoleBindings' namespace.
+    binding_subjects: HashMap<String, SubjectIndex>,
+    /// Bindings looked at by decisions so far (for tests of the index).
+    examined: AtomicUsize,
+}
+
+/// Bindings (positions, ascending) by the user names and groups their subjects name.
+#[derive(Debug, Default)]
+struct SubjectIndex {
+    users: HashMap<String, Vec<usize>>,
+    groups: HashMap<String, Vec<usize>>,
+}
+
+impl SubjectIndex {
+    fn add(&mut self, i: usize, binding: &Value, binding_namespace: &str) {
+        let Some(subjects) = binding.get("subjects").and_then(Value::as_array) else {
+            return;
+        };
+        for subject in subjects {
+            let name = str_field(subject, "name");
+            let (map, key) = match str_field(subject, "kind") {
+                "User" => (&mut self.users, name.to_string()),
+                "Group" => (&mut self.groups, name.to_string()),
+                "ServiceAccount" => {
+                    // As `applies_to`: no namespace means the binding's own; none at all, nobody.
+                    let ns = match str_field(subject, "namespace") {
+                        "" => binding_namespace,
+                        ns => ns,
+                    };
+                    if ns.is_empty() {
+                        continue;
+                    }
+                    (&mut self.users, service_account_username(ns, name))
+                }
+                _ => continue,
+            };
+            let list = map.entry(key).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
+
+    /// The bindings that may apply to `user`, in their original order.
+    fn candidates(&self, user: &UserInfo) -> Vec<usize> {
+        let mut found: Vec<usize> = self.users.get(&user.name).cloned().unwrap_or_default();
+        for group in &user.groups {
+            if let Some(list) = self.groups.get(group) {
+                found.extend_from_slice(list);
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+impl RbacObjects {
+    /// Indexes the RBAC objects (each list in the store's order).
+    pub fn new(
+        roles: Vec<Arc<Value>>,
+        role_bindings: Vec<Arc<Value>>,
+        cluster_roles: Vec<Arc<Value>>,
+        cluster_role_bindings: Vec<Arc<Value>>,
+    ) -> Self {
+        let mut roles_by_key = HashMap::new();
+        for (i, r) in roles.iter().enumerate() {
+            let key = (
+                metadata_str(r, "namespace").to_string(),
+                metadata_str(r, "name").to_string(),
+            );
+            roles_by_key.entry(key).or_insert(i);
+        }
+        let mut cluster_roles_by_name = HashMap::new();
+        for (i, r) in cluster_roles.iter().enumerate() {
+            cluster_roles_by_name
+                .entry(metadata_str(r, "name").to_string())
+                .or_insert(i);
+        }
+        let mut cluster_binding_subjects = SubjectIndex::default();
+        for (i, b) in cluster_role_bindings.iter().enumerate() {
+            cluster_binding_subjects.add(i, b, "");
+        }
+        let mut binding_subjects: HashMap<String, SubjectIndex> = HashMap::new();
+        for (i, b) in role_bindings.iter().enumerate() {
+            let ns = metadata_str(b, "namespace");
+            if ns.is_empty() {
+                // Only requests in a namespace consult RoleBindings, those of that namespace.
+                continue;
+            }
+            binding_subjects
+                .entry(ns.to_string())
+                .or_default()
+                .add(i, b, ns);
+        }
+        Self {
+            roles,
+            cluster_roles,
+            role_bindings,
+            cluster_role_bindings,
+            roles_by_key,
+            cluster_roles_by_name,
+            cluster_binding_subjects,
+            binding_subjects,
+            examined: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many bindings decisions and rule resolutions on these objects have looked at.
+    pub fn bindings_examined(&self) -> usize {
+        self.examined.load(Ordering::Relaxed)
+    }
 }
 
 /// The outcome of an authorization check.
@@ -351,15 +475,21 @@ fn visit_rules(
     visit: &mut dyn FnMut(&Value) -> bool,
 ) -> VisitOutcome {
     let mut errors = Vec::new();
-    let namespaced = rbac
-        .role_bindings
-        .iter()
-        .filter(|b| !namespace.is_empty() && metadata_str(b, "namespace") == namespace);
-    let bindings = rbac
-        .cluster_role_bindings
-        .iter()
-        .map(|b| (b, ""))
-        .chain(namespaced.map(|b| (b, namespace)));
+    let cluster = rbac.cluster_binding_subjects.candidates(user);
+    let namespaced = match rbac.binding_subjects.get(namespace) {
+        Some(index) if !namespace.is_empty() => index.candidates(user),
+        _ => Vec::new(),
+    };
+    rbac.examined
+        .fetch_add(cluster.len() + namespaced.len(), Ordering::Relaxed);
+    let bindings = cluster
+        .into_iter()
+        .map(|i| (&*rbac.cluster_role_bindings[i], ""))
+        .chain(
+            namespaced
+                .into_iter()
+                .map(|i| (&*rbac.role_bindings[i], namespace)),
+        );
     for (binding, binding_namespace) in bindings {
         if !applies_to(user, binding.get("subjects"), binding_namespace) {
             continue;
@@ -408,22 +538,20 @@ fn applies_to(user: &UserInfo, subjects: Option<&Value>, binding_namespace: &str
 }
 
 fn role_ref_rules<'a>(
-    rbac: &RbacObjects<'a>,
+    rbac: &'a RbacObjects,
     role_ref: Option<&Value>,
     binding_namespace: &str,
 ) -> Result<Vec<&'a Value>, String> {
     let kind = role_ref.map(|r| str_field(r, "kind")).unwrap_or_default();
     let name = role_ref.map(|r| str_field(r, "name")).unwrap_or_default();
     match kind {
-        "Role" => rbac
-            .roles
-            .iter()
-            .find(|r| {
-                !binding_namespace.is_empty()
-                    && metadata_str(r, "namespace") == binding_namespace
-                    && metadata_str(r, "name") == name
+        "Role" => (!binding_namespace.is_empty())
+            .then(|| {
+                rbac.roles_by_key
+                    .get(&(binding_namespace.to_string(), name.to_string()))
             })
-            .map(rules_of)
+            .flatten()
+            .map(|&i| rules_of(&rbac.roles[i]))
             .ok_or_else(|| not_found("role", name)),
         "ClusterRole" => find_cluster_role(rbac, name)
             .map(|role| effective_cluster_role_rules(rbac, role, &mut Vec::new()))
@@ -439,10 +567,10 @@ fn not_found(resource: &str, name: &str) -> String {
     )
 }
 
-fn find_cluster_role<'a>(rbac: &RbacObjects<'a>, name: &str) -> Option<&'a Value> {
-    rbac.cluster_roles
-        .iter()
-        .find(|r| metadata_str(r, "name") == name)
+fn find_cluster_role<'a>(rbac: &'a RbacObjects, name: &str) -> Option<&'a Value> {
+    rbac.cluster_roles_by_name
+        .get(name)
+        .map(|&i| &*rbac.cluster_roles[i])
 }
 
 fn rules_of(role: &Value) -> Vec<&Value> {
@@ -457,7 +585,7 @@ fn rules_of(role: &Value) -> Vec<&Value> {
 /// every other ClusterRole matched by a selector, selector by selector, roles sorted by
 /// name. `visiting` breaks aggregation cycles: a role met again uses its stored rules.
 fn effective_cluster_role_rules<'a>(
-    rbac: &RbacObjects<'a>,
+    rbac: &'a RbacObjects,
     role: &'a Value,
     visiting: &mut Vec<&'a str>,
 ) -> Vec<&'a Value> {
@@ -476,7 +604,8 @@ fn effective_cluster_role_rules<'a>(
     let mut failed = false;
     'selectors: for selector in selectors {
         let mut matched: Vec<&'a Value> = Vec::new();
-        for candidate in rbac.cluster_roles {
+        for candidate in &rbac.cluster_roles {
+            let candidate: &'a Value = candidate;
             let labels = candidate
                 .get("metadata")
                 .and_then(|m| m.get("labels"))
@@ -624,13 +753,14 @@ mod tests {
     }
 
     impl Store {
-        fn objects(&self) -> RbacObjects<'_> {
-            RbacObjects {
-                roles: &self.roles,
-                role_bindings: &self.role_bindings,
-                cluster_roles: &self.cluster_roles,
-                cluster_role_bindings: &self.cluster_role_bindings,
-            }
+        fn objects(&self) -> RbacObjects {
+            let arcs = |v: &[Value]| v.iter().cloned().map(Arc::new).collect();
+            RbacObjects::new(
+                arcs(&self.roles),
+                arcs(&self.role_bindings),
+                arcs(&self.cluster_roles),
+                arcs(&self.cluster_role_bindings),
+            )
         }
         fn role(mut self, ns: &str, name: &str, rules: Value) -> Self {
             self.roles.push(json!({

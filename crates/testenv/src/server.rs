@@ -31,6 +31,9 @@ pub struct Server {
     pub workloads: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::store::Key>>,
     /// How often a watch that allows bookmarks gets one.
     pub bookmark_every: std::time::Duration,
+    /// The indexed RBAC objects, with the store's RBAC group resourceVersion they reflect.
+    pub(crate) rbac_cache:
+        std::sync::Mutex<Option<(u64, std::sync::Arc<crate::rbac::RbacObjects>)>>,
 }
 
 impl Server {
@@ -42,6 +45,7 @@ impl Server {
             admin_token,
             workloads: std::sync::OnceLock::new(),
             bookmark_every: std::time::Duration::from_secs(5),
+            rbac_cache: std::sync::Mutex::new(None),
         };
         server.seed();
         server
