@@ -10,6 +10,7 @@ use crate::value::Value;
 
 mod builtins;
 mod helm;
+mod semver;
 mod sprig;
 mod textcase;
 
@@ -113,6 +114,7 @@ fn helm_table() -> &'static Table {
         let mut t = Table::new();
         builtins::register(&mut t);
         sprig::register(&mut t);
+        semver::register(&mut t);
         textcase::register(&mut t);
         helm::register(&mut t);
         // Sprig's `must` variants whose plain versions here already return the error

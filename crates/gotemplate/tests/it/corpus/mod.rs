@@ -215,6 +215,7 @@ pub fn cases() -> Vec<(String, String)> {
     out.extend(yaml_cases());
     out.extend(json_cases());
     out.extend(long_cases());
+    out.extend(semver_cases());
     out
 }
 
@@ -436,4 +437,117 @@ pub fn long_cases() -> Vec<(String, String)> {
     .iter()
     .map(|t| (t.to_string(), LONG_VALUES.to_string()))
     .collect()
+}
+
+/// Versions and constraints for `semver`/`semverCompare` (Masterminds/semver v3's rules).
+pub const SEMVER_VERSIONS: &[&str] = &[
+    "1.2.3",
+    "v1.2.3",
+    "1.2",
+    "1",
+    "0.0.3",
+    "0.2.5",
+    "1.2.3-beta.1+b5",
+    "1.3.0-alpha",
+    "2.0.0",
+    "1.2.4",
+    "0.0.0",
+    "1.10.0",
+    "2.0.0-rc.1",
+    "1.2.3+meta",
+    "01.2.3",
+    "1.2.3-01",
+    "x.y",
+    "",
+    "1.2.3.4",
+    "1.2.3-alpha.10",
+    "1.2.3-alpha.9",
+    "1.2.3-alpha.beta",
+];
+
+/// Constraints for `semverCompare`.
+pub const SEMVER_CONSTRAINTS: &[&str] = &[
+    "1.2.3",
+    "=1.2.3",
+    "!=1.2.3",
+    ">1.2.3",
+    "<1.2.3",
+    ">=1.2.3",
+    "<=1.2.3",
+    "=>1.2",
+    "=<1.2",
+    "~1.2.3",
+    "~>1.2",
+    "~1",
+    "~0.0.0",
+    "^1.2.3",
+    "^1.2",
+    "^1",
+    "^0.2.3",
+    "^0.2",
+    "^0.0.3",
+    "^0.0",
+    "^0",
+    "1.2.x",
+    "1.x",
+    "*",
+    "x",
+    "",
+    ">1.x",
+    ">1.2.x",
+    "<=1.x",
+    "<=1.2.x",
+    "!=1.x",
+    "!=1.2.x",
+    ">=1.2 <2",
+    ">=1.2, <2",
+    "1.2 - 1.4.5",
+    "1.2.3 - 2",
+    "<1 || >=2",
+    "^1.2.3 || ~0.2",
+    ">=1.2.3-0",
+    ">=1.2.3-alpha",
+    "~1.2.3-beta",
+    "^1.3.0-alpha",
+    "bad",
+    ">= 1.2.3",
+    "> 1.x || < 0.1",
+    "1.2.3-beta.1",
+    ">1.2.3-alpha.9",
+    ">=1.2.3-alpha <1.2.3",
+];
+
+/// `semver` field access and `semverCompare` over every constraint x version pair.
+pub fn semver_cases() -> Vec<(String, String)> {
+    let q = ferroflux_gotemplate::gofmt::quote;
+    let mut out = vec![];
+    for v in SEMVER_VERSIONS {
+        let v = q(v);
+        out.push((
+            format!("{{{{ $v := semver {v} }}}}{{{{ $v.Major }}}}|{{{{ $v.Minor }}}}|{{{{ $v.Patch }}}}|{{{{ $v.Prerelease }}}}|{{{{ $v.Metadata }}}}|{{{{ $v.Original }}}}"),
+            String::new(),
+        ));
+    }
+    for c in SEMVER_CONSTRAINTS {
+        // an error stops the template: the versions that parse, all in one case
+        out.push((
+            SEMVER_VERSIONS
+                .iter()
+                .filter(|v| semver_ok(v))
+                .map(|v| format!("{{{{ semverCompare {} {} }}}}|", q(c), q(v)))
+                .collect(),
+            String::new(),
+        ));
+    }
+    for v in SEMVER_VERSIONS.iter().filter(|v| !semver_ok(v)) {
+        out.push((
+            format!("{{{{ semverCompare \">=1\" {} }}}}", q(v)),
+            String::new(),
+        ));
+    }
+    out
+}
+
+fn semver_ok(v: &str) -> bool {
+    !matches!(v, "1.2.3-01" | "x.y" | "" | "1.2.3.4")
 }
