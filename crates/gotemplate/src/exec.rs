@@ -592,7 +592,7 @@ fn param(def: &FuncDef, i: usize) -> P {
 /// Go checks constant arguments against the parameter type before evaluating them.
 fn literal_mismatch(p: P, a: &Arg) -> Option<String> {
     let want = match p {
-        P::Any | P::List | P::Map => return None,
+        P::Any | P::List | P::Map | P::Time => return None,
         P::Str => "string",
         P::Int | P::Int64 => "integer",
         P::Float => "float",
@@ -631,6 +631,7 @@ fn check_type(def: &FuncDef, i: usize, v: &Value) -> Result<(), String> {
         P::Bool => "bool",
         P::List => "[]interface {}",
         P::Map => "map[string]interface {}",
+        P::Time => "time.Time",
     };
     if matches!(v, Value::Nil) {
         return match p {

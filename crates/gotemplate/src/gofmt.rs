@@ -87,6 +87,7 @@ fn write_v(out: &mut String, v: &Value, depth: usize) {
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&float_g(*f)),
         Value::Str(s) => out.push_str(s),
+        Value::Time(t) => out.push_str(&t.go_string()),
         Value::List(l) => {
             out.push('[');
             for (i, x) in l.iter().enumerate() {

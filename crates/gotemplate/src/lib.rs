@@ -14,6 +14,7 @@ mod exec;
 mod funcs;
 pub mod gofmt;
 pub mod gojson;
+pub mod gotime;
 pub mod lexer;
 pub mod parser;
 mod template;

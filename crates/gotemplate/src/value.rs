@@ -27,6 +27,8 @@ pub enum Value {
     List(Rc<Vec<Value>>),
     /// `map[string]interface{}`.
     Map(MapRef),
+    /// Go's `time.Time` (Sprig's date functions).
+    Time(Rc<crate::gotime::GoTime>),
 }
 
 impl Value {
@@ -56,6 +58,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
+            Value::Time(_) => "time.Time",
         }
     }
 
@@ -69,6 +72,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
+            Value::Time(_) => true,
         }
     }
 
@@ -139,6 +143,9 @@ impl Value {
                     .map(|(k, v)| (k.clone(), v.to_json()))
                     .collect(),
             ),
+            Value::Time(t) => {
+                serde_json::Value::String(t.format("2006-01-02T15:04:05.999999999Z07:00"))
+            }
         }
     }
 }

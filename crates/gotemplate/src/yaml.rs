@@ -162,6 +162,11 @@ fn scalar(v: &Value, indent: usize, p: usize, col: usize) -> String {
             }
         }
         Value::Str(s) => string_scalar(s, indent, false),
+        Value::Time(t) => string_scalar(
+            &t.format("2006-01-02T15:04:05.999999999Z07:00"),
+            indent,
+            false,
+        ),
         Value::List(_) => "[]".into(),
         Value::Map(_) => "{}".into(),
     }

@@ -208,7 +208,7 @@ fn kind(v: &Value) -> Kind {
         Value::Float(_) => Kind::Float,
         Value::Str(_) => Kind::Str,
         Value::List(_) => Kind::List,
-        Value::Map(_) => Kind::Map,
+        Value::Map(_) | Value::Time(_) => Kind::Map,
     }
 }
 

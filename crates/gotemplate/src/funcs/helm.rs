@@ -17,6 +17,10 @@ pub(crate) fn to_json(out: &mut String, v: &Value) {
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&ferroflux_gocompat::json::float_string(*f)),
         Value::Str(s) => ferroflux_gocompat::json::write_string(out, s),
+        Value::Time(t) => ferroflux_gocompat::json::write_string(
+            out,
+            &t.format("2006-01-02T15:04:05.999999999Z07:00"),
+        ),
         Value::List(l) => {
             out.push('[');
             for (i, x) in l.iter().enumerate() {

@@ -9,6 +9,7 @@ use crate::template::FuncSet;
 use crate::value::Value;
 
 mod builtins;
+mod dates;
 mod helm;
 mod semver;
 mod sprig;
@@ -43,6 +44,8 @@ pub enum P {
     List,
     /// `map[string]interface{}`.
     Map,
+    /// `time.Time`.
+    Time,
 }
 
 /// Why a function failed.
@@ -115,6 +118,7 @@ fn helm_table() -> &'static Table {
         builtins::register(&mut t);
         sprig::register(&mut t);
         semver::register(&mut t);
+        dates::register(&mut t);
         textcase::register(&mut t);
         helm::register(&mut t);
         // Sprig's `must` variants whose plain versions here already return the error

@@ -830,6 +830,7 @@ fn kind_of(v: &Value) -> &'static str {
         Value::Str(_) => "string",
         Value::List(_) => "slice",
         Value::Map(_) => "map",
+        Value::Time(_) => "struct",
     }
 }
 

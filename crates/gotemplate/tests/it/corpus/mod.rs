@@ -216,6 +216,7 @@ pub fn cases() -> Vec<(String, String)> {
     out.extend(json_cases());
     out.extend(long_cases());
     out.extend(semver_cases());
+    out.extend(date_cases());
     out
 }
 
@@ -550,4 +551,113 @@ pub fn semver_cases() -> Vec<(String, String)> {
 
 fn semver_ok(v: &str) -> bool {
     !matches!(v, "1.2.3-01" | "x.y" | "" | "1.2.3.4")
+}
+
+/// Go reference-time layouts for the date functions.
+pub const DATE_LAYOUTS: &[&str] = &[
+    "2006-01-02T15:04:05Z07:00",
+    "2006-01-02 15:04:05.999999999 -0700 MST",
+    "Mon Jan _2 15:04:05 2006",
+    "Monday, 02-Jan-06 15:04:05 MST",
+    "02 Jan 06 15:04 -0700",
+    "Jan 2, 2006 at 3:04pm (MST)",
+    "January 2 2006 03:04:05 PM",
+    "2006-01-02T15:04:05.000Z0700",
+    "2006-01-02T15:04:05.999-07:00:00",
+    "15:04:05,000 Z07 2006/1/2",
+    "__2 002 _2006 x",
+    "20060102150405",
+];
+
+/// Instants (Unix seconds) the date cases format.
+pub const DATE_SECONDS: &[i64] = &[
+    0,
+    1_700_000_000,
+    951_782_400,
+    -86_401,
+    4_102_444_799,
+    1_234_567_890,
+];
+
+/// Date functions over fixed instants: no case depends on the clock except by shape.
+pub fn date_cases() -> Vec<(String, String)> {
+    let q = ferroflux_gotemplate::gofmt::quote;
+    let mut out = vec![];
+    for l in DATE_LAYOUTS {
+        let t: String = DATE_SECONDS
+            .iter()
+            .map(|s| {
+                format!(
+                    "{{{{ date {} {s} }}}}|{{{{ dateInZone {} {s} \"UTC\" }}}}\n",
+                    q(l),
+                    q(l)
+                )
+            })
+            .collect();
+        out.push((t, String::new()));
+    }
+    let parse: &[(&str, &str)] = &[
+        ("2006-01-02", "2024-02-29"),
+        ("2006-01-02", "2023-02-29"),
+        ("2006-01-02", "2024-13-01"),
+        ("2006-01-02", "x"),
+        ("2006-01-02", "2024-01-02 extra"),
+        ("2006-01-02T15:04:05Z07:00", "2024-03-10T12:34:56Z"),
+        ("2006-01-02T15:04:05Z07:00", "2024-03-10T12:34:56+02:00"),
+        (
+            "2006-01-02T15:04:05Z07:00",
+            "2024-03-10T12:34:56.123456-07:30",
+        ),
+        ("2006-01-02T15:04:05.000Z07:00", "2024-03-10T12:34:56.5Z"),
+        ("2006-01-02 15:04:05 MST", "2024-03-10 12:34:56 UTC"),
+        ("2006-01-02 15:04:05 MST", "2024-03-10 12:34:56 CET"),
+        ("Jan 2 2006 3:04PM", "feb 29 2024 12:05AM"),
+        ("Jan 2 2006 3:04PM", "Mar 1 2024 1:05PM"),
+        ("02/01/06", "31/12/68"),
+        ("02/01/06", "31/12/69"),
+        ("15:04", "25:00"),
+        ("15:04", "23:60"),
+        ("Monday 2006", "Friday 2021"),
+        ("2006-01-02", ""),
+    ];
+    for (l, v) in parse {
+        out.push((
+            format!("{{{{ toDate {} {} }}}}|{{{{ toDate {} {} | unixEpoch }}}}|{{{{ toDate {} {} | date \"2006-01-02T15:04:05.999999999Z07:00 MST\" }}}}", q(l), q(v), q(l), q(v), q(l), q(v)),
+            String::new(),
+        ));
+        out.push((
+            format!("{{{{ mustToDate {} {} }}}}", q(l), q(v)),
+            String::new(),
+        ));
+    }
+    for d in [
+        "1h", "-90m", "1.5h", "1h2m3.5s", "300ms", "1.5us", "2µs", "7ns", "0", "", "x", "1d", "1",
+        "-0", "+5m", ".5s", "1.s", "9999999h",
+    ] {
+        out.push((
+            format!("{{{{ dateModify {} (toDate \"2006-01-02\" \"2024-01-31\") }}}}|{{{{ durationRound {} }}}}|{{{{ mustDateModify {} (toDate \"2006-01-02\" \"2024-01-31\") | unixEpoch }}}}", q(d), q(d), q(d)),
+            String::new(),
+        ));
+    }
+    for n in [
+        "0", "1", "59", "60", "61", "3599", "3600", "3661", "86400", "90061", "31536001", "-5",
+        "x", "1.5",
+    ] {
+        out.push((format!("{{{{ duration {} }}}}|{{{{ duration {n} }}}}|{{{{ duration (int64 {n}) }}}}|{{{{ durationRound (int64 {n}) }}}}|{{{{ durationRound (mul (int64 {n}) 1000000000) }}}}", q(n)), String::new()));
+    }
+    out.extend(
+        [
+            "{{ htmlDate 1700000000 }}|{{ htmlDateInZone 1700000000 \"UTC\" }}|{{ date_in_zone \"2006\" 0 \"UTC\" }}",
+            "{{ htmlDateInZone (toDate \"2006-01-02T15:04:05Z07:00\" \"2024-03-10T23:30:00-05:00\") \"UTC\" }}",
+            "{{ date \"15:04:05 MST -0700\" (toDate \"2006-01-02T15:04:05Z07:00\" \"2024-03-10T23:30:00-05:00\") }}",
+            "{{ toDate \"2006-01-02\" \"2024-01-02\" | toJson }}|{{ dict \"t\" (toDate \"2006-01-02\" \"2024-01-02\") | toYaml }}",
+            "{{ $t := toDate \"2006-01-02\" \"2024-01-02\" }}{{ kindOf $t }}|{{ typeOf $t }}|{{ if $t }}T{{ end }}|{{ empty $t }}",
+            "{{ (now | date \"2006\") | len }}|{{ now | unixEpoch | len }}|{{ ago now }}|{{ ago (dateModify \"-2h\" now) }}|{{ kindOf now }}",
+            "{{ toDate \"2006-01-02\" \"0001-01-01\" | unixEpoch }}|{{ toDate \"2006-01-02\" \"bad\" | date \"2006-01-02 15:04\" }}",
+            "{{ date \"2006-01-02\" \"notatime\" | len }}|{{ date \"2006\" 1.5 | len }}",
+        ]
+        .iter()
+        .map(|t| (t.to_string(), String::new())),
+    );
+    out
 }
