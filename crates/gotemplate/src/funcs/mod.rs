@@ -14,6 +14,7 @@ mod helm;
 mod semver;
 mod sprig;
 mod textcase;
+mod toml;
 
 /// How many arguments a function takes.
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +120,7 @@ fn helm_table() -> &'static Table {
         sprig::register(&mut t);
         semver::register(&mut t);
         dates::register(&mut t);
+        toml::register(&mut t);
         textcase::register(&mut t);
         helm::register(&mut t);
         // Sprig's `must` variants whose plain versions here already return the error

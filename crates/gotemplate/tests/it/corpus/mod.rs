@@ -217,6 +217,7 @@ pub fn cases() -> Vec<(String, String)> {
     out.extend(long_cases());
     out.extend(semver_cases());
     out.extend(date_cases());
+    out.extend(toml_cases());
     out
 }
 
@@ -659,5 +660,31 @@ pub fn date_cases() -> Vec<(String, String)> {
         .iter()
         .map(|t| (t.to_string(), String::new())),
     );
+    out
+}
+
+/// `toToml` (BurntSushi/toml's encoder) over values, tables, arrays of tables and errors.
+pub fn toml_cases() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = [
+        "{{ .Values | toToml }}",
+        "{{ .Values.m | toToml }}",
+        "{{ dict \"a\" 1 \"b\" (list 1 2) \"c\" (dict \"d\" \"x\") | toToml }}",
+        "{{ dict \"t\" (list (dict \"a\" 1) (dict \"b\" (dict \"c\" 2))) \"z\" true | toToml }}",
+        "{{ dict \"a b\" \"q\\\"\\\\\\t\\n\" \"\" 1 \"é\" 2 \"x.y\" 3 | toToml }}",
+        "{{ dict \"a\" (dict \"b\" (dict \"c\" (dict))) \"e\" (list) | toToml }}",
+        "{{ dict \"n\" nil \"a\" 1 | toToml }}",
+        "{{ list 1 2 | toToml }}|{{ toToml \"s\" }}|{{ toToml nil }}",
+        "{{ dict \"l\" (list 1 nil) | toToml }}",
+        "{{ dict \"f\" 1.5 \"g\" 1e21 \"h\" 0.0000001 \"i\" (float64 3) \"j\" (int64 -4) | toToml }}",
+        "{{ dict \"mixed\" (list 1 \"a\" (list 2 3)) | toToml }}",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), VALUES[0].to_string()))
+    .collect();
+    out.push(("{{ .Values | toToml }}".to_string(), VALUES[1].to_string()));
+    out.push((
+        "{{ .Values | toToml }}".to_string(),
+        YAML_VALUES.to_string(),
+    ));
     out
 }
