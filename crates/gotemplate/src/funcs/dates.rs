@@ -25,12 +25,33 @@ fn tv(t: GoTime) -> FnResult {
     Ok(Value::Time(Rc::new(t)))
 }
 
-/// Sprig's `dateInZone`: an unknown zone is UTC.
-fn date_in_zone(layout: &str, date: &Value, _zone: &str) -> FnResult {
+/// Sprig's `dateInZone`: `Local` is UTC here; an unknown zone is UTC, as in Sprig.
+fn date_in_zone(layout: &str, date: &Value, zone: &str) -> FnResult {
     let mut t = time_of(date);
     t.offset = 0;
     t.zone = Rc::from("UTC");
+    if let Some((offset, abbr)) = named_zone(zone, t.secs) {
+        t.offset = offset;
+        t.zone = Rc::from(abbr.as_str());
+    }
     Ok(Value::str(t.format(layout)))
+}
+
+/// The offset and abbreviation of an IANA zone (the system's zoneinfo, as Go reads it)
+/// at a Unix time.
+fn named_zone(zone: &str, secs: i64) -> Option<(i32, String)> {
+    // Go's LoadLocation: "", "UTC" and "Local" are built in; no path tricks
+    if matches!(zone, "" | "UTC" | "Local")
+        || zone.contains("..")
+        || zone.starts_with('/')
+        || zone.starts_with('\\')
+    {
+        return None;
+    }
+    let tz = jiff::tz::TimeZone::get(zone).ok()?;
+    let ts = jiff::Timestamp::from_second(secs).ok()?;
+    let info = tz.to_offset_info(ts);
+    Some((info.offset().seconds(), info.abbreviation().to_string()))
 }
 
 fn s(v: &Value) -> &str {

@@ -649,6 +649,8 @@ pub fn date_cases() -> Vec<(String, String)> {
     out.extend(
         [
             "{{ htmlDate 1700000000 }}|{{ htmlDateInZone 1700000000 \"UTC\" }}|{{ date_in_zone \"2006\" 0 \"UTC\" }}",
+            "{{ dateInZone \"2006-01-02 15:04 MST Z07:00\" 0 \"Europe/Paris\" }}|{{ dateInZone \"15:04 MST\" 1720000000 \"Europe/Paris\" }}|{{ dateInZone \"15:04 MST -0700\" 1720000000 \"America/Sao_Paulo\" }}|{{ dateInZone \"15:04 MST\" 1720000000 \"Asia/Kolkata\" }}|{{ htmlDateInZone 1700000000 \"Pacific/Kiritimati\" }}",
+            "{{ dateInZone \"15:04 MST\" 0 \"Nowhere/X\" }}|{{ dateInZone \"15:04 MST\" 0 \"Local\" }}|{{ dateInZone \"15:04 MST\" 0 \"\" }}|{{ dateInZone \"15:04 MST\" 0 \"../etc/passwd\" }}|{{ dateInZone \"15:04 MST\" (toDate \"2006-01-02T15:04:05Z07:00\" \"2024-03-10T23:30:00-05:00\") \"America/New_York\" }}",
             "{{ htmlDateInZone (toDate \"2006-01-02T15:04:05Z07:00\" \"2024-03-10T23:30:00-05:00\") \"UTC\" }}",
             "{{ date \"15:04:05 MST -0700\" (toDate \"2006-01-02T15:04:05Z07:00\" \"2024-03-10T23:30:00-05:00\") }}",
             "{{ toDate \"2006-01-02\" \"2024-01-02\" | toJson }}|{{ dict \"t\" (toDate \"2006-01-02\" \"2024-01-02\") | toYaml }}",
