@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== real peers (installed once: git, kubectl, the Helm SDK from PyPI)"
+echo "== real peers (installed once: git, kubectl, docker-registry, age, gnupg; the Helm SDK, oras, moto and boto3 from PyPI)"
 hack/install-peers
 
 echo "== cargo fmt --check"
