@@ -1,0 +1,4 @@
+//! One test binary for crates/helm (links once).
+
+mod release;
+mod render;

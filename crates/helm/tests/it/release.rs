@@ -1,0 +1,1 @@
+//! Release records: encode, decode, and interoperate with the Helm SDK against testenv.
