@@ -376,14 +376,26 @@ impl<'a> Exec<'a> {
         match first {
             Arg::Ident(_, name) => return self.eval_call(dot, name, cmd, &cmd.args[1..], fin),
             Arg::Field { pos, chain } => {
+                if let Some(v) = self.method(dot, dot.clone(), chain, cmd, &fin, *pos, first)? {
+                    return Ok(v);
+                }
                 self.not_fn(cmd, fin.is_some(), first)?;
                 return self.eval_chain(dot.clone(), chain, *pos, first);
             }
             Arg::Var { pos, name, chain } => {
+                if let Some(v) = self.method(dot, self.var(name), chain, cmd, &fin, *pos, first)? {
+                    return Ok(v);
+                }
                 self.not_fn(cmd, fin.is_some(), first)?;
                 return self.eval_chain(self.var(name), chain, *pos, first);
             }
             Arg::Chain { pos, node, chain } => {
+                if self.set.methods.is_some() && (cmd.args.len() > 1 || fin.is_some()) {
+                    let base = self.eval_arg(dot, node)?;
+                    if let Some(v) = self.method(dot, base, chain, cmd, &fin, *pos, first)? {
+                        return Ok(v);
+                    }
+                }
                 self.not_fn(cmd, fin.is_some(), first)?;
                 let base = self.eval_arg(dot, node)?;
                 // a nil pipeline result has no type: Go gives the zero value for any field of it
@@ -411,6 +423,43 @@ impl<'a> Exec<'a> {
         }
     }
 
+    /// A host method called with arguments (`.Files.Get "x"`), when the set has
+    /// [`crate::Methods`] and the receiver answers to the chain's last name.
+    #[allow(clippy::too_many_arguments)]
+    fn method(
+        &mut self,
+        dot: &Value,
+        base: Value,
+        chain: &[String],
+        cmd: &Cmd,
+        fin: &Option<Value>,
+        pos: usize,
+        node: &Arg,
+    ) -> R<Option<Value>> {
+        let Some(methods) = self.set.methods.clone() else {
+            return Ok(None);
+        };
+        let Some((name, path)) = chain.split_last() else {
+            return Ok(None);
+        };
+        if cmd.args.len() <= 1 && fin.is_none() {
+            return Ok(None);
+        }
+        let receiver = self.eval_chain(base, path, pos, node)?;
+        let mut args = Vec::with_capacity(cmd.args.len());
+        for a in &cmd.args[1..] {
+            args.push(self.eval_arg(dot, a)?);
+        }
+        if let Some(f) = fin {
+            args.push(f.clone());
+        }
+        match (methods.0)(&receiver, name, &args) {
+            None => Ok(None),
+            Some(Ok(v)) => Ok(Some(v)),
+            Some(Err(msg)) => Err(self.err_at(pos, node, msg)),
+        }
+    }
+
     fn not_fn(&self, cmd: &Cmd, has_final: bool, first: &Arg) -> R<()> {
         if cmd.args.len() > 1 || has_final {
             if let Arg::Field { chain, .. } = first {
@@ -434,6 +483,10 @@ impl<'a> Exec<'a> {
 
     fn eval_chain(&mut self, mut v: Value, chain: &[String], pos: usize, node: &Arg) -> R<Value> {
         for f in chain {
+            if let Some(r) = self.set.methods.as_ref().and_then(|m| (m.0)(&v, f, &[])) {
+                v = r.map_err(|msg| self.err_at(pos, node, msg))?;
+                continue;
+            }
             v = match &v {
                 Value::Map(m) => {
                     let got = m.borrow().get(f.as_str()).cloned();

@@ -57,6 +57,21 @@ pub enum FuncSet {
     Helm,
 }
 
+/// Methods of host objects (Helm's `.Files.Get`, `.Capabilities.APIVersions.Has`):
+/// called with the receiver, the method or field name and the arguments; `None` when
+/// the receiver has no such method, which leaves Go's usual rules for maps and lists.
+pub type MethodFn = dyn Fn(&Value, &str, &[Value]) -> Option<Result<Value, String>>;
+
+/// A [`MethodFn`] shared by a set and its clones.
+#[derive(Clone)]
+pub struct Methods(pub std::rc::Rc<MethodFn>);
+
+impl std::fmt::Debug for Methods {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Methods")
+    }
+}
+
 /// A set of named templates, as Go's `*template.Template` with its associates.
 #[derive(Debug, Clone)]
 pub struct Templates {
@@ -70,6 +85,9 @@ pub struct Templates {
     pub limits: Limits,
     /// The function set.
     pub funcs: FuncSet,
+    /// Methods of host objects, asked before a field of a map or list is looked up
+    /// and for a field chain given arguments.
+    pub methods: Option<Methods>,
 }
 
 impl Default for Templates {
@@ -88,6 +106,7 @@ impl Templates {
             strip_no_value: false,
             limits: Limits::default(),
             funcs: FuncSet::Go,
+            methods: None,
         }
     }
 
