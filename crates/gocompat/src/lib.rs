@@ -6,7 +6,8 @@
 //! - [`json`]: `encoding/json` strings (HTML-safe escapes) and generic values
 //!   (sorted keys, Go's float formatting);
 //! - [`glob`]: `path.Match` patterns;
-//! - [`time`]: `time.RFC3339` timestamps.
+//! - [`time`]: `time.RFC3339` timestamps;
+//! - [`semver`]: Masterminds/semver v3 versions and constraints (Helm's).
 //!
 //! Pure: no I/O, no global state beyond lazily built tables.
 
@@ -15,6 +16,7 @@
 pub mod glob;
 pub mod json;
 mod quote;
+pub mod semver;
 pub mod time;
 
 pub use quote::quote;
