@@ -157,9 +157,15 @@ impl<'a> Exec<'a> {
             Node::Action(pipe) => {
                 let v = self.eval_pipe(dot, pipe)?;
                 if pipe.decl.is_empty() {
-                    let s = match &v {
-                        Value::Nil => "<no value>".to_string(),
-                        v => gofmt::sprint_value(v),
+                    // Go prints a Stringer through its String method
+                    let stringer = match &self.set.methods {
+                        Some(m) if !matches!(v, Value::Nil) => (m.0)(&v, "String", &[]),
+                        _ => None,
+                    };
+                    let s = match (&v, stringer) {
+                        (_, Some(Ok(Value::Str(s)))) => s.to_string(),
+                        (Value::Nil, _) => "<no value>".to_string(),
+                        (v, _) => gofmt::sprint_value(v),
                     };
                     self.write(&s, pipe.pos, pipe)?;
                 }

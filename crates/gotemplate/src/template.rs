@@ -60,6 +60,7 @@ pub enum FuncSet {
 /// Methods of host objects (Helm's `.Files.Get`, `.Capabilities.APIVersions.Has`):
 /// called with the receiver, the method or field name and the arguments; `None` when
 /// the receiver has no such method, which leaves Go's usual rules for maps and lists.
+/// An action's value is printed through its `String` method when it answers to one.
 pub type MethodFn = dyn Fn(&Value, &str, &[Value]) -> Option<Result<Value, String>>;
 
 /// A [`MethodFn`] shared by a set and its clones.
