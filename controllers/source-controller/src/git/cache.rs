@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use gix::protocol::transport::client::blocking_io::Transport;
 use gix::remote::fetch::Shallow;
@@ -23,9 +23,10 @@ pub fn cache_path(cache_dir: &Path, url: &str) -> PathBuf {
     cache_dir.join(hex::encode(&digest[..16]))
 }
 
-/// Serialises use of one cache directory within this process.
-pub(crate) fn lock(path: &Path) -> Arc<Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+/// Guards one cache directory within this process: checkouts of commits
+/// the cache has read it together; a fetch or a rebuild writes it alone.
+pub(crate) fn lock(path: &Path) -> Arc<RwLock<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<RwLock<()>>>>> = OnceLock::new();
     let mut map = LOCKS
         .get_or_init(Default::default)
         .lock()
@@ -40,6 +41,15 @@ fn open_options(alloc_limit: u64) -> gix::open::Options {
     // holds each object whole to hash it) is held to `alloc_limit` bytes.
     gix::open::Options::isolated()
         .config_overrides([format!("gitoxide.objects.allocLimit={alloc_limit}")])
+}
+
+/// Opens the cache repository if it exists and is usable as it is (for
+/// readers, who may not rebuild it).
+pub(crate) fn open_existing(path: &Path, alloc_limit: u64) -> Option<gix::Repository> {
+    if !path.exists() || pack_count(path) > MAX_PACKS {
+        return None;
+    }
+    gix::open_opts(path, open_options(alloc_limit)).ok()
 }
 
 /// Opens the cache repository, creating (or re-creating, if unusable or too

@@ -10,7 +10,7 @@ pub const SIZE_LIMIT_EXCEEDED: &str = "SizeLimitExceeded";
 ///
 /// Every message names the (sanitised) URL and the cause, and never contains
 /// credentials: URLs lose their userinfo and known secret values are masked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GitError {
     /// The URL cannot be parsed or uses an unsupported scheme (Flux: `URLInvalid`, stalls).
     #[error("invalid URL '{url}': {message}")]

@@ -8,6 +8,9 @@
 //! - [`GitSource::probe_cached`] lists the refs through the fetch that
 //!   [`GitSource::checkout_probed`] then completes (or drops, when the cache
 //!   already has the commit): a new revision costs one ref listing in all.
+//! - [`GitSource::probe_shared`] is that probe shared with the other sources
+//!   of the same URL, credentials and ref prefixes: one listing (and one
+//!   fetch of a new revision) serves every source that accepts its age.
 //! - [`GitSource::checkout`] resolves, then fetches (depth 1, only the needed
 //!   ref) into a per-URL cache repository unless the cache already has the
 //!   commit, and writes the commit's files into a directory.
@@ -20,13 +23,14 @@ mod checkout;
 mod error;
 mod refs;
 mod semver_range;
+mod shared;
 mod transport;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use gix::remote::fetch::Shallow;
 
@@ -86,6 +90,7 @@ impl GitSource {
                 resolved,
                 listed,
                 held: None,
+                fetched: false,
             })
     }
 
@@ -121,7 +126,80 @@ impl GitSource {
             resolved,
             listed,
             held: Some(orders),
+            fetched: false,
         })
+    }
+
+    /// [`GitSource::probe_cached`] sharing its ref listing (see
+    /// [`shared`](self::shared)): a listing of the same URL, credentials and
+    /// ref prefixes that this process started at or after `not_before` (and
+    /// at most a few seconds ago) is reused, one under way is awaited, and
+    /// otherwise this call lists, fetching a new revision of its reference
+    /// into the cache at once so that the sources sharing the listing only
+    /// check it out. `not_before` is the caller's freshness bound: the time
+    /// a reconcile was requested, or how stale a periodic one may be.
+    pub fn probe_shared(
+        &self,
+        cache_dir: &Path,
+        not_before: SystemTime,
+    ) -> Result<Probe, GitError> {
+        self.reference.validate()?;
+        let prefixes = self.reference.ls_refs_prefixes();
+        let path = cache_path(cache_dir, &self.url);
+        let (listing, led) = shared::share(
+            shared::key(self, &prefixes),
+            &self.url,
+            not_before,
+            self.timeout,
+            || self.list_for_cache(&path, &prefixes),
+        )?;
+        let resolved = refs::resolve(&self.reference, &listing.refs, &sanitize_url(&self.url))?;
+        Ok(Probe {
+            resolved,
+            listed: listing.refs.clone(),
+            held: None,
+            fetched: led && listing.fetched,
+        })
+    }
+
+    /// The listing of [`GitSource::probe_shared`]'s leader: for a reference
+    /// naming one ref, the cache's own fetch, received at once if the cache
+    /// lacks what the reference needs (the sharers most likely need it too).
+    fn list_for_cache(
+        &self,
+        path: &Path,
+        prefixes: &[String],
+    ) -> Result<shared::Listing, GitError> {
+        let (remote, _watchdog) = self.prepare()?;
+        let Some(refspec) = self.held_refspec() else {
+            let refs = remote.list_refs(prefixes)?;
+            return Ok(shared::Listing {
+                refs,
+                fetched: false,
+            });
+        };
+        let lock = cache::lock(path);
+        let _guard = lock
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let repo = cache::open(path, self.limits.file_max_size)?;
+        let prepared = cache::prepare_fetch(&remote, &repo, &[refspec])?;
+        let refs = prepared.ref_map().remote_refs.clone();
+        let mut fetched = false;
+        // The leader's own reference may not resolve (a missing tag) or its
+        // fetch may fail: the listing still serves the others, and the
+        // leader's checkout reports its error.
+        if let Ok(resolved) = refs::resolve(&self.reference, &refs, &remote.display)
+            && let Ok(commit) = commit_id(&resolved)
+        {
+            match self.ensure_held(&remote, &repo, prepared, &resolved, commit, &refs) {
+                Ok(received) => fetched = received,
+                Err(e) => {
+                    tracing::debug!(url = %remote.display, error = %e, "fetch with the shared listing failed")
+                }
+            }
+        }
+        Ok(shared::Listing { refs, fetched })
     }
 
     /// Resolves the reference, makes sure the commit is in the cache under
@@ -145,9 +223,10 @@ impl GitSource {
         dest: &Path,
     ) -> Result<Resolved, GitError> {
         let Probe {
-            resolved,
+            mut resolved,
             listed,
             held,
+            fetched,
         } = probe;
         if let Some(orders) = held {
             let (reply, replied) = mpsc::channel();
@@ -168,7 +247,20 @@ impl GitSource {
         let commit = commit_id(&resolved)?;
         let path = cache_path(cache_dir, &self.url);
         let lock = cache::lock(&path);
-        let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        {
+            // Most checkouts find the commit in the cache: they read it
+            // side by side, and only a fetch takes the cache alone.
+            let _reading = lock.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(repo) = cache::open_existing(&path, self.limits.file_max_size)
+                && self.cache_has(&repo, commit, &listed)
+            {
+                resolved.fetched = fetched;
+                return self.finish_checkout(&remote, &repo, resolved, commit, Ok(fetched), dest);
+            }
+        }
+        let _guard = lock
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let repo = cache::open(&path, self.limits.file_max_size)?;
         let fetched = self.ensure_commit(&remote, &repo, &resolved, commit, &listed);
         self.finish_checkout(&remote, &repo, resolved, commit, fetched, dest)
@@ -213,6 +305,24 @@ impl GitSource {
             "git checkout done"
         );
         Ok(resolved)
+    }
+
+    /// True if the cache holds what checking out `commit` needs (for a
+    /// commit in a branch, the branch's history down to it).
+    fn cache_has(
+        &self,
+        repo: &gix::Repository,
+        commit: gix::ObjectId,
+        listed: &[gix::protocol::handshake::Ref],
+    ) -> bool {
+        match &self.reference {
+            Reference::Commit {
+                branch: Some(branch),
+                ..
+            } => refs::branch_tip(listed, branch)
+                .is_some_and(|tip| cache::reachable(repo, tip, commit)),
+            _ => cache::has_commit(repo, commit),
+        }
     }
 
     /// The one refspec a probe's fetch can be prepared with, if the
@@ -261,7 +371,9 @@ impl GitSource {
         // Every reply goes out once the connection (and with it an SSH
         // session's key files) is gone and the cache is unlocked.
         let lock = cache::lock(path);
-        let guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let guard = lock
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let repo = match cache::open(path, self.limits.file_max_size) {
             Ok(repo) => repo,
             Err(e) => {
@@ -480,6 +592,8 @@ pub struct Probe {
     pub resolved: Resolved,
     listed: Vec<gix::protocol::handshake::Ref>,
     held: Option<mpsc::Sender<Order>>,
+    /// The listing came with a fetch of the commit into the cache.
+    fetched: bool,
 }
 
 type ProbeResult = Result<(Resolved, Vec<gix::protocol::handshake::Ref>), GitError>;

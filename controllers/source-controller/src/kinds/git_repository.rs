@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use ferroflux_api::conditions::reasons;
-use ferroflux_api::meta::Artifact;
+use ferroflux_api::meta::{Artifact, RECONCILE_REQUEST_ANNOTATION};
 use ferroflux_api::source::v1::GitRepository;
 use ferroflux_runtime::events::Recorder;
 use kube::ResourceExt;
@@ -93,6 +93,31 @@ async fn blocking_git<T: Send + 'static>(
     })
 }
 
+/// How old a shared ref listing a periodic reconcile accepts (never more
+/// than the object's interval).
+const LISTING_REUSE: Duration = Duration::from_secs(2);
+
+/// The oldest start of a ref listing `obj`'s reconcile at `now` may reuse: a
+/// listing at most [`LISTING_REUSE`] old, and when a reconcile was requested
+/// (`reconcile.fluxcd.io/requestedAt`, e.g. by a push webhook) one started
+/// after the request, so the push it announces is seen. A request whose
+/// value is not an RFC 3339 time asks for a listing from now on.
+fn listing_bound(obj: &GitRepository, now: SystemTime) -> SystemTime {
+    let window = LISTING_REUSE.min(obj.spec.interval.as_std());
+    let periodic = now.checked_sub(window).unwrap_or(now);
+    let handled = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.last_handled_reconcile_at.as_deref());
+    match obj.annotations().get(RECONCILE_REQUEST_ANNOTATION) {
+        Some(requested) if Some(requested.as_str()) != handled => requested
+            .parse::<k8s_openapi::jiff::Timestamp>()
+            .map(|at| SystemTime::from(at).clamp(periodic, now))
+            .unwrap_or(now),
+        _ => periodic,
+    }
+}
+
 /// What a GitRepository records once its artifact is stored.
 pub struct Observed {
     included: Vec<Artifact>,
@@ -142,13 +167,17 @@ impl ArtifactSource for GitRepositories {
         })
     }
 
-    async fn remote(&self, _obj: &GitRepository, source: &GitSource) -> SourceStep<Probe> {
-        // One ref listing tells whether anything upstream changed; it is the
-        // start of the fetch the checkout completes (or drops, if unchanged).
+    async fn remote(&self, obj: &GitRepository, source: &GitSource) -> SourceStep<Probe> {
+        // One ref listing tells whether anything upstream changed, shared
+        // with the GitRepositories of the same URL and credentials; a new
+        // revision is fetched into the cache with it.
         let (probe, cache_dir) = (source.clone(), self.cache_dir.clone());
-        blocking_git(&source.url, move || probe.probe_cached(&cache_dir))
-            .await
-            .map_err(git_failure)
+        let not_before = listing_bound(obj, SystemTime::now());
+        blocking_git(&source.url, move || {
+            probe.probe_shared(&cache_dir, not_before)
+        })
+        .await
+        .map_err(git_failure)
     }
 
     fn revision(remote: &Probe) -> &str {
@@ -212,5 +241,59 @@ impl ArtifactSource for GitRepositories {
 
     fn set_artifact(obj: &mut GitRepository, artifact: Artifact) {
         obj.status.get_or_insert_with(Default::default).artifact = Some(artifact);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(interval: &str, requested: Option<&str>, handled: Option<&str>) -> GitRepository {
+        let mut annotations = serde_json::Map::new();
+        if let Some(r) = requested {
+            annotations.insert(RECONCILE_REQUEST_ANNOTATION.into(), r.into());
+        }
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "r", "namespace": "ns", "annotations": annotations},
+            "spec": {"url": "https://example.com/r.git", "interval": interval},
+            "status": {"lastHandledReconcileAt": handled},
+        }))
+        .expect("GitRepository")
+    }
+
+    #[test]
+    fn listing_bound_follows_the_interval_and_requests() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let secs = |s: u64| now - Duration::from_secs(s);
+        // Periodic: the reuse window, never more than the interval.
+        assert_eq!(listing_bound(&repo("10m", None, None), now), secs(2));
+        assert_eq!(
+            listing_bound(&repo("500ms", None, None), now),
+            now - Duration::from_millis(500)
+        );
+        // A new request: a listing from its time on (within the window).
+        let at = k8s_openapi::jiff::Timestamp::try_from(secs(1)).expect("time");
+        let at = at.to_string();
+        assert_eq!(listing_bound(&repo("10m", Some(&at), None), now), secs(1));
+        // Already handled: periodic again.
+        assert_eq!(
+            listing_bound(&repo("10m", Some(&at), Some(&at)), now),
+            secs(2)
+        );
+        // Old, or not a time: bounded by the window, or fresh.
+        let old = k8s_openapi::jiff::Timestamp::try_from(secs(60)).expect("time");
+        assert_eq!(
+            listing_bound(&repo("10m", Some(&old.to_string()), None), now),
+            secs(2)
+        );
+        assert_eq!(listing_bound(&repo("10m", Some("now!"), None), now), now);
+        // From a clock ahead of ours: fresh.
+        let ahead =
+            k8s_openapi::jiff::Timestamp::try_from(now + Duration::from_secs(5)).expect("time");
+        assert_eq!(
+            listing_bound(&repo("10m", Some(&ahead.to_string()), None), now),
+            now
+        );
     }
 }

@@ -191,3 +191,123 @@ fn a_probe_handed_to_the_checkout_saves_a_ref_listing() {
     let seen = server.seen();
     assert_eq!(listings(&seen), 2, "{seen:#?}");
 }
+
+/// `info/refs` requests the server answered with the refs (not a 401).
+fn handshakes(seen: &[Seen]) -> usize {
+    seen.iter()
+        .filter(|s| s.method == "GET" && s.path.ends_with("/info/refs") && s.status == 200)
+        .count()
+}
+
+#[test]
+fn sources_of_one_url_and_credentials_share_one_listing_and_one_fetch() {
+    let (fx, c) = Fixture::new();
+    let server = HttpServer::start(
+        &fx.repos,
+        ServerAuth::Basic("flux".into(), "s3cret-pw".into()),
+    );
+    let url = server.url("repo.git");
+    let cache = fx.path("cache");
+    let since = std::time::SystemTime::now();
+    // Twelve sources (as twelve GitRepositories would) probe at once, then
+    // check out what they found.
+    let results: Vec<_> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..12)
+            .map(|i| {
+                let (source, cache, dest) =
+                    (authed(&url), cache.clone(), fx.path(&format!("w{i}")));
+                s.spawn(move || {
+                    let probe = source.probe_shared(&cache, since)?;
+                    source.checkout_probed(probe, &cache, &dest)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    for (i, r) in results.iter().enumerate() {
+        let r = r.as_ref().expect("checkout");
+        assert_eq!(r.commit, c.master);
+        assert_eq!(read(&fx.path(&format!("w{i}")), "version.txt"), "three");
+    }
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r.as_ref().is_ok_and(|r| r.fetched))
+            .count(),
+        1,
+        "exactly one of them fetched"
+    );
+    let seen = server.seen();
+    assert_eq!(handshakes(&seen), 1, "{seen:#?}");
+    assert_eq!(listings(&seen), 1, "{seen:#?}");
+    assert_eq!(fetches(&seen), 1, "{seen:#?}");
+
+    // Later sources that accept the listing's age reuse it; one asking for
+    // a listing from now on (a requested reconcile after a push) lists,
+    // and sees the push.
+    let before = server.seen().len();
+    let reused = authed(&url).probe_shared(&cache, since).expect("reused");
+    assert_eq!(reused.resolved.commit, c.master);
+    assert_eq!(
+        server.seen().len(),
+        before,
+        "no request for a reused listing"
+    );
+    let new = fx.push_new_commit("four");
+    let fresh = authed(&url)
+        .probe_shared(&cache, std::time::SystemTime::now())
+        .expect("fresh");
+    assert_eq!(fresh.resolved.commit, new);
+    let checked = authed(&url)
+        .checkout_probed(fresh, &cache, &fx.path("fresh"))
+        .expect("checkout fresh");
+    assert!(checked.fetched);
+    assert_eq!(read(&fx.path("fresh"), "version.txt"), "four");
+    let seen = server.seen()[before..].to_vec();
+    assert_eq!(handshakes(&seen), 1, "{seen:#?}");
+    assert_eq!(fetches(&seen), 1, "{seen:#?}");
+}
+
+#[test]
+fn other_credentials_never_get_a_shared_listing() {
+    let (fx, c) = Fixture::new();
+    let server = HttpServer::start(
+        &fx.repos,
+        ServerAuth::Basic("flux".into(), "s3cret-pw".into()),
+    );
+    let url = server.url("repo.git");
+    let cache = fx.path("cache");
+    let since = std::time::SystemTime::now();
+    let good = authed(&url).probe_shared(&cache, since).expect("good");
+    assert_eq!(good.resolved.commit, c.master);
+    authed(&url)
+        .checkout_probed(good, &cache, &fx.path("good"))
+        .expect("checkout");
+
+    // A tenant with a wrong password, or none, on the same URL: its own
+    // listing, refused, though the cache holds the commit.
+    let before = server.seen().len();
+    let mut wrong = authed(&url);
+    wrong.auth.password = Some("guessed".into());
+    let err = wrong
+        .probe_shared(&cache, since)
+        .expect_err("wrong password");
+    assert_eq!(err.reason(), "AuthenticationFailed", "{err}");
+    assert!(!err.to_string().contains("guessed"), "{err}");
+    let anonymous = source(&url, branch("master"));
+    let err = anonymous
+        .probe_shared(&cache, since)
+        .expect_err("no credentials");
+    assert_eq!(err.reason(), "AuthenticationFailed", "{err}");
+    let seen = server.seen()[before..].to_vec();
+    assert!(seen.iter().any(|s| s.status == 401), "{seen:#?}");
+    assert_eq!(handshakes(&seen), 0, "{seen:#?}");
+
+    // The good credentials still reuse theirs.
+    let before = server.seen().len();
+    authed(&url).probe_shared(&cache, since).expect("reused");
+    assert_eq!(server.seen().len(), before);
+}

@@ -516,3 +516,52 @@ async fn includes_are_copied_and_a_bad_semver_range_stalls() {
     assert_eq!(ready.status, "False");
     assert!(ready.message.contains("not-a-version"), "{}", ready.message);
 }
+
+#[tokio::test]
+async fn git_repositories_of_one_url_share_listings_and_a_request_after_a_push_sees_it() {
+    let h = harness().await;
+    let (fixture, commits) = Fixture::new();
+    let server = HttpServer::start(
+        &fixture.repos,
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    secret(&h.client, "git-auth", PASSWORD).await;
+    const N: usize = 12;
+    for i in 0..N {
+        let r = repo(&format!("shared-{i}"), &server.url("repo.git"), "git-auth");
+        h.repos.create(&PostParams::default(), &r).await.unwrap();
+    }
+    let want = format!("master@sha1:{}", commits.master);
+    for i in 0..N {
+        wait_for(&h.repos, &format!("shared-{i}"), "artifact", |o| {
+            revision(o).as_deref() == Some(want.as_str())
+        })
+        .await;
+    }
+    let handshakes = |seen: &[crate::git::fixtures::Seen]| {
+        seen.iter()
+            .filter(|s| s.method == "GET" && s.path.ends_with("/info/refs") && s.status == 200)
+            .count()
+    };
+    let seen = server.seen();
+    // Each of them listing would be N; they share (one listing unless the
+    // reconciles spread over more than the reuse window).
+    assert!(handshakes(&seen) < N / 2, "{} listings", handshakes(&seen));
+    assert_eq!(fetches(&server), 1, "{seen:#?}");
+
+    // A push, then a request as a webhook makes it (an RFC 3339 time):
+    // every one of them sees the new commit, through fresh listings only.
+    let pushed = fixture.push_new_commit("webhook");
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    for i in 0..N {
+        request_reconcile(&h.repos, &format!("shared-{i}"), &now).await;
+    }
+    let want = format!("master@sha1:{pushed}");
+    for i in 0..N {
+        wait_for(&h.repos, &format!("shared-{i}"), "pushed revision", |o| {
+            revision(o).as_deref() == Some(want.as_str())
+        })
+        .await;
+    }
+    assert_eq!(fetches(&server), 2);
+}
