@@ -9,6 +9,7 @@
 //! a clear message is the report.
 
 pub mod git;
+pub mod oci_registry;
 pub mod sink;
 pub mod tls;
 pub mod wait;
