@@ -6,14 +6,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use ferroflux_api::source::v1::GitRepository;
+use ferroflux_api::source::v1::{Bucket, GitRepository};
 use ferroflux_runtime::controller::{self, LoopConfig};
 use ferroflux_runtime::events::Recorder;
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use tokio::task::JoinHandle;
 
 use crate::git::CheckoutLimits;
-use crate::kinds::git_repository;
+use crate::kinds::{bucket, git_repository};
 use crate::storage::{self, Storage, StorageError};
 
 /// The controller's name in events, metrics and leases.
@@ -133,6 +133,17 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     });
 
     let recorder = Recorder::new(client.clone(), CONTROLLER, config.events_addr.as_deref());
+    // Each Bucket's object mirror sits beside the Git caches (not served).
+    let mut buckets = bucket::reconciler(
+        client.clone(),
+        storage.clone(),
+        recorder.clone(),
+        config.git_cache_path.join("buckets"),
+        config.limits.into(),
+    );
+    if let Some(scratch) = &config.scratch {
+        buckets = buckets.with_scratch(scratch.clone());
+    }
     let mut reconciler = git_repository::reconciler(
         client.clone(),
         storage,
@@ -146,8 +157,15 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     tracing::info!(%storage_addr, "starting GitRepository reconciler");
     let metrics = config.loop_config.metrics.clone();
     let loops = tokio::spawn(async move {
-        let work =
-            controller::run::<GitRepository, _>(client.clone(), reconciler, config.loop_config);
+        let git = controller::run::<GitRepository, _>(
+            client.clone(),
+            reconciler,
+            config.loop_config.clone(),
+        );
+        let bucket_loop = controller::run::<Bucket, _>(client.clone(), buckets, config.loop_config);
+        let work = async move {
+            futures::join!(git, bucket_loop);
+        };
         leader::run_leading(client, config.leader, &metrics, work).await;
     });
     Ok(Running {

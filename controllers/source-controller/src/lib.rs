@@ -6,6 +6,7 @@ pub mod git;
 pub mod ignore;
 pub mod kinds;
 pub mod reconcile;
+pub mod s3;
 pub mod storage;
 
 pub use app::{Config, Running, StartError, start};

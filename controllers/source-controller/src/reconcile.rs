@@ -130,6 +130,10 @@ pub trait ArtifactSource: Send + Sync + 'static {
 
     /// Sets `status.artifact`.
     fn set_artifact(obj: &mut Self::Object, artifact: Artifact);
+
+    /// Drops what the kind keeps for the object besides its artifacts
+    /// (caches), when the object is deleted.
+    fn forget(&self, _obj: &Self::Object) {}
 }
 
 /// The shared artifact reconcile, for the source kind `S`.
@@ -322,6 +326,7 @@ impl<S: ArtifactSource> Reconciler<S::Object> for ArtifactReconciler<S> {
     }
 
     async fn cleanup(&self, obj: &S::Object) -> Result<(), ReconcileError> {
+        self.source.forget(obj);
         let ns = obj.namespace().unwrap_or_default();
         self.storage
             .remove_all(S::KIND, &ns, &obj.name_any())

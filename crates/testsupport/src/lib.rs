@@ -10,6 +10,7 @@
 
 pub mod git;
 pub mod oci_registry;
+pub mod s3;
 pub mod sink;
 pub mod tls;
 pub mod wait;
