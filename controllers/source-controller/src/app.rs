@@ -6,14 +6,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use ferroflux_api::source::v1::{Bucket, GitRepository};
+use ferroflux_api::source::v1::GitRepository;
 use ferroflux_runtime::controller::{self, LoopConfig};
 use ferroflux_runtime::events::Recorder;
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use tokio::task::JoinHandle;
 
 use crate::git::CheckoutLimits;
-use crate::kinds::{bucket, git_repository};
+use crate::kinds::git_repository;
 use crate::storage::{self, Storage, StorageError};
 
 /// The controller's name in events, metrics and leases.
@@ -133,17 +133,16 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     });
 
     let recorder = Recorder::new(client.clone(), CONTROLLER, config.events_addr.as_deref());
-    // Each Bucket's object mirror sits beside the Git caches (not served).
-    let mut buckets = bucket::reconciler(
+    let mut oci_repositories = crate::kinds::oci_repository::reconciler(
         client.clone(),
         storage.clone(),
         recorder.clone(),
-        config.git_cache_path.join("buckets"),
-        config.limits.into(),
+        config.limits.max_size,
     );
     if let Some(scratch) = &config.scratch {
-        buckets = buckets.with_scratch(scratch.clone());
+        oci_repositories = oci_repositories.with_scratch(scratch.clone());
     }
+    let oci_loop_config = config.loop_config.clone();
     let mut reconciler = git_repository::reconciler(
         client.clone(),
         storage,
@@ -157,14 +156,15 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     tracing::info!(%storage_addr, "starting GitRepository reconciler");
     let metrics = config.loop_config.metrics.clone();
     let loops = tokio::spawn(async move {
-        let git = controller::run::<GitRepository, _>(
+        let work =
+            controller::run::<GitRepository, _>(client.clone(), reconciler, config.loop_config);
+        let oci_loop = controller::run::<ferroflux_api::source::v1::OCIRepository, _>(
             client.clone(),
-            reconciler,
-            config.loop_config.clone(),
+            oci_repositories,
+            oci_loop_config,
         );
-        let bucket_loop = controller::run::<Bucket, _>(client.clone(), buckets, config.loop_config);
         let work = async move {
-            futures::join!(git, bucket_loop);
+            futures::join!(work, oci_loop);
         };
         leader::run_leading(client, config.leader, &metrics, work).await;
     });

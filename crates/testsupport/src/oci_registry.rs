@@ -27,6 +27,7 @@ pub struct RegistryOptions {
 pub struct Registry {
     child: Child,
     dir: tempfile::TempDir,
+    port: u16,
     /// `127.0.0.1:<port>`.
     pub host: String,
     /// Whether it serves HTTPS.
@@ -45,6 +46,19 @@ pub fn available() -> bool {
     );
     eprintln!("SKIPPED: {REGISTRY_BIN} is missing (run hack/install-peers)");
     false
+}
+
+/// Starts `docker-registry serve <dir>/config.yml`, its log in `<dir>/registry.log`.
+fn spawn(dir: &Path) -> Child {
+    let log = std::fs::File::create(dir.join("registry.log")).expect("registry log");
+    Command::new(REGISTRY_BIN)
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {REGISTRY_BIN}: {e}"))
 }
 
 fn free_port() -> u16 {
@@ -91,23 +105,29 @@ impl Registry {
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");
-        let log = std::fs::File::create(dir.path().join("registry.log")).expect("registry log");
-        let child = Command::new(REGISTRY_BIN)
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {REGISTRY_BIN}: {e}"));
+        let child = spawn(dir.path());
         let mut registry = Registry {
             child,
             dir,
+            port,
             host: format!("127.0.0.1:{port}"),
             tls: options.tls.is_some(),
         };
         registry.wait_ready(port);
         registry
+    }
+
+    /// Stops the registry (its content stays): the port refuses connections.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the stopped registry again on the same port with the same
+    /// content.
+    pub fn resume(&mut self) {
+        self.child = spawn(self.dir.path());
+        self.wait_ready(self.port);
     }
 
     fn wait_ready(&mut self, port: u16) {
