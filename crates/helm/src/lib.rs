@@ -3,4 +3,15 @@
 //! format. Pure: it knows nothing of a cluster; callers fill in
 //! `.Capabilities` and `lookup`.
 
+pub mod chart;
+pub mod install;
+pub mod manifest;
+pub mod objects;
 pub mod release;
+pub mod render;
+mod schema;
+pub mod strvals;
+pub mod values;
+mod yaml;
+
+pub use install::{Error, Rendered, TemplateOptions, template};
