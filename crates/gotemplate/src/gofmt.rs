@@ -22,7 +22,22 @@ pub fn float_g(f: f64) -> String {
             "0".into()
         };
     }
-    let (neg, digits, exp) = shortest_digits(f);
+    let (neg, digits, exp) = shortest_digits(&format!("{:e}", f.abs()), f < 0.0);
+    layout_g(neg, &digits, exp)
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest digits that read back
+/// as the same float32 (how sigs.k8s.io/yaml turns a float map key into a string).
+pub fn float32_g(f: f64) -> String {
+    let g = f as f32;
+    if !g.is_finite() || g == 0.0 {
+        return float_g(g as f64);
+    }
+    let (neg, digits, exp) = shortest_digits(&format!("{:e}", g.abs()), g < 0.0);
+    layout_g(neg, &digits, exp)
+}
+
+fn layout_g(neg: bool, digits: &str, exp: i32) -> String {
     let sign = if neg { "-" } else { "" };
     let nd = digits.len() as i32;
     let dp = exp + 1;
@@ -45,9 +60,9 @@ pub fn float_g(f: f64) -> String {
         for _ in 0..(-dp) {
             s.push('0');
         }
-        s.push_str(&digits);
+        s.push_str(digits);
     } else if dp >= nd {
-        s.push_str(&digits);
+        s.push_str(digits);
         for _ in 0..(dp - nd) {
             s.push('0');
         }
@@ -60,13 +75,12 @@ pub fn float_g(f: f64) -> String {
 }
 
 /// Shortest round-trip decimal digits of `f` and its decimal exponent (d.ddd × 10^exp).
-fn shortest_digits(f: f64) -> (bool, String, i32) {
-    let s = format!("{:e}", f.abs());
-    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+fn shortest_digits(s: &str, neg: bool) -> (bool, String, i32) {
+    let (m, e) = s.split_once('e').unwrap_or((s, "0"));
     let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
-    (f < 0.0, digits.to_string(), e.parse().unwrap_or(0))
+    (neg, digits.to_string(), e.parse().unwrap_or(0))
 }
 
 /// `%v` of a value.

@@ -381,7 +381,7 @@ fn next_chunk(l: &str) -> Option<(&str, Tok, &str)> {
 /// Go's `ParseError` text.
 fn perr(value: &str, layout: &str, velem: &str, lelem: &str, msg: &str) -> String {
     let q = crate::gofmt::quote;
-    if msg.is_empty() || msg.starts_with(": extra") {
+    if msg.is_empty() {
         format!(
             "parsing time {} as {}: cannot parse {} as {}{msg}",
             q(value),

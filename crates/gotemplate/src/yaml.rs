@@ -1,3 +1,4 @@
+//! YAML as Helm reads it ([`values_from_yaml`], YAML 1.1 through JSON) and
 //! YAML output as Helm's `toYaml` writes it: Go's `json.Marshal` followed by
 //! go-yaml v2's encoder (sigs.k8s.io/yaml): keys sorted, sequences not indented
 //! under their key, strings quoted only when YAML 1.1 would read them as something
@@ -5,6 +6,9 @@
 
 use crate::gofmt;
 use crate::value::Value;
+
+mod read;
+pub use read::{YamlError, document_from_yaml, list_from_yaml, map_from_yaml, values_from_yaml};
 
 /// The YAML document of `v`, ending in a newline (Helm trims it).
 pub fn to_yaml(v: &Value) -> String {

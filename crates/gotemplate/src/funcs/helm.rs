@@ -229,21 +229,8 @@ pub(super) fn register(t: &mut Table) {
     });
     def(t, "fromYaml", Exact(1), &[P::Str], |_, a| {
         Ok(
-            match serde_yaml::from_str::<serde_yaml::Value>(a[0].as_str().unwrap_or("")) {
-                Ok(serde_yaml::Value::Mapping(m)) => {
-                    Value::from_yaml(&serde_yaml::Value::Mapping(m))
-                }
-                Ok(serde_yaml::Value::Null) => Value::map(BTreeMap::new()),
-                Ok(other) => error_map(format!(
-                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    match other {
-                        serde_yaml::Value::Sequence(_) => "array",
-                        serde_yaml::Value::String(_) => "string",
-                        serde_yaml::Value::Number(_) => "number",
-                        serde_yaml::Value::Bool(_) => "bool",
-                        _ => "object",
-                    }
-                )),
+            match crate::yaml::map_from_yaml(a[0].as_str().unwrap_or("")) {
+                Ok(v) => v,
                 Err(e) => error_map(e),
             },
         )
@@ -267,14 +254,8 @@ pub(super) fn register(t: &mut Table) {
     });
     def(t, "fromYamlArray", Exact(1), &[P::Str], |_, a| {
         Ok(
-            match serde_yaml::from_str::<serde_yaml::Value>(a[0].as_str().unwrap_or("")) {
-                Ok(serde_yaml::Value::Sequence(l)) => {
-                    Value::from_yaml(&serde_yaml::Value::Sequence(l))
-                }
-                Ok(serde_yaml::Value::Null) => Value::list(vec![]),
-                Ok(_) => Value::list(vec![Value::str(
-                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}",
-                )]),
+            match crate::yaml::list_from_yaml(a[0].as_str().unwrap_or("")) {
+                Ok(v) => v,
                 Err(e) => Value::list(vec![Value::str(e.to_string())]),
             },
         )

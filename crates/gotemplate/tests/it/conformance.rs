@@ -18,6 +18,7 @@ const MUST_PASS: &[&str] = &[
     "err-required",
     "err-required-empty-string",
     "helm-tpl",
+    "helm-values-numbers",
     "sprig-default-empty",
     "sprig-dicts",
     "sprig-encoding-hashes",
@@ -27,6 +28,7 @@ const MUST_PASS: &[&str] = &[
     "sprig-regex",
     "sprig-strings",
     "sprig-tojson-fromjson",
+    "sprig-toyaml-fromyaml",
     "sprig-types",
     "sprig-until-seq",
     "tmpl-block-override",
@@ -38,6 +40,7 @@ const MUST_PASS: &[&str] = &[
     "tmpl-index-slice-len",
     "tmpl-missing-values",
     "tmpl-nindent-toyaml-pattern",
+    "tmpl-pipelines",
     "tmpl-printf-verbs",
     "tmpl-range-else-break-continue",
     "tmpl-range-map-sorted",
@@ -68,10 +71,8 @@ fn wanted(name: &str) -> bool {
 
 fn yaml(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    match serde_yaml::from_str::<serde_yaml::Value>(&text) {
-        Ok(serde_yaml::Value::Null) | Err(_) => Value::map(BTreeMap::new()),
-        Ok(v) => Value::from_yaml(&v),
-    }
+    ferroflux_gotemplate::yaml::values_from_yaml(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Helm's coalescing of user values over chart defaults: maps merge, `null` deletes.
