@@ -1,0 +1,58 @@
+"""Drives the Helm v4 SDK (helm-python-sdk) for the release-record tests.
+
+Reads one JSON document on stdin:
+    {"kubeconfig": PATH, "namespace": NS, "steps": [{"op": ..., ...}, ...]}
+runs the steps in order against that cluster in this one process, and writes
+one JSON array on stdout: per step {"ok": result} or {"error": "Type: message"}.
+A failing step does not stop the later ones; the test decides what matters.
+"""
+
+import json
+import sys
+
+import helm_python as helm
+
+
+def run(cfg, step):
+    op = step["op"]
+    if op == "install":
+        return cfg.install(
+            step["chart"],
+            step["name"],
+            step.get("values"),
+            timeout=60,
+            labels=step.get("labels"),
+            description=step.get("description"),
+        )
+    if op == "upgrade":
+        return cfg.upgrade(step["chart"], step["name"], step.get("values"), timeout=60)
+    if op == "rollback":
+        cfg.rollback(step["name"], version=step.get("version"), timeout=60)
+        return None
+    if op == "list":
+        return cfg.list(all_states=step.get("all", False))
+    if op == "history":
+        return cfg.history(step["name"])
+    if op == "get_values":
+        return cfg.get_values(
+            step["name"], all_values=step.get("all", False), revision=step.get("revision")
+        )
+    if op == "status":
+        return cfg.status(step["name"], revision=step.get("revision"))
+    raise ValueError(f"unknown op {op!r}")
+
+
+def main():
+    spec = json.load(sys.stdin)
+    results = []
+    with helm.Config(kubeconfig_path=spec["kubeconfig"], namespace=spec["namespace"]) as cfg:
+        for step in spec["steps"]:
+            try:
+                results.append({"ok": run(cfg, step)})
+            except Exception as e:  # reported to the test, which asserts on it
+                results.append({"error": f"{type(e).__name__}: {e}"})
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
