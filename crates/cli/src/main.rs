@@ -43,6 +43,16 @@ enum Command {
         #[command(subcommand)]
         command: KustomizeCommand,
     },
+    /// Push to an OCI registry.
+    Push {
+        #[command(subcommand)]
+        command: PushCommand,
+    },
+    /// Pull from an OCI registry.
+    Pull {
+        #[command(subcommand)]
+        command: PullCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,6 +69,48 @@ enum KustomizeCommand {
         /// The directory holding the kustomization.
         #[arg(default_value = ".")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PushCommand {
+    /// Pack a directory (or file) as a Flux OCI artifact and push it.
+    Artifact {
+        /// `oci://REGISTRY/REPOSITORY:TAG`.
+        url: String,
+        /// The directory or file to pack.
+        #[arg(long)]
+        path: PathBuf,
+        /// Where the files came from (`org.opencontainers.image.source`), e.g. a Git URL.
+        #[arg(long)]
+        source: String,
+        /// Which revision of the source (`org.opencontainers.image.revision`), e.g. `main@sha1:<hex>`.
+        #[arg(long)]
+        revision: String,
+        /// Registry credentials, `username:password`.
+        #[arg(long)]
+        creds: Option<String>,
+        /// Use plain HTTP.
+        #[arg(long)]
+        insecure_registry: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PullCommand {
+    /// Pull a Flux OCI artifact and unpack its content into a directory.
+    Artifact {
+        /// `oci://REGISTRY/REPOSITORY:TAG` or `...@sha256:<hex>`.
+        url: String,
+        /// The directory to unpack into (created; must be empty).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Registry credentials, `username:password`.
+        #[arg(long)]
+        creds: Option<String>,
+        /// Use plain HTTP.
+        #[arg(long)]
+        insecure_registry: bool,
     },
 }
 
@@ -101,6 +153,58 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 timeout: Some(std::time::Duration::from_secs(timeout)),
             };
             runtime.block_on(ferroflux_cli::demo::run(options))?;
+            Ok(())
+        }
+        Command::Push {
+            command:
+                PushCommand::Artifact {
+                    url,
+                    path,
+                    source,
+                    revision,
+                    creds,
+                    insecure_registry,
+                },
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let options = ferroflux_cli::artifact::PushOptions {
+                url,
+                path,
+                source,
+                revision,
+                creds,
+                insecure: insecure_registry,
+                created: None,
+            };
+            let pushed = runtime.block_on(ferroflux_cli::artifact::push(&options))?;
+            println!("artifact successfully pushed to {pushed}");
+            Ok(())
+        }
+        Command::Pull {
+            command:
+                PullCommand::Artifact {
+                    url,
+                    output,
+                    creds,
+                    insecure_registry,
+                },
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let options = ferroflux_cli::artifact::PullOptions {
+                url,
+                output: output.clone(),
+                creds,
+                insecure: insecure_registry,
+            };
+            let pulled = runtime.block_on(ferroflux_cli::artifact::pull(&options))?;
+            if let Some(source) = &pulled.source {
+                println!("source {source}");
+            }
+            if let Some(revision) = &pulled.revision {
+                println!("revision {revision}");
+            }
+            println!("digest {}", pulled.digest);
+            println!("artifact content extracted to {}", output.display());
             Ok(())
         }
         Command::Kustomize {

@@ -186,9 +186,9 @@ pub fn peer_python() -> Option<PathBuf> {
 }
 
 /// Runs `oras-py` through `oras_peer.py` with `args` (see the script:
-/// `push <host> <repo:tag> <file> <mediaType> <annotations JSON> [user pass]`,
-/// `pull <host> <repo:tag> <outdir> [user pass]`); panics with its output
-/// when it fails.
+/// `push <host> <repo:tag> <file> <mediaType> <annotations JSON>`,
+/// `pull <host> <repo:tag> <outdir>`; anonymous, plain HTTP); panics with
+/// its output when it fails.
 pub fn oras(python: &Path, args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/oras_peer.py");
     let out = Command::new(python)

@@ -1,5 +1,6 @@
 //! The `ferroflux` binary as a user runs it.
 
+mod artifact;
 mod demo;
 mod install;
 mod kustomize_build;
