@@ -6,4 +6,5 @@
 pub mod artifact;
 pub mod demo;
 mod demo_app;
+pub mod helm_template;
 pub mod stack;

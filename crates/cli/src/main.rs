@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: KustomizeCommand,
     },
+    /// Helm commands.
+    Helm {
+        #[command(subcommand)]
+        command: HelmCommand,
+    },
     /// Push to an OCI registry.
     Push {
         #[command(subcommand)]
@@ -53,6 +58,12 @@ enum Command {
         #[command(subcommand)]
         command: PullCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum HelmCommand {
+    /// Render a chart locally and print the manifests, as `helm template`.
+    Template(ferroflux_cli::helm_template::TemplateArgs),
 }
 
 #[derive(Subcommand)]
@@ -141,6 +152,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Helm {
+            command: HelmCommand::Template(args),
+        } => {
+            let mut out = std::io::stdout().lock();
+            ferroflux_cli::helm_template::run(&args, &mut out)
+        }
         Command::Demo {
             watch,
             work_dir,

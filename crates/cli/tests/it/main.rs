@@ -2,6 +2,7 @@
 
 mod artifact;
 mod demo;
+mod helm_template;
 mod install;
 mod kustomize_build;
 mod packaging;
