@@ -48,9 +48,21 @@ fn python() -> Option<PathBuf> {
 
 /// Runs `steps` with the SDK in one process; one result per step.
 async fn sdk(python: &Path, env: &TestEnv, ns: &str, steps: Value) -> Vec<Value> {
+    sdk_with_driver(python, env, ns, "secret", steps).await
+}
+
+/// [`sdk`] with Helm's storage driver `driver` (`secret`, `configmap`).
+async fn sdk_with_driver(
+    python: &Path,
+    env: &TestEnv,
+    ns: &str,
+    driver: &str,
+    steps: Value,
+) -> Vec<Value> {
     let spec = json!({
         "kubeconfig": env.kubeconfig_path(),
         "namespace": ns,
+        "driver": driver,
         "steps": steps,
     });
     let mut child = tokio::process::Command::new(python)
@@ -771,4 +783,168 @@ async fn a_record_written_from_scratch_is_read_upgraded_and_rolled_back_by_the_s
         release.info.as_ref().expect("info").first_deployed
     );
     assert_eq!(h.deployed().expect("deployed").release.version, 3);
+}
+
+/// The ConfigMap release records in `ns`, as the Kubernetes JSON the API serves.
+async fn config_map_records(client: &kube::Client, ns: &str) -> Vec<Value> {
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let list = cms
+        .list(&ListParams::default().labels(&storage::owner_selector()))
+        .await
+        .expect("config maps listed");
+    list.items
+        .into_iter()
+        .map(|c| serde_json::to_value(c).expect("config map as JSON"))
+        .collect()
+}
+
+/// Helm's ConfigMap driver (`HELM_DRIVER=configmap`): the SDK's records
+/// decode exactly (uninstalled with `deleted` included), and a revision we
+/// write in that format is the one the SDK reads and upgrades from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_map_driver_records_interoperate() {
+    let Some(python) = python() else { return };
+    let ns = "rel-cm";
+    let (env, client) = setup(ns).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart_dir = dir.path().join("cmchart");
+    write(
+        &chart_dir,
+        "Chart.yaml",
+        "apiVersion: v2\nname: cmchart\nversion: 0.2.0\n",
+    );
+    write(&chart_dir, "values.yaml", "greeting: hello\n");
+    write(
+        &chart_dir,
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-data\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+    );
+    let chart_path = chart_dir.to_str().expect("utf-8 path");
+    let results = sdk_with_driver(
+        &python,
+        &env,
+        ns,
+        "configmap",
+        json!([{"op": "install", "chart": chart_path, "name": "kept", "values": {"greeting": "one"}}]),
+    )
+    .await;
+    assert_eq!(ok(&results, 0, "install")["revision"], 1);
+
+    let objects = config_map_records(&client, ns).await;
+    assert_eq!(objects.len(), 1);
+    assert!(
+        record_objects(&client, ns).await.is_empty(),
+        "no Secrets with this driver"
+    );
+    let v1 =
+        Record::from_object(Driver::ConfigMap, &objects[0], Limits::default()).expect("decodes");
+    let stored = codec::decode_json(
+        objects[0]["data"]["release"]
+            .as_str()
+            .expect("data.release"),
+        Limits::default(),
+    )
+    .expect("data.release decodes");
+    assert_eq!(codec::to_json(&v1.release).expect("encodes"), stored);
+    assert_eq!(unknown_fields(&v1.release), Vec::<String>::new());
+
+    let mut v2 = v1.clone();
+    v2.release.version = 2;
+    v2.release.config = json!({"greeting": "from-rust"})
+        .as_object()
+        .cloned()
+        .expect("map");
+    v2.release.manifest = v1.release.manifest.replace("\"one\"", "\"from-rust\"");
+    v2.release
+        .set_status(Status::Deployed, "Upgraded by ferroflux");
+    let mut v1 = v1;
+    v1.release.supersede();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let replace = v1
+        .to_object(Driver::ConfigMap, Stamp::modified_now())
+        .expect("encodes");
+    cms.replace(
+        &v1.object_name(),
+        &PostParams::default(),
+        &serde_json::from_value(replace).expect("a ConfigMap"),
+    )
+    .await
+    .expect("v1 replaced");
+    let create = v2
+        .to_object(Driver::ConfigMap, Stamp::created_now())
+        .expect("encodes");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(create).expect("a ConfigMap"),
+    )
+    .await
+    .expect("v2 created");
+
+    let results = sdk_with_driver(
+        &python,
+        &env,
+        ns,
+        "configmap",
+        json!([
+            {"op": "history", "name": "kept"},
+            {"op": "get_values", "name": "kept"},
+            {"op": "upgrade", "chart": chart_path, "name": "kept", "values": {"greeting": "three"}},
+            {"op": "uninstall", "name": "kept", "keep_history": true},
+            {"op": "history", "name": "kept"},
+        ]),
+    )
+    .await;
+    assert_eq!(
+        statuses(ok(&results, 0, "history")),
+        [(1, "superseded".to_owned()), (2, "deployed".to_owned())]
+    );
+    assert_eq!(
+        ok(&results, 1, "get values"),
+        &json!({"greeting": "from-rust"})
+    );
+    assert_eq!(ok(&results, 2, "upgrade")["revision"], 3);
+    ok(&results, 3, "uninstall --keep-history");
+    assert_eq!(
+        statuses(ok(&results, 4, "history after uninstall")),
+        [
+            (1, "superseded".to_owned()),
+            (2, "superseded".to_owned()),
+            (3, "uninstalled".to_owned())
+        ]
+    );
+
+    let objects = config_map_records(&client, ns).await;
+    for object in &objects {
+        let record =
+            Record::from_object(Driver::ConfigMap, object, Limits::default()).expect("decodes");
+        let stored = codec::decode_json(
+            object["data"]["release"].as_str().expect("data.release"),
+            Limits::default(),
+        )
+        .expect("data.release decodes");
+        assert_eq!(
+            String::from_utf8(codec::to_json(&record.release).expect("encodes")).expect("utf-8"),
+            String::from_utf8(stored).expect("utf-8")
+        );
+        assert_eq!(unknown_fields(&record.release), Vec::<String>::new());
+    }
+    let h = History::from_objects("kept", Driver::ConfigMap, &objects, Limits::default());
+    assert!(h.skipped().is_empty(), "{:?}", h.skipped());
+    assert!(
+        h.deployed().is_none(),
+        "nothing is deployed after uninstall"
+    );
+    let v3 = &h.latest().expect("v3").release;
+    assert_eq!(v3.version, 3);
+    assert_eq!(v3.status(), Some(&Status::Uninstalled));
+    let info = v3.info.as_ref().expect("info");
+    assert!(
+        info.deleted
+            .as_ref()
+            .and_then(GoTime::unix_seconds)
+            .is_some(),
+        "deleted time recorded: {info:?}"
+    );
+    assert_eq!(info.description, "Uninstallation complete");
+    assert_eq!(h.next_revision(), 4);
 }

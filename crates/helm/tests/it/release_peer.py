@@ -1,7 +1,8 @@
 """Drives the Helm v4 SDK (helm-python-sdk) for the release-record tests.
 
 Reads one JSON document on stdin:
-    {"kubeconfig": PATH, "namespace": NS, "steps": [{"op": ..., ...}, ...]}
+    {"kubeconfig": PATH, "namespace": NS, "driver": "secret" | "configmap" (optional),
+     "steps": [{"op": ..., ...}, ...]}
 runs the steps in order against that cluster in this one process, and writes
 one JSON array on stdout: per step {"ok": result} or {"error": "Type: message"}.
 A failing step does not stop the later ones; the test decides what matters.
@@ -29,6 +30,8 @@ def run(cfg, step):
     if op == "rollback":
         cfg.rollback(step["name"], version=step.get("version"), timeout=60)
         return None
+    if op == "uninstall":
+        return cfg.uninstall(step["name"], keep_history=step.get("keep_history", False), timeout=60)
     if op == "list":
         return cfg.list(all_states=step.get("all", False))
     if op == "history":
@@ -45,7 +48,11 @@ def run(cfg, step):
 def main():
     spec = json.load(sys.stdin)
     results = []
-    with helm.Config(kubeconfig_path=spec["kubeconfig"], namespace=spec["namespace"]) as cfg:
+    with helm.Config(
+        kubeconfig_path=spec["kubeconfig"],
+        namespace=spec["namespace"],
+        storage_driver=spec.get("driver"),
+    ) as cfg:
         for step in spec["steps"]:
             try:
                 results.append({"ok": run(cfg, step)})
