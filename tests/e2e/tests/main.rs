@@ -9,6 +9,7 @@
 mod bucket;
 mod flow;
 mod hostile;
+mod oci;
 mod restarts;
 mod seeds;
 mod support;
