@@ -241,6 +241,70 @@ mod tests {
         assert_eq!(r.manifest, "abcdef");
     }
 
+    /// Mutated records (bit flips, truncations, spliced bytes) in the
+    /// compressed stream and in the JSON never panic: each decodes or is an
+    /// error. A fixed seed keeps it a regression test.
+    #[test]
+    fn mutated_records_never_panic() {
+        let release: Release = serde_json::from_value(json!({
+            "name": "web", "version": 2, "namespace": "ns",
+            "info": {"status": "deployed", "first_deployed": "2026-01-01T00:00:00Z"},
+            "chart": {"metadata": {"name": "web", "version": "1.0.0"},
+                      "templates": [{"name": "templates/a.yaml", "data": "YQ=="}],
+                      "values": {"a": [1, {"b": null}]}},
+            "config": {"x": "y"},
+            "hooks": [{"name": "h", "events": ["test"], "last_run": {"phase": "Failed"}}],
+            "manifest": "---\nkind: ConfigMap\n"
+        }))
+        .unwrap();
+        let json_text = to_json(&release).unwrap();
+        let compressed = STANDARD.decode(encode(&release).unwrap()).unwrap();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let limits = Limits::default();
+        let (mut decoded, mut refused) = (0, 0);
+        for round in 0..2000 {
+            let mut bytes = if round % 2 == 0 {
+                compressed.clone()
+            } else {
+                json_text.clone()
+            };
+            match next(3) {
+                0 => {
+                    for _ in 0..=next(4) {
+                        let i = next(bytes.len());
+                        bytes[i] ^= 1 << next(8);
+                    }
+                }
+                1 => bytes.truncate(next(bytes.len())),
+                _ => {
+                    let i = next(bytes.len());
+                    let pool = b"{}[]\",:0e\xff";
+                    let b = pool[next(pool.len())];
+                    bytes.insert(i, b);
+                }
+            }
+            let data = if round % 2 == 0 {
+                STANDARD.encode(&bytes)
+            } else {
+                STANDARD.encode(gzip(&bytes))
+            };
+            match decode(&data, limits) {
+                Ok(_) => decoded += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(
+            refused > 1000,
+            "most mutations are refused ({decoded} decoded)"
+        );
+    }
+
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!(

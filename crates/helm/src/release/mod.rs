@@ -20,5 +20,5 @@ pub use chart::{Chart, Dependency, File, Lock, Maintainer, Metadata};
 pub use codec::{CodecError, DEFAULT_MAX_DECOMPRESSED, Limits};
 pub use history::{History, Skipped};
 pub use serde_go::{GO_ZERO_TIME, GoTime};
-pub use storage::{Driver, Record, Stamp, StorageError};
+pub use storage::{Driver, NameError, Record, Stamp, StorageError, validate_release_name};
 pub use types::{Hook, HookExecution, Info, Release, Status};

@@ -6,9 +6,11 @@
 //! encoded release. A Secret's `data` is base64 again, as for every Secret.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use super::codec::{self, CodecError, Limits};
@@ -30,6 +32,37 @@ pub const SYSTEM_LABELS: [&str; 6] = [
     "createdAt",
     "modifiedAt",
 ];
+
+/// Helm's release-name rule (`ValidateReleaseName`): a DNS-1123 subdomain
+/// of at most 53 characters, so that every object name Helm derives from it
+/// (this record's among them) is valid.
+pub fn validate_release_name(name: &str) -> Result<(), NameError> {
+    static VALID: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(VALID_NAME).expect("the release name pattern compiles"));
+    if name.is_empty() {
+        return Err(NameError::Missing);
+    }
+    if name.len() > MAX_RELEASE_NAME || !VALID.is_match(name) {
+        return Err(NameError::Invalid);
+    }
+    Ok(())
+}
+
+const VALID_NAME: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const MAX_RELEASE_NAME: usize = 53;
+
+/// Why a release name is refused, in Helm's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Empty.
+    #[error("no name provided")]
+    Missing,
+    /// Too long or not a DNS-1123 subdomain.
+    #[error(
+        "invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+    )]
+    Invalid,
+}
 
 /// The object name of a release revision: `sh.helm.release.v1.<name>.v<version>`.
 pub fn object_name(release: &str, version: i64) -> String {
@@ -371,6 +404,30 @@ mod tests {
         assert_eq!(back.release, record.release);
         let err = Record::from_object(Driver::Secret, &obj, Limits::default()).unwrap_err();
         assert!(matches!(err, StorageError::WrongKind { .. }), "{err}");
+    }
+
+    #[test]
+    fn release_names_follow_helms_rule() {
+        for good in ["a", "web", "a-b", "a.b-c.d", "1abc", &"a".repeat(53)] {
+            assert_eq!(validate_release_name(good), Ok(()), "{good}");
+        }
+        assert_eq!(validate_release_name(""), Err(NameError::Missing));
+        for bad in [
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "a..b",
+            "a/b",
+            "a.",
+            ".a",
+            "a b",
+            "ä",
+            &"a".repeat(54),
+        ] {
+            assert_eq!(validate_release_name(bad), Err(NameError::Invalid), "{bad}");
+        }
+        assert!(NameError::Invalid.to_string().contains(VALID_NAME));
     }
 
     #[test]

@@ -46,25 +46,8 @@ fn python() -> Option<PathBuf> {
     None
 }
 
-/// Runs `steps` with the SDK in one process; one result per step.
-async fn sdk(python: &Path, env: &TestEnv, ns: &str, steps: Value) -> Vec<Value> {
-    sdk_with_driver(python, env, ns, "secret", steps).await
-}
-
-/// [`sdk`] with Helm's storage driver `driver` (`secret`, `configmap`).
-async fn sdk_with_driver(
-    python: &Path,
-    env: &TestEnv,
-    ns: &str,
-    driver: &str,
-    steps: Value,
-) -> Vec<Value> {
-    let spec = json!({
-        "kubeconfig": env.kubeconfig_path(),
-        "namespace": ns,
-        "driver": driver,
-        "steps": steps,
-    });
+/// Runs `spec` with the SDK in one process; one result per step.
+async fn run_peer(python: &Path, spec: &Value) -> Vec<Value> {
     let mut child = tokio::process::Command::new(python)
         .arg(workspace().join("crates/helm/tests/it/release_peer.py"))
         .stdin(Stdio::piped())
@@ -91,6 +74,28 @@ async fn sdk_with_driver(
             String::from_utf8_lossy(&out.stdout)
         )
     })
+}
+
+/// Runs `steps` with the SDK in one process; one result per step.
+async fn sdk(python: &Path, env: &TestEnv, ns: &str, steps: Value) -> Vec<Value> {
+    sdk_with_driver(python, env, ns, "secret", steps).await
+}
+
+/// [`sdk`] with Helm's storage driver `driver` (`secret`, `configmap`).
+async fn sdk_with_driver(
+    python: &Path,
+    env: &TestEnv,
+    ns: &str,
+    driver: &str,
+    steps: Value,
+) -> Vec<Value> {
+    let spec = json!({
+        "kubeconfig": env.kubeconfig_path(),
+        "namespace": ns,
+        "driver": driver,
+        "steps": steps,
+    });
+    run_peer(python, &spec).await
 }
 
 /// A step's result, failing the test with the SDK's error otherwise.
@@ -947,4 +952,52 @@ async fn config_map_driver_records_interoperate() {
     );
     assert_eq!(info.description, "Uninstallation complete");
     assert_eq!(h.next_revision(), 4);
+}
+
+/// Our release-name rule answers as Helm's on names at and around its edges.
+#[tokio::test]
+async fn release_names_are_judged_as_helm_judges_them() {
+    let Some(python) = python() else { return };
+    let long = "a".repeat(53);
+    let too_long = "a".repeat(54);
+    let names = [
+        "",
+        "a",
+        "web",
+        "a-b",
+        "a.b-c.d",
+        "1abc",
+        "0",
+        &long,
+        &too_long,
+        "-a",
+        "a-",
+        "A",
+        "a_b",
+        "a..b",
+        "a/b",
+        "a.",
+        ".a",
+        "a b",
+        "ä",
+        "web\n",
+        "x.-y",
+        "sh.helm.release.v1",
+    ];
+    let steps: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"op": "validate_name", "name": n}))
+        .collect();
+    let results = run_peer(&python, &json!({"steps": steps})).await;
+    for (name, helm) in names.iter().zip(&results) {
+        let ours = storage::validate_release_name(name);
+        match (&ours, helm.get("error").and_then(Value::as_str)) {
+            (Ok(()), None) => {}
+            (Err(e), Some(theirs)) => assert!(
+                theirs.contains(&e.to_string()),
+                "{name:?}: Helm says {theirs}, we say {e}"
+            ),
+            _ => panic!("{name:?}: Helm {helm}, ours {ours:?}"),
+        }
+    }
 }

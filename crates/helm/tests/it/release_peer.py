@@ -1,6 +1,7 @@
 """Drives the Helm v4 SDK (helm-python-sdk) for the release-record tests.
 
-Reads one JSON document on stdin:
+Reads one JSON document on stdin (without "kubeconfig", only steps that
+need no cluster can run):
     {"kubeconfig": PATH, "namespace": NS, "driver": "secret" | "configmap" (optional),
      "steps": [{"op": ..., ...}, ...]}
 runs the steps in order against that cluster in this one process, and writes
@@ -16,6 +17,9 @@ import helm_python as helm
 
 def run(cfg, step):
     op = step["op"]
+    if op == "validate_name":
+        helm.validate_release_name(step["name"])
+        return None
     if op == "install":
         return cfg.install(
             step["chart"],
@@ -48,6 +52,15 @@ def run(cfg, step):
 def main():
     spec = json.load(sys.stdin)
     results = []
+    if "kubeconfig" not in spec:
+        # Steps that need no cluster.
+        for step in spec["steps"]:
+            try:
+                results.append({"ok": run(None, step)})
+            except Exception as e:
+                results.append({"error": f"{type(e).__name__}: {e}"})
+        json.dump(results, sys.stdout)
+        return
     with helm.Config(
         kubeconfig_path=spec["kubeconfig"],
         namespace=spec["namespace"],
