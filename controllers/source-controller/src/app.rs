@@ -133,6 +133,13 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     });
 
     let recorder = Recorder::new(client.clone(), CONTROLLER, config.events_addr.as_deref());
+    let helm_loops = crate::kinds::helm_loops::run(
+        client.clone(),
+        storage.clone(),
+        recorder.clone(),
+        config.scratch.clone(),
+        config.loop_config.clone(),
+    );
     let mut oci_repositories = crate::kinds::oci_repository::reconciler(
         client.clone(),
         storage.clone(),
@@ -165,6 +172,9 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         );
         let work = async move {
             futures::join!(work, oci_loop);
+        };
+        let work = async move {
+            futures::join!(work, helm_loops);
         };
         leader::run_leading(client, config.leader, &metrics, work).await;
     });

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod git;
+pub mod helm;
 pub mod ignore;
 pub mod kinds;
 pub mod reconcile;

@@ -131,6 +131,14 @@ pub trait ArtifactSource: Send + Sync + 'static {
     /// Sets `status.artifact`.
     fn set_artifact(obj: &mut Self::Object, artifact: Artifact);
 
+    /// The name under which the fetched content is stored as one file,
+    /// as-is (`index-<hex>.yaml`, `podinfo-6.0.3.tgz`); then
+    /// [`Fetched::dir`] is that file. `None` (the default): a tar.gz of the
+    /// directory.
+    fn file_name(_record: &Self::Record) -> Option<String> {
+        None
+    }
+
     /// Drops what the kind keeps for the object besides its artifacts
     /// (caches), when the object is deleted.
     fn forget(&self, _obj: &Self::Object) {}
@@ -203,7 +211,10 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
             ignore,
             record,
         } = self.source.fetch(obj, inputs, remote, work.path()).await?;
-        let artifact = self.store(obj, revision, dir, ignore).await?;
+        let artifact = match S::file_name(&record) {
+            Some(file_name) => self.store_file(obj, revision, dir, file_name).await?,
+            None => self.store(obj, revision, dir, ignore).await?,
+        };
         let (ns, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
         if let Err(e) = self.storage.garbage_collect(S::KIND, &ns, &name, &artifact) {
             tracing::warn!(object = %format!("{ns}/{name}"), error = %e, "garbage collecting old artifacts");
@@ -258,6 +269,37 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
             Err(e) => Err(failed(
                 reasons::STORAGE_OPERATION_FAILED,
                 format!("archive task failed: {e}"),
+            )),
+        }
+    }
+
+    /// Stores the fetched file `src` as-is under `file_name`.
+    async fn store_file(
+        &self,
+        obj: &S::Object,
+        revision: String,
+        src: PathBuf,
+        file_name: String,
+    ) -> SourceStep<Artifact> {
+        let storage = self.storage.clone().with_max_size(self.max_size);
+        let (ns, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
+        let stored = tokio::task::spawn_blocking(move || {
+            storage.store_file(S::KIND, &ns, &name, &revision, &src, &file_name)
+        })
+        .await;
+        match stored {
+            Ok(Ok(artifact)) => Ok(artifact),
+            Ok(Err(e)) => {
+                let reason = if e.is_too_large() {
+                    SIZE_LIMIT_EXCEEDED
+                } else {
+                    reasons::STORAGE_OPERATION_FAILED
+                };
+                Err(failed(reason, e.to_string()))
+            }
+            Err(e) => Err(failed(
+                reasons::STORAGE_OPERATION_FAILED,
+                format!("storing task failed: {e}"),
             )),
         }
     }

@@ -9,6 +9,7 @@
 //! a clear message is the report.
 
 pub mod git;
+pub mod helm_repo;
 pub mod oci_registry;
 pub mod s3;
 pub mod sink;

@@ -5,4 +5,6 @@
 
 pub mod git_include;
 pub mod git_repository;
+pub mod helm_loops;
+pub mod helm_repository;
 pub mod oci_repository;

@@ -200,6 +200,53 @@ impl Storage {
         Ok(self.artifact(&rel_path, revision, &info))
     }
 
+    /// Stores the file `src` as-is as the object's artifact `file_name`
+    /// (a Helm index `index-<hex>.yaml`, a chart `podinfo-6.0.3.tgz`) and
+    /// returns its status record. Written atomically like
+    /// [`Storage::archive`]; a file over the size limit is refused.
+    pub fn store_file(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        revision: &str,
+        src: &Path,
+        file_name: &str,
+    ) -> Result<Artifact, StorageError> {
+        check_segment("file name", file_name)?;
+        let rel_dir = Self::object_dir(kind, namespace, name)?;
+        let dir = self.root.join(&rel_dir);
+        fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
+        let size = fs::symlink_metadata(src)
+            .map_err(io_err("reading", src))?
+            .len();
+        if size > self.max_size {
+            return Err(StorageError::Archive(ArchiveError::TooLarge {
+                path: PathBuf::from(file_name),
+                limit: self.max_size,
+            }));
+        }
+        let (tmp_path, file) = create_temp(&dir)?;
+        let copied = copy_and_sync(src, file, &tmp_path);
+        let info = match copied {
+            Ok(info) => info,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp_path);
+                return Err(e);
+            }
+        };
+        let final_path = dir.join(file_name);
+        if let Err(e) = fs::rename(&tmp_path, &final_path) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(io_err("renaming to", &final_path)(e));
+        }
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("syncing", &dir))?;
+        let rel_path = format!("{}/{}", rel_dir.to_string_lossy(), file_name);
+        Ok(self.artifact(&rel_path, revision, &info))
+    }
+
     /// The status record of a file already in storage at `rel_path`.
     pub fn artifact(&self, rel_path: &str, revision: &str, info: &ArchiveInfo) -> Artifact {
         Artifact {
@@ -359,6 +406,35 @@ fn write_and_sync(
     Ok(info)
 }
 
+/// Copies `src` into `file` (hashing it on the way) and syncs it.
+fn copy_and_sync(src: &Path, file: File, tmp_path: &Path) -> Result<ArchiveInfo, StorageError> {
+    use sha2::Digest as _;
+    use std::io::{Read, Write};
+    let mut input = File::open(src).map_err(io_err("opening", src))?;
+    let mut out = BufWriter::new(file);
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = input.read(&mut buf).map_err(io_err("reading", src))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(io_err("writing", tmp_path))?;
+        size += n as u64;
+    }
+    let file = out
+        .into_inner()
+        .map_err(|e| io_err("writing", tmp_path)(e.into_error()))?;
+    file.sync_all().map_err(io_err("syncing", tmp_path))?;
+    Ok(ArchiveInfo {
+        digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+        size,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +450,47 @@ mod tests {
         let f = File::options().write(true).open(path).unwrap();
         f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
             .unwrap();
+    }
+
+    #[test]
+    fn store_file_keeps_the_bytes_and_names_them() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = Storage::new(root.path(), "sc.local").unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = src.path().join("index.yaml");
+        fs::write(&file, "apiVersion: v1\n").unwrap();
+        let art = storage
+            .store_file(
+                "HelmRepository",
+                "ns",
+                "repo",
+                "sha256:1",
+                &file,
+                "index-1.yaml",
+            )
+            .unwrap();
+        assert_eq!(art.path, "helmrepository/ns/repo/index-1.yaml");
+        assert_eq!(
+            art.url,
+            "http://sc.local/helmrepository/ns/repo/index-1.yaml"
+        );
+        assert_eq!(art.size, Some(15));
+        assert_eq!(
+            fs::read(storage.local_path(&art).unwrap()).unwrap(),
+            b"apiVersion: v1\n"
+        );
+        assert!(
+            storage
+                .store_file("HelmRepository", "ns", "repo", "r", &file, "../x")
+                .is_err()
+        );
+        let small = storage.clone().with_max_size(3);
+        assert!(
+            small
+                .store_file("HelmRepository", "ns", "repo", "r", &file, "i.yaml")
+                .unwrap_err()
+                .is_too_large()
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 #[path = "../git/mod.rs"]
 mod git;
+mod helm;
 mod oci;
 mod reconciler;
 mod server;
