@@ -23,7 +23,7 @@ pub mod yaml;
 
 pub use error::Error;
 pub use exec::Exec;
-pub use template::{FuncSet, Limits, MethodFn, Methods, MissingKey, Templates};
+pub use template::{FuncSet, Limits, Lookup, LookupFn, MethodFn, Methods, MissingKey, Templates};
 pub use value::{MapRef, Value};
 
 #[cfg(test)]

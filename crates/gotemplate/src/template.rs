@@ -73,6 +73,24 @@ impl std::fmt::Debug for Methods {
     }
 }
 
+/// Helm's `lookup apiVersion kind namespace name`: the object as a map, a list
+/// object (`{"apiVersion": ..., "kind": "...List", "items": [...]}`) when `name` is
+/// empty, or an empty map when nothing is found (what Helm returns offline, and
+/// the default without a hook). `Err` fails the template as
+/// `error calling lookup: MSG`. The caller decides what may be read (Helm reads
+/// with the release's credentials).
+pub type LookupFn = dyn Fn(&str, &str, &str, &str) -> Result<Value, String>;
+
+/// A [`LookupFn`] shared by a set and its clones.
+#[derive(Clone)]
+pub struct Lookup(pub std::rc::Rc<LookupFn>);
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookup")
+    }
+}
+
 /// A set of named templates, as Go's `*template.Template` with its associates.
 #[derive(Debug, Clone)]
 pub struct Templates {
@@ -89,6 +107,8 @@ pub struct Templates {
     /// Methods of host objects, asked before a field of a map or list is looked up
     /// and for a field chain given arguments.
     pub methods: Option<Methods>,
+    /// Helm's `lookup`; `None` finds nothing (an empty map), as Helm offline.
+    pub lookup: Option<Lookup>,
 }
 
 impl Default for Templates {
@@ -108,6 +128,7 @@ impl Templates {
             limits: Limits::default(),
             funcs: FuncSet::Go,
             methods: None,
+            lookup: None,
         }
     }
 

@@ -268,3 +268,35 @@ fn time_is_bounded() {
     let e = t.execute("x", &Value::Nil).unwrap_err().to_string();
     assert!(e.contains("exceeded maximum execution time (50ms)"), "{e}");
 }
+
+#[test]
+fn lookup_hook_answers_or_fails() {
+    use crate::Lookup;
+    use std::rc::Rc;
+    let mut t = Templates::helm();
+    t.parse(
+        "l",
+        "{{ with (lookup \"v1\" \"Secret\" \"ns\" \"s\").data }}{{ .k }}{{ end }}|{{ lookup \"v1\" \"Pod\" \"\" \"\" | len }}",
+    )
+    .unwrap();
+    // without a hook: nothing found, as Helm offline
+    assert_eq!(t.execute("l", &Value::Nil).unwrap(), "|0");
+    t.lookup = Some(Lookup(Rc::new(|api, kind, ns, name| {
+        if (api, kind, ns, name) == ("v1", "Secret", "ns", "s") {
+            let y = "data: {k: djE=}";
+            Ok(crate::yaml::values_from_yaml(y).unwrap())
+        } else if name.is_empty() {
+            Err(format!("{kind} list refused"))
+        } else {
+            Ok(Value::map(Default::default()))
+        }
+    })));
+    let e = t.execute("l", &Value::Nil).unwrap_err().to_string();
+    assert!(e.contains("error calling lookup: Pod list refused"), "{e}");
+    t.parse(
+        "m",
+        "{{ (lookup \"v1\" \"Secret\" \"ns\" \"s\").data.k | b64dec }}",
+    )
+    .unwrap();
+    assert_eq!(t.execute("m", &Value::Nil).unwrap(), "v1");
+}

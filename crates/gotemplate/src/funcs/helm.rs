@@ -263,14 +263,20 @@ pub(super) fn register(t: &mut Table) {
     def(t, "fromJsonArray", Exact(1), &[P::Str], |_, a| {
         Ok(from_json(a[0].as_str().unwrap_or(""), true))
     });
-    // Offline rendering: `lookup` finds nothing and DNS is never asked (crates/helm may
-    // give a cluster-backed lookup later).
+    // Offline rendering: `lookup` finds nothing unless the caller gives a hook
+    // (Templates::lookup); DNS is never asked.
     def(
         t,
         "lookup",
         Exact(4),
         &[P::Str, P::Str, P::Str, P::Str],
-        |_, _| Ok(Value::map(BTreeMap::new())),
+        |ex, a| {
+            let s = |i: usize| a[i].as_str().unwrap_or("");
+            match &ex.set.lookup {
+                None => Ok(Value::map(BTreeMap::new())),
+                Some(hook) => Ok((hook.0)(s(0), s(1), s(2), s(3))?),
+            }
+        },
     );
     def(t, "getHostByName", Exact(1), &[P::Str], |_, _| {
         Ok(Value::str(""))
