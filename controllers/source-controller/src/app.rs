@@ -6,14 +6,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use ferroflux_api::source::v1::GitRepository;
+use ferroflux_api::source::v1::{Bucket, GitRepository};
 use ferroflux_runtime::controller::{self, LoopConfig};
 use ferroflux_runtime::events::Recorder;
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use tokio::task::JoinHandle;
 
 use crate::git::CheckoutLimits;
-use crate::kinds::git_repository;
+use crate::kinds::{bucket, git_repository};
 use crate::storage::{self, Storage, StorageError};
 
 /// The controller's name in events, metrics and leases.
@@ -150,6 +150,18 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         oci_repositories = oci_repositories.with_scratch(scratch.clone());
     }
     let oci_loop_config = config.loop_config.clone();
+    // Each Bucket's object mirror sits beside the Git caches (not served).
+    let mut buckets = bucket::reconciler(
+        client.clone(),
+        storage.clone(),
+        recorder.clone(),
+        config.git_cache_path.join("buckets"),
+        config.limits.into(),
+    );
+    if let Some(scratch) = &config.scratch {
+        buckets = buckets.with_scratch(scratch.clone());
+    }
+    let bucket_loop_config = config.loop_config.clone();
     let mut reconciler = git_repository::reconciler(
         client.clone(),
         storage,
@@ -175,6 +187,10 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         };
         let work = async move {
             futures::join!(work, helm_loops);
+        };
+        let bucket_loop = controller::run::<Bucket, _>(client.clone(), buckets, bucket_loop_config);
+        let work = async move {
+            futures::join!(work, bucket_loop);
         };
         leader::run_leading(client, config.leader, &metrics, work).await;
     });

@@ -2,6 +2,7 @@
 //! server on a real socket, the Git client against real Git servers, and
 //! the GitRepository reconciler against the test API server.
 
+mod bucket;
 #[path = "../git/mod.rs"]
 mod git;
 mod helm;
