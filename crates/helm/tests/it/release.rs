@@ -14,6 +14,7 @@ use std::process::Stdio;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ferroflux_helm::release::codec::{self, Limits};
+use ferroflux_helm::release::revision::{self, ApplyMethod, Rendered};
 use ferroflux_helm::release::storage::{self, Driver, Record, Stamp};
 use ferroflux_helm::release::{Chart, File, GoTime, History, Info, Metadata, Release, Status};
 use ferroflux_testenv::TestEnv;
@@ -515,6 +516,48 @@ async fn sdk_records_decode_exactly_and_a_derived_revision_is_helms() {
     assert!(hook.last_run.started_at.is_some() && hook.last_run.completed_at.is_some());
     assert!(hook.manifest.contains("at: \"2\""));
 
+    // Our revision builders start records as the SDK's actions did: with
+    // the SDK's times, results and final status, they are its records.
+    let rendered = |r: &Release| Rendered {
+        chart: r.chart.clone().expect("chart"),
+        config: r.config.clone(),
+        manifest: r.manifest.clone(),
+        hooks: r.hooks.clone(),
+        notes: r.info.as_ref().expect("info").notes.clone(),
+    };
+    let v1_info = v1.info.as_ref().expect("info");
+    let mut installed = revision::install(
+        "demo",
+        ns,
+        rendered(v1),
+        BTreeMap::from([("team".to_owned(), "sdk".to_owned())]),
+        ApplyMethod::ServerSide,
+        v1_info.first_deployed.clone().expect("first_deployed"),
+    );
+    installed
+        .release
+        .set_status(Status::Superseded, v1_info.description.clone());
+    assert_eq!(&installed.release, v1);
+    assert_eq!(installed.labels, h.get(1).expect("v1").custom_labels());
+    let mut upgraded = revision::upgrade(
+        h.get(1).expect("v1"),
+        v1,
+        rendered(v2),
+        &BTreeMap::new(),
+        ApplyMethod::auto(v1),
+        v2.info
+            .as_ref()
+            .expect("info")
+            .last_deployed
+            .clone()
+            .expect("last_deployed"),
+    );
+    upgraded
+        .release
+        .set_status(Status::Deployed, "Upgrade complete");
+    assert_eq!(&upgraded.release, v2);
+    assert_eq!(upgraded.labels, h.get(2).expect("v2").custom_labels());
+
     // (b) Revision 3, derived from revision 2 by us: new values and
     // manifest, revision 2 superseded, as an upgrade would leave them.
     let mut v2_record = h.get(2).expect("v2").clone();
@@ -604,6 +647,21 @@ async fn sdk_records_decode_exactly_and_a_derived_revision_is_helms() {
     let v5 = &h.get(5).expect("v5").release;
     assert_eq!(v5.info.as_ref().expect("info").description, "Rollback to 3");
     assert_eq!(v5.manifest, v3.release.manifest);
+    let v4 = &h.get(4).expect("v4").release;
+    let mut rolled_back = revision::rollback(
+        v4,
+        h.get(3).expect("v3"),
+        ApplyMethod::auto(&v3.release),
+        v5.info
+            .as_ref()
+            .expect("info")
+            .last_deployed
+            .clone()
+            .expect("last_deployed"),
+    );
+    // Helm keeps the "Rollback to N" description when the rollback succeeds.
+    rolled_back.release.info.as_mut().expect("info").status = Some(Status::Deployed);
+    assert_eq!(&rolled_back.release, v5);
 }
 
 /// (b, c) A release we write from scratch, chart included, with no SDK
