@@ -503,7 +503,7 @@ impl<'a> Exec<'a> {
                                 return Err(self.err_at(
                                     pos,
                                     node,
-                                    format!("map has no entry for key {:?}", f),
+                                    format!("map has no entry for key {}", crate::gofmt::quote(f)),
                                 ));
                             }
                             _ => Value::Nil,

@@ -300,3 +300,42 @@ fn lookup_hook_answers_or_fails() {
     .unwrap();
     assert_eq!(t.execute("m", &Value::Nil).unwrap(), "v1");
 }
+
+/// Helm's strict rendering (`missingkey=error`): the SDK does not expose it (its
+/// lint renders with `missingkey=zero`), so the reference is Go's documented
+/// behaviour and `text/template`'s message, `map has no entry for key %q`.
+#[test]
+fn strict_mode_fails_on_missing_keys() {
+    use crate::MissingKey;
+    let values = crate::yaml::values_from_yaml("Values: {a: {b: 1}, nul: null}").unwrap();
+    let mut t = Templates::helm();
+    t.missing_key = MissingKey::Error;
+    t.parse(
+        "c/templates/x.yaml",
+        "x: {{ .Values.a.b }}\ny: {{ .Values.a.nope }}",
+    )
+    .unwrap();
+    assert_eq!(
+        t.execute("c/templates/x.yaml", &values)
+            .unwrap_err()
+            .to_string(),
+        "template: c/templates/x.yaml:2:13: executing \"c/templates/x.yaml\" at <.Values.a.nope>: map has no entry for key \"nope\""
+    );
+    // a present key holding null is not missing; the quoting is Go's %q
+    t.parse("y", "{{ .Values.nul }}|{{ index .Values \"zz\" }}")
+        .unwrap();
+    assert_eq!(t.execute("y", &values).unwrap(), "|");
+    t.parse("w", "{{ (dict \"a\" 1).b }}").unwrap();
+    assert!(
+        t.execute("w", &values)
+            .unwrap_err()
+            .to_string()
+            .ends_with("map has no entry for key \"b\"")
+    );
+    // the same templates render with missingkey=zero
+    t.missing_key = MissingKey::Zero;
+    assert_eq!(
+        t.execute("c/templates/x.yaml", &values).unwrap(),
+        "x: 1\ny: "
+    );
+}
