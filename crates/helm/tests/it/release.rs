@@ -846,6 +846,23 @@ async fn a_record_written_from_scratch_is_read_upgraded_and_rolled_back_by_the_s
         release.info.as_ref().expect("info").first_deployed
     );
     assert_eq!(h.deployed().expect("deployed").release.version, 3);
+
+    // With a history limit, Helm prunes what our helper says it prunes:
+    // before creating a revision it keeps max_history - 1 of the old ones.
+    let prune = h.versions_to_prune(1);
+    assert_eq!(prune, [1, 2], "oldest first, never the deployed one");
+    let results = sdk(
+        &python,
+        &env,
+        ns,
+        json!([{"op": "upgrade", "chart": chart, "name": "scratch",
+                "values": {"greeting": "limited"}, "max_history": 2}]),
+    )
+    .await;
+    assert_eq!(ok(&results, 0, "upgrade --history-max 2")["revision"], 4);
+    let after = history(&client, ns, "scratch").await;
+    let left: Vec<i64> = after.records().iter().map(|r| r.release.version).collect();
+    assert_eq!(left, [3, 4]);
 }
 
 /// The ConfigMap release records in `ns`, as the Kubernetes JSON the API serves.

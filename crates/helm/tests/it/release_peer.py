@@ -30,7 +30,13 @@ def run(cfg, step):
             description=step.get("description"),
         )
     if op == "upgrade":
-        return cfg.upgrade(step["chart"], step["name"], step.get("values"), timeout=60)
+        return cfg.upgrade(
+            step["chart"],
+            step["name"],
+            step.get("values"),
+            timeout=60,
+            max_history=step.get("max_history"),
+        )
     if op == "rollback":
         cfg.rollback(step["name"], version=step.get("version"), timeout=60)
         return None
