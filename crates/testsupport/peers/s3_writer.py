@@ -11,7 +11,8 @@ OPS_JSON is a list of operations, run in order:
   {"op": "delete", "bucket": B, "key": K}
   {"op": "list", "bucket": B}           -> prints [{"key", "etag"}] as boto3 sees them
 Operations other than setup use the keys in S3_ACCESS_KEY / S3_SECRET_KEY
-(or dummy keys when unset). Prints one JSON value per operation that
+(or dummy keys when unset); S3_CA_BUNDLE names the CA an HTTPS server is
+checked against. Prints one JSON value per operation that
 returns something.
 """
 import base64
@@ -31,6 +32,7 @@ def client(service, endpoint, access_key, secret_key):
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        verify=os.environ.get("S3_CA_BUNDLE"),
     )
 
 

@@ -54,6 +54,8 @@ pub struct S3Server {
     addr: SocketAddr,
     dir: tempfile::TempDir,
     python: PathBuf,
+    /// The CA bundle clients trust, when the server speaks HTTPS.
+    ca_file: Option<PathBuf>,
     /// Access key of the fixture's IAM user (`None` without authentication).
     pub access_key: Option<String>,
     /// Its secret key.
@@ -67,8 +69,22 @@ impl S3Server {
         Self::start_on(free_port(), true)
     }
 
+    /// Starts moto with authentication over HTTPS, presenting the server
+    /// certificate of `certs` (clients trust `certs.ca_pem`).
+    pub fn start_tls(certs: &crate::tls::TestCerts) -> Option<Self> {
+        Self::start_with(free_port(), true, Some(certs))
+    }
+
     /// Starts moto on `addr`'s port, authenticating requests or not.
     pub fn start_on(addr: SocketAddr, authenticate: bool) -> Option<Self> {
+        Self::start_with(addr, authenticate, None)
+    }
+
+    fn start_with(
+        addr: SocketAddr,
+        authenticate: bool,
+        tls: Option<&crate::tls::TestCerts>,
+    ) -> Option<Self> {
         let python = peer_python()?;
         let bin = python.with_file_name("moto_server");
         let dir = tempfile::tempdir().expect("a temporary directory for moto");
@@ -80,6 +96,18 @@ impl S3Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        let mut ca_file = None;
+        if let Some(certs) = tls {
+            let write = |name: &str, pem: &[u8]| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, pem).expect("writing TLS material for moto");
+                path
+            };
+            let cert = write("server.crt", &certs.server_cert_pem);
+            let key = write("server.key", &certs.server_key_pem);
+            ca_file = Some(write("ca.crt", &certs.ca_pem));
+            cmd.arg("-c").arg(cert).arg("-k").arg(key);
+        }
         if authenticate {
             // The setup's three IAM calls go unauthenticated; every later
             // request must be signed with the user's keys.
@@ -93,6 +121,7 @@ impl S3Server {
             addr,
             dir,
             python,
+            ca_file,
             access_key: None,
             secret_key: None,
         };
@@ -120,7 +149,8 @@ impl S3Server {
         }
     }
 
-    /// `host:port` (what a Bucket's `spec.endpoint` holds, with `insecure`).
+    /// `host:port` (what a Bucket's `spec.endpoint` holds; with `insecure`
+    /// unless the server was started with TLS).
     pub fn endpoint(&self) -> String {
         self.addr.to_string()
     }
@@ -135,11 +165,19 @@ impl S3Server {
     pub fn run(&self, ops: &[Value]) -> Vec<Value> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/s3_writer.py");
         let mut cmd = Command::new(&self.python);
+        let scheme = if self.ca_file.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         cmd.arg(&script)
-            .arg(format!("http://{}", self.addr))
+            .arg(format!("{scheme}://{}", self.addr))
             .arg(Value::Array(ops.to_vec()).to_string());
         if let (Some(a), Some(s)) = (&self.access_key, &self.secret_key) {
             cmd.env("S3_ACCESS_KEY", a).env("S3_SECRET_KEY", s);
+        }
+        if let Some(ca) = &self.ca_file {
+            cmd.env("S3_CA_BUNDLE", ca);
         }
         let out = cmd.output().expect("running the boto3 writer");
         assert!(

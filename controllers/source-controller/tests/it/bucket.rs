@@ -627,3 +627,69 @@ async fn hostile_keys_and_objects_over_the_limits_are_refused() {
         assert!(!dir.path().join("escape.yaml").exists());
     }
 }
+
+#[tokio::test]
+async fn https_endpoints_are_trusted_through_cert_secret_ref() {
+    let certs = ferroflux_testsupport::tls::TestCerts::new();
+    let Some(server) = S3Server::start_tls(&certs) else {
+        return;
+    };
+    let h = harness().await;
+    server.create_bucket("tls", &[("a.yaml", b"over TLS")]);
+    let ca: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "ca"}, "stringData": {"ca.crt": certs.ca()}
+    }))
+    .unwrap();
+    let secrets = Api::<Secret>::namespaced(h.client.clone(), NS);
+    secrets.create(&PostParams::default(), &ca).await.unwrap();
+    let empty: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "empty-tls"}, "stringData": {"x": "y"}}),
+    )
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &empty)
+        .await
+        .unwrap();
+
+    // HTTPS by default (no scheme, no `insecure`), the CA from certSecretRef.
+    h.bucket_on(
+        "trusted",
+        &server,
+        "tls",
+        json!({"insecure": false, "certSecretRef": {"name": "ca"}}),
+    )
+    .await;
+    let ready = h.wait_ready("trusted").await;
+    assert_eq!(
+        h.artifact_files(&ready).await,
+        BTreeSet::from([file("a.yaml", "over TLS")])
+    );
+
+    // Without the CA the server is not trusted.
+    h.bucket_on("untrusted", &server, "tls", json!({"insecure": false}))
+        .await;
+    let o = h.wait_not_ready("untrusted", "BucketOperationFailed").await;
+    let msg = &conditions::get(o.conditions(), conditions::READY)
+        .unwrap()
+        .message;
+    assert!(
+        msg.contains("https://") || msg.to_lowercase().contains("certificate"),
+        "{msg}"
+    );
+
+    // A certSecretRef with no TLS keys names what it lacks.
+    h.bucket_on(
+        "tls-missing",
+        &server,
+        "tls",
+        json!({"insecure": false, "certSecretRef": {"name": "empty-tls"}}),
+    )
+    .await;
+    let o = h
+        .wait_not_ready("tls-missing", "AuthenticationFailed")
+        .await;
+    let msg = &conditions::get(o.conditions(), conditions::READY)
+        .unwrap()
+        .message;
+    assert!(msg.contains("no TLS configuration"), "{msg}");
+}
