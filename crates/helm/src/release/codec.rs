@@ -90,9 +90,12 @@ pub fn encode(release: &Release) -> Result<String, CodecError> {
 /// The release JSON inside `data.release`, decompressed within `limits`.
 /// Data without gzip's magic bytes is taken as plain JSON, as Helm does.
 pub fn decode_json(data: &str, limits: Limits) -> Result<Vec<u8>, CodecError> {
-    let raw = STANDARD
-        .decode(data.trim_end().as_bytes())
-        .map_err(CodecError::Base64)?;
+    // Go's base64 decoder skips line breaks anywhere in its input.
+    let text: Vec<u8> = data
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    let raw = STANDARD.decode(&text).map_err(CodecError::Base64)?;
     if !raw.starts_with(&GZIP_MAGIC) {
         if raw.len() > limits.max_decompressed {
             return Err(CodecError::TooLarge {
@@ -194,6 +197,25 @@ mod tests {
         let raw = STANDARD.decode(&data).unwrap();
         assert_eq!(&raw[..3], &GZIP_MAGIC, "gzip inside base64");
         assert_eq!(decode(&data, Limits::default()).unwrap(), release);
+    }
+
+    #[test]
+    fn line_broken_base64_is_read_as_go_reads_it() {
+        let release: Release = serde_json::from_value(json!({"name": "r", "version": 1})).unwrap();
+        let data = encode(&release).unwrap();
+        let mut wrapped = String::new();
+        for (i, c) in data.chars().enumerate() {
+            if i > 0 && i % 10 == 0 {
+                wrapped.push_str("\r\n");
+            }
+            wrapped.push(c);
+        }
+        wrapped.push('\n');
+        assert_eq!(decode(&wrapped, Limits::default()).unwrap(), release);
+        assert!(matches!(
+            decode(&format!("{data} "), Limits::default()),
+            Err(CodecError::Base64(_))
+        ));
     }
 
     #[test]
