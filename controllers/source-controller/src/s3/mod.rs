@@ -485,3 +485,79 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::header;
+    use axum::routing::get;
+    use futures::StreamExt;
+
+    /// A server whose objects are bigger than they say: `/b/stream` sends
+    /// 3 MiB with no length; `/b/declared` declares 1 GiB and then sends a
+    /// chunk and hangs.
+    async fn lying_server() -> String {
+        let app = axum::Router::new()
+            .route(
+                "/b/stream",
+                get(|| async {
+                    let chunks = (0..48).map(|_| Ok::<_, std::io::Error>(vec![0u8; 64 << 10]));
+                    Body::from_stream(futures::stream::iter(chunks))
+                }),
+            )
+            .route(
+                "/b/declared",
+                get(|| async {
+                    let first =
+                        futures::stream::once(async { Ok::<_, std::io::Error>(vec![0u8; 1024]) });
+                    let body = Body::from_stream(first.chain(futures::stream::pending()));
+                    ([(header::CONTENT_LENGTH, (1u64 << 30).to_string())], body)
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        addr
+    }
+
+    fn client(endpoint: &str) -> Client {
+        Client::new(ClientOptions {
+            endpoint: endpoint.to_string(),
+            bucket: "b".into(),
+            insecure: true,
+            region: None,
+            credentials: None,
+            tls: None,
+            proxy: None,
+            timeout: Duration::from_secs(10),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn downloads_stop_at_the_limit_whatever_the_server_says() {
+        let addr = lying_server().await;
+        let c = client(&addr);
+        let dir = tempfile::tempdir().unwrap();
+
+        let err = c
+            .download("stream", &dir.path().join("s"), 1 << 20)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, S3Error::TooLarge(_)), "{err}");
+        let written = std::fs::metadata(dir.path().join("s")).unwrap().len();
+        assert!(written <= 1 << 20, "{written} bytes written past the limit");
+
+        // A declared size over the limit is refused before the body is read
+        // (the body never ends: reading it would hang until the timeout).
+        let err = c
+            .download("declared", &dir.path().join("d"), 1 << 20)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, S3Error::TooLarge(_)), "{err}");
+        assert!(!dir.path().join("d").exists());
+    }
+}
