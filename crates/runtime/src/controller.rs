@@ -326,6 +326,16 @@ async fn reconcile_one<K: Kind, R: Reconciler<K>>(
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let key = object_key(obj.as_ref());
+    // The finalizer goes on in a pass of its own, whose watch event brings
+    // the object back; a trigger that arrives before that event finds a
+    // copy without it in the cache, which is not an error (see
+    // `ensure_finalizer`).
+    let Some(obj) = ensure_finalizer(&api, obj)
+        .await
+        .map_err(|e| LoopError::Finalizer(format!("adding the finalizer: {e}")))?
+    else {
+        return Ok(Action::await_change());
+    };
     let result = finalizer(&api, FINALIZER, obj, |event| {
         let ctx = ctx.clone();
         let api = api.clone();
@@ -364,6 +374,66 @@ async fn reconcile_one<K: Kind, R: Reconciler<K>>(
             }
         }
         Err(e) => Err(LoopError::Finalizer(e.to_string())),
+    }
+}
+
+/// `obj` if it carries [`FINALIZER`] (or is being deleted): reconcile it.
+/// Otherwise the finalizer is added and `None` returned: the watch event of
+/// that write brings the object back for its reconcile. The patch tests the
+/// finalizer list it extends, so a concurrent change to the list is never
+/// lost; when the test fails because `obj` was a stale copy (a trigger
+/// arrived before the watch delivered an earlier pass's finalizer), the
+/// object is read again and, unless it has the finalizer by now, patched
+/// against what was read.
+pub async fn ensure_finalizer<K: Kind>(
+    api: &Api<K>,
+    obj: Arc<K>,
+) -> Result<Option<Arc<K>>, kube::Error> {
+    let name = obj.name_any();
+    let has = |o: &K| {
+        o.meta().deletion_timestamp.is_some() || o.finalizers().iter().any(|f| f == FINALIZER)
+    };
+    if has(&obj) {
+        return Ok(Some(obj));
+    }
+    let mut current = obj;
+    let mut attempts = 0;
+    loop {
+        let test = match current.meta().finalizers.as_deref() {
+            None => Value::Null,
+            Some(list) => serde_json::json!(list),
+        };
+        let ops = if current.finalizers().is_empty() {
+            serde_json::json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": test},
+                {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
+            ])
+        } else {
+            serde_json::json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": test},
+                {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
+            ])
+        };
+        let patch: json_patch::Patch =
+            serde_json::from_value(ops).map_err(kube::Error::SerdeError)?;
+        match api
+            .patch(&name, &PatchParams::default(), &Patch::Json::<()>(patch))
+            .await
+        {
+            Ok(_) => return Ok(None),
+            // A failed test is 422 (Kubernetes) and some servers answer a
+            // conflict: read the object as it is now, a few times at most.
+            Err(kube::Error::Api(e)) if (e.code == 422 || e.code == 409) && attempts < 3 => {
+                attempts += 1;
+                let fresh = api.get(&name).await?;
+                if has(&fresh) {
+                    // Added by an earlier pass; its event is on the way.
+                    return Ok(None);
+                }
+                current = Arc::new(fresh);
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

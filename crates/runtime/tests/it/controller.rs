@@ -547,3 +547,57 @@ async fn a_trigger_during_a_reconcile_runs_once_more_from_its_result() {
     drop(client);
     handle.abort();
 }
+
+#[tokio::test]
+async fn the_finalizer_is_added_from_a_stale_copy_without_losing_or_doubling_entries() {
+    let (_env, _client, api) = setup().await;
+    let created = api
+        .create(
+            &PostParams::default(),
+            &repo("stale", "https://example.com/stale"),
+        )
+        .await
+        .unwrap();
+    // The cache's copy lags: another writer has changed the finalizers since.
+    api.patch(
+        "stale",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": ["example.com/other"]}})),
+    )
+    .await
+    .unwrap();
+    let stale = Arc::new(created);
+    // kube's helper tests the list against the stale copy and fails: the
+    // error the loop used to log on first reconciles.
+    let helper = kube::runtime::finalizer::finalizer(&api, FINALIZER, stale.clone(), |_| async {
+        Ok::<_, std::io::Error>(kube::runtime::controller::Action::await_change())
+    })
+    .await;
+    assert!(
+        matches!(
+            helper,
+            Err(kube::runtime::finalizer::Error::AddFinalizer(_))
+        ),
+        "{helper:?}"
+    );
+
+    let added = controller::ensure_finalizer(&api, stale.clone())
+        .await
+        .expect("added against the object as it is");
+    assert!(added.is_none(), "the watch brings the object back");
+    let want = Some(vec!["example.com/other".to_string(), FINALIZER.to_string()]);
+    assert_eq!(api.get("stale").await.unwrap().metadata.finalizers, want);
+    // The same stale copy again (a second trigger before the watch caught
+    // up): no error, nothing added twice.
+    let again = controller::ensure_finalizer(&api, stale)
+        .await
+        .expect("again");
+    assert!(again.is_none());
+    assert_eq!(api.get("stale").await.unwrap().metadata.finalizers, want);
+    // A current copy is reconciled as it is.
+    let current = Arc::new(api.get("stale").await.unwrap());
+    let ready = controller::ensure_finalizer(&api, current)
+        .await
+        .expect("current");
+    assert_eq!(ready.expect("reconcile it").metadata.finalizers, want);
+}
