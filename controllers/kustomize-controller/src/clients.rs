@@ -165,6 +165,24 @@ impl Clients {
         {
             return Ok(t.clone());
         }
+        if cluster_key == "local"
+            && let Some(u) = &user
+        {
+            // The controller's own connections, with the impersonation
+            // headers added per request: a client of its own per service
+            // account would hold a connection pool and TLS set-up each
+            // (about 0.3 MiB per tenant at a thousand tenants).
+            let target = Target {
+                client: impersonating(&self.local.client, u)?,
+                resolver: self.local.resolver.clone(),
+                user: user.clone(),
+            };
+            self.cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(cache_key, target.clone());
+            return Ok(target);
+        }
         let mut config = config;
         if let Some(u) = &user {
             config.auth_info.impersonate = Some(u.clone());
@@ -242,6 +260,33 @@ impl Clients {
                 .join(" or ")
         )))
     }
+}
+
+/// A client sending every request of `base` (its connections, TLS and
+/// credentials) as `user`: `Impersonate-User` set, any other impersonation
+/// header removed, as kube's own impersonation does.
+fn impersonating(base: &kube::Client, user: &str) -> Result<kube::Client, ClientError> {
+    let value = http::HeaderValue::from_str(user)
+        .map_err(|_| ClientError::Unsupported(format!("{user:?} cannot be impersonated")))?;
+    let base = base.clone();
+    let namespace = base.default_namespace().to_string();
+    let service = tower::service_fn(move |mut request: http::Request<kube::client::Body>| {
+        let (base, value) = (base.clone(), value.clone());
+        async move {
+            let headers = request.headers_mut();
+            for name in headers
+                .keys()
+                .filter(|n| n.as_str().starts_with("impersonate-"))
+                .cloned()
+                .collect::<Vec<_>>()
+            {
+                headers.remove(name);
+            }
+            headers.insert("impersonate-user", value);
+            base.send(request).await
+        }
+    });
+    Ok(kube::Client::new(service, namespace))
 }
 
 /// A Kubernetes object name (DNS-1123 subdomain): what can be put in an
