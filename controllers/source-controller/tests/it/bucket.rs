@@ -18,7 +18,7 @@ use ferroflux_testsupport::s3::{self, S3Server};
 use ferroflux_testsupport::sink::Sink;
 use k8s_openapi::api::core::v1::{Event, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use sha2::Digest;
 use source_controller::git::CheckoutLimits;
@@ -420,6 +420,27 @@ async fn prefix_and_spec_ignore_select_the_objects() {
         object_gets(&server, mark),
         vec!["/mixed/apps/notes.txt".to_string()]
     );
+
+    // Deleting the Bucket removes its artifacts and its object cache.
+    let artifacts = h.dirs[0].path().join("bucket/flux-system/apps");
+    let cache = h.dirs[1].path().join("buckets/flux-system/apps");
+    assert!(artifacts.exists() && cache.exists());
+    h.buckets
+        .delete("apps", &DeleteParams::default())
+        .await
+        .unwrap();
+    for _ in 0..400 {
+        if h.buckets.get_opt("apps").await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        h.buckets.get_opt("apps").await.unwrap().is_none(),
+        "the finalizer was not removed"
+    );
+    assert!(!artifacts.exists(), "artifacts left after deletion");
+    assert!(!cache.exists(), "object cache left after deletion");
 }
 
 #[tokio::test]
