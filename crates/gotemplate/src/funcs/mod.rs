@@ -147,6 +147,11 @@ fn helm_table() -> &'static Table {
             ("mustDeepCopy", "deepCopy"),
             ("mustRegexReplaceAll", "regexReplaceAll"),
             ("mustRegexReplaceAllLiteral", "regexReplaceAllLiteral"),
+            // the plain forms panic on a bad pattern in Sprig, the must forms return
+            // the error; both are an error here
+            ("mustRegexFind", "regexFind"),
+            ("mustRegexFindAll", "regexFindAll"),
+            ("mustRegexSplit", "regexSplit"),
         ] {
             if let Some(d) = t.get(plain).copied() {
                 t.insert(must, d);

@@ -1,5 +1,7 @@
 //! Helm's `toToml`: BurntSushi/toml's encoder (sorted keys, plain values before tables,
-//! two-space indentation per table level; an error becomes the output).
+//! two-space indentation per table level; an error becomes the output), and
+//! `fromToml`: a document decoded into a map (integers int64, floats float64), or
+//! a map holding only `Error` when it does not parse.
 
 use super::{Arity::Exact, P, Table, def};
 use crate::value::Value;
@@ -174,7 +176,36 @@ impl Enc {
     }
 }
 
+/// A decoded TOML value as BurntSushi/toml gives it to `interface{}`.
+fn from_toml(v: &::toml::Value) -> Value {
+    use ::toml::Value as T;
+    match v {
+        T::String(s) => Value::str(s),
+        T::Integer(i) => Value::Int64(*i),
+        T::Float(f) => Value::Float(*f),
+        T::Boolean(b) => Value::Bool(*b),
+        // Go gets a time.Time; its text is what templates print most often
+        T::Datetime(d) => Value::str(d.to_string()),
+        T::Array(a) => Value::list(a.iter().map(from_toml).collect()),
+        T::Table(t) => Value::map(t.iter().map(|(k, v)| (k.clone(), from_toml(v))).collect()),
+    }
+}
+
 pub(super) fn register(t: &mut Table) {
+    def(t, "fromToml", Exact(1), &[P::Str], |_, a| {
+        let text = a[0].as_str().unwrap_or("");
+        Ok(match text.parse::<::toml::Table>() {
+            Ok(t) => Value::map(t.iter().map(|(k, v)| (k.clone(), from_toml(v))).collect()),
+            Err(e) => {
+                let msg = format!("toml: {}", e.message());
+                Value::map(
+                    [("Error".to_string(), Value::str(msg))]
+                        .into_iter()
+                        .collect(),
+                )
+            }
+        })
+    });
     def(t, "toToml", Exact(1), &[P::Any], |_, a| {
         let mut e = Enc { out: String::new() };
         let r = match &a[0] {

@@ -28,6 +28,7 @@ const MUST_PASS: &[&str] = &[
     "sprig-regex",
     "sprig-strings",
     "sprig-tojson-fromjson",
+    "sprig-totoml",
     "sprig-toyaml-fromyaml",
     "sprig-types",
     "sprig-until-seq",

@@ -208,3 +208,63 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         }
     }
 }
+
+/// Values of the `execute` cargo-fuzz target (`fuzz/fuzz_targets/execute.rs`), in
+/// the same order: an input's first byte picks one.
+const FUZZ_VALUES: &[&str] = &[
+    "Values: {a: {b: 1}, l: [1, x, {c: d}], s: str, n: 1000000}",
+    "Values: {s: \"é\\\"'<>&\", f: 1.5, big: 9223372036854775807, neg: -3, t: true, z: null}",
+    "Values: {l: [], m: {}, nested: {a: {b: {c: [1, [2, [3]]]}}}}",
+    "Values: 7",
+];
+
+fn corpus_files(target: &str) -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fuzz_corpus")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 50, "regression corpus {target} too small");
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+/// Inputs kept from `cargo +nightly fuzz run parse` (see fuzz/): parsed again on
+/// every test run.
+#[test]
+fn parse_fuzz_corpus_replays() {
+    for data in corpus_files("parse") {
+        if let Ok(text) = std::str::from_utf8(&data) {
+            let _ = Templates::helm().parse("f", text);
+            let _ = Templates::new().parse("g", text);
+        }
+    }
+}
+
+/// Inputs kept from `cargo +nightly fuzz run execute`: parsed and executed again
+/// with the target's limits on every test run.
+#[test]
+fn execute_fuzz_corpus_replays() {
+    let values: Vec<Value> = FUZZ_VALUES
+        .iter()
+        .map(|y| Value::from_yaml(&serde_yaml::from_str(y).unwrap()))
+        .collect();
+    for data in corpus_files("execute") {
+        let Some((&pick, rest)) = data.split_first() else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(rest) else {
+            continue;
+        };
+        let mut t = Templates::helm();
+        t.limits.max_iterations = 10_000;
+        t.limits.max_output = 1 << 16;
+        t.limits.max_depth = 50;
+        if t.parse("f", text).is_ok() {
+            let _ = t.execute("f", &values[pick as usize % values.len()]);
+        }
+    }
+}

@@ -219,6 +219,14 @@ pub fn cases() -> Vec<(String, String)> {
     out.extend(date_cases());
     out.extend(toml_cases());
     out.extend(yaml11_cases());
+    out.extend(
+        [
+            "{{ mustRegexSplit \"a+\" \"xaaybaz\" -1 | toJson }}|{{ mustRegexSplit \"a\" \"xaya\" 2 | toJson }}",
+            "{{ mustRegexFind \"[0-9]+\" \"ab12cd34\" }}|{{ mustRegexFindAll \"[0-9]+\" \"ab12cd34\" -1 | toJson }}",
+        ]
+        .iter()
+        .map(|t| (t.to_string(), String::new())),
+    );
     out
 }
 
@@ -688,6 +696,26 @@ pub fn toml_cases() -> Vec<(String, String)> {
     out.push((
         "{{ .Values | toToml }}".to_string(),
         YAML_VALUES.to_string(),
+    ));
+    // fromToml over documents given as values
+    for doc in [
+        "title = \"x\"\n[server]\nport = 9090\nhost = \"h\"",
+        "a = 1\nb = 1.5\nc = true\nd = [1, 2, 3]\ne = \"é\\u00e9\"\nf = 'lit\\n'",
+        "big = 9223372036854775807\nneg = -17\nhex = 0xff\noct = 0o17\nbin = 0b11\nu = 1_000",
+        "f1 = 1e3\nf2 = -0.0\nf3 = 6.02e23\nf4 = 3.0\nf5 = 0.1",
+        "[[p]]\nn = 1\n[[p]]\nn = 2\n[a.b.c]\nd = {x = 1, y = [\"s\"]}",
+        "m = \"\"\"\nline1\nline2\"\"\"\nk.\"quoted key\" = 1",
+        "",
+    ] {
+        out.push((
+            "{{ $t := fromToml .Values.doc }}{{ toJson $t }}|{{ range $k, $v := $t }}{{ $k }}={{ $v }}:{{ kindOf $v }};{{ end }}"
+                .to_string(),
+            format!("doc: {}", serde_json::to_string(doc).unwrap()),
+        ));
+    }
+    out.push((
+        "{{ (fromToml \"a = \").Error | empty | not }}|{{ (fromToml \"a = 1\\na = 2\").Error | empty | not }}|{{ fromToml \"[x]\\ny = 1\" | toToml }}".to_string(),
+        String::new(),
     ));
     out
 }
