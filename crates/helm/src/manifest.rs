@@ -102,11 +102,13 @@ static SEP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("separator regex"));
 
 /// Helm's `SplitManifests`: documents split on `---` lines (by regular
-/// expression, not a YAML parser), trimmed, empty ones dropped.
+/// expression, not a YAML parser), blank ones dropped. Leading whitespace goes;
+/// the separator takes a document's trailing whitespace, except the last one's,
+/// which Helm keeps.
 pub fn split_manifests(text: &str) -> Vec<String> {
-    SEP.split(text.trim())
-        .filter(|d| !d.is_empty())
-        .map(|d| d.trim().to_string())
+    SEP.split(text.trim_start())
+        .filter(|d| !d.trim().is_empty())
+        .map(str::to_string)
         .collect()
 }
 

@@ -71,8 +71,9 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
     "apiextensions.k8s.io/v1",
 ];
 
-/// The Kubernetes version Helm assumes without `--kube-version`.
-pub const DEFAULT_KUBE_VERSION: &str = "v1.20.0";
+/// The Kubernetes version Helm v4.2.3 assumes without `--kube-version` (its
+/// client-go's).
+pub const DEFAULT_KUBE_VERSION: &str = "v1.36.0";
 
 /// Helm's version as `.Capabilities.HelmVersion` reports it.
 pub const HELM_VERSION: &str = "v4.2.3";
@@ -338,14 +339,70 @@ fn as_yaml(m: BTreeMap<String, Value>) -> Value {
     Value::str(y.strip_suffix('\n').unwrap_or(&y))
 }
 
-/// gobwas/glob with `/` as separator, as `.Files.Glob` compiles its pattern: `*`
-/// stops at `/`, `**` crosses it, `{a,b}` alternatives; a bad pattern means `**`.
-fn glob(p: &str) -> globset::GlobMatcher {
-    globset::GlobBuilder::new(p)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .or_else(|_| globset::Glob::new("**"))
-        .map(|g| g.compile_matcher())
-        .unwrap_or_else(|_| globset::Glob::new("*").expect("glob").compile_matcher())
+/// gobwas/glob with `/` as separator, as `.Files.Glob` compiles its pattern:
+/// `*` stops at `/`, `**` crosses it anywhere (`files/**.conf`), `?` one
+/// character but `/`, `[a-z]`/`[!a-z]` classes, `{a,b}` alternatives, `\`
+/// escapes; a bad pattern means `**`. Translated to a regular expression
+/// (globset treats `**` inside a path segment as `*`, gobwas does not).
+fn glob(p: &str) -> regex::Regex {
+    glob_regex(p)
+        .and_then(|r| regex::Regex::new(&r).ok())
+        .unwrap_or_else(|| regex::Regex::new("^(?s:.*)$").expect("match-all regex"))
+}
+
+fn glob_regex(p: &str) -> Option<String> {
+    let mut out = String::from("^");
+    let mut chars = p.chars().peekable();
+    let mut depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {
+                if chars.peek() == Some(&'*') {
+                    chars.next();
+                    out.push_str("(?s:.*)");
+                } else {
+                    out.push_str("[^/]*");
+                }
+            }
+            '?' => out.push_str("[^/]"),
+            '\\' => out.push_str(&regex::escape(&chars.next()?.to_string())),
+            '{' => {
+                depth += 1;
+                out.push_str("(?:");
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                out.push(')');
+            }
+            ',' if depth > 0 => out.push('|'),
+            '[' => {
+                out.push('[');
+                if matches!(chars.peek(), Some('!')) {
+                    chars.next();
+                    out.push('^');
+                }
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        closed = true;
+                        break;
+                    }
+                    if c == '\\' || c == '[' || c == '&' || c == '~' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                if !closed {
+                    return None;
+                }
+                out.push(']');
+            }
+            other => out.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    if depth > 0 {
+        return None;
+    }
+    out.push('$');
+    Some(out)
 }

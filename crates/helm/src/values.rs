@@ -47,19 +47,21 @@ pub fn map_to_template(o: &Values) -> Value {
 /// subchart's defaults under its name, with globals copied down.
 pub fn coalesce_values(chart: &Chart, user: &Values) -> Result<Values, String> {
     let mut dest = user.clone();
-    coalesce(chart, &mut dest, false)?;
+    coalesce(chart, &mut dest, false, true)?;
     Ok(dest)
 }
 
 /// Helm's `MergeValues`: as [`coalesce_values`] but `null`s are kept.
 fn merge_values(chart: &Chart) -> Result<Values, String> {
     let mut dest = Map::new();
-    coalesce(chart, &mut dest, true)?;
+    coalesce(chart, &mut dest, true, true)?;
     Ok(dest)
 }
 
-fn coalesce(chart: &Chart, dest: &mut Values, merge: bool) -> Result<(), String> {
-    coalesce_chart_values(chart, dest, merge);
+/// `top`: the release's own chart, whose defaults lose their `null`s when
+/// coalescing (Helm's output shows none); a subchart's defaults keep theirs.
+fn coalesce(chart: &Chart, dest: &mut Values, merge: bool, top: bool) -> Result<(), String> {
+    coalesce_chart_values(chart, dest, merge, top && !merge);
     coalesce_deps(chart, dest, merge)
 }
 
@@ -76,7 +78,7 @@ fn coalesce_deps(chart: &Chart, dest: &mut Values, merge: bool) -> Result<(), St
             }
         };
         coalesce_globals(&mut dv, dest);
-        let r = coalesce(sub, &mut dv, merge);
+        let r = coalesce(sub, &mut dv, merge, false);
         dest.insert(name, J::Object(dv));
         r?;
     }
@@ -89,8 +91,9 @@ fn coalesce_globals(dest: &mut Values, src: &Values) {
         Some(J::Object(m)) => m.clone(),
         Some(_) => return,
     };
+    let empty = Map::new();
     let sg = match src.get("global") {
-        None => return,
+        None => &empty,
         Some(J::Object(m)) => m,
         Some(_) => return,
     };
@@ -103,7 +106,7 @@ fn coalesce_globals(dest: &mut Values, src: &Values) {
                         dg.insert(key.clone(), J::Object(vv));
                     }
                     Some(J::Object(destv)) => {
-                        coalesce_tables(&mut vv, destv.clone(), true);
+                        coalesce_tables(&mut vv, destv.clone(), true, false);
                         dg.insert(key.clone(), J::Object(vv));
                     }
                     Some(_) => {}
@@ -119,7 +122,7 @@ fn coalesce_globals(dest: &mut Values, src: &Values) {
     dest.insert("global".into(), J::Object(dg));
 }
 
-fn coalesce_chart_values(chart: &Chart, v: &mut Values, merge: bool) {
+fn coalesce_chart_values(chart: &Chart, v: &mut Values, merge: bool, strip: bool) {
     for (key, val) in &chart.values {
         match v.get_mut(key) {
             Some(J::Null) if !merge => {
@@ -128,12 +131,12 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Values, merge: bool) {
             Some(J::Object(dest)) => {
                 if let J::Object(src) = val {
                     let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    coalesce_tables(dest, src.clone(), merge);
+                    coalesce_tables(dest, src.clone(), merge, strip);
                 }
             }
             Some(_) => {}
             None => {
-                if let Some(val) = default_copy(val, merge) {
+                if let Some(val) = default_copy(val, !strip) {
                     v.insert(key.clone(), val);
                 }
             }
@@ -141,10 +144,10 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Values, merge: bool) {
     }
 }
 
-/// A default copied where the user gave nothing: coalescing drops the
-/// default's `null`s (in maps, at any depth), merging keeps them.
-fn default_copy(val: &J, merge: bool) -> Option<J> {
-    if merge {
+/// A default copied where the user gave nothing, without its `null`s (in maps,
+/// at any depth) unless `keep`.
+fn default_copy(val: &J, keep: bool) -> Option<J> {
+    if keep {
         return Some(val.clone());
     }
     match val {
@@ -160,7 +163,7 @@ fn default_copy(val: &J, merge: bool) -> Option<J> {
 
 /// Helm's `coalesceTablesFullKey`: `dst` wins over `src`; maps merge; a `null`
 /// in `dst` deletes the key unless merging.
-fn coalesce_tables(dst: &mut Values, src: Values, merge: bool) {
+fn coalesce_tables(dst: &mut Values, src: Values, merge: bool, strip: bool) {
     let nulls: BTreeSet<String> = dst
         .iter()
         .filter(|(_, v)| v.is_null())
@@ -175,13 +178,13 @@ fn coalesce_tables(dst: &mut Values, src: Values, merge: bool) {
         }
         match dst.get_mut(&key) {
             None => {
-                if let Some(val) = default_copy(&val, merge) {
+                if let Some(val) = default_copy(&val, !strip) {
                     dst.insert(key, val);
                 }
             }
             Some(J::Object(dv)) => {
                 if let J::Object(sv) = val {
-                    coalesce_tables(dv, sv, merge);
+                    coalesce_tables(dv, sv, merge, strip);
                 }
             }
             Some(_) => {}
@@ -191,7 +194,7 @@ fn coalesce_tables(dst: &mut Values, src: Values, merge: bool) {
 
 /// Helm's `MergeTables`: `dst` wins, `null`s kept.
 fn merge_tables(mut dst: Values, src: Values) -> Values {
-    coalesce_tables(&mut dst, src, true);
+    coalesce_tables(&mut dst, src, true, false);
     dst
 }
 

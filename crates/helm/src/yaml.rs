@@ -12,6 +12,38 @@ pub fn document(text: &str) -> Result<J, String> {
     Ok(to_json(&v))
 }
 
+/// Reads a document into typed fields (`Chart.yaml`, `requirements.yaml`) as
+/// sigs.k8s.io/yaml does for a struct: YAML 1.1 scalars, and a scalar that lands
+/// in a string field is formatted as one (`name: off` is `"false"`,
+/// `version: 1.0` is `"1"`). The only boolean fields are `deprecated` and
+/// `enabled`.
+pub fn typed_document(text: &str) -> Result<J, String> {
+    let v = document_from_yaml(text).map_err(|e| e.to_string())?;
+    Ok(stringly(&v, ""))
+}
+
+fn stringly(v: &Value, key: &str) -> J {
+    match v {
+        Value::Nil => J::Null,
+        Value::Bool(b) if key == "deprecated" || key == "enabled" => J::Bool(*b),
+        Value::Bool(b) => J::String(b.to_string()),
+        Value::Int(i) | Value::Int64(i) => J::String(i.to_string()),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e21 => {
+            J::String(format!("{}", *f as i128))
+        }
+        Value::Float(f) => J::String(f.to_string()),
+        Value::Str(s) => J::String(s.to_string()),
+        Value::List(l) => J::Array(l.iter().map(|x| stringly(x, "")).collect()),
+        Value::Map(m) => J::Object(
+            m.borrow()
+                .iter()
+                .map(|(k, x)| (k.clone(), stringly(x, k)))
+                .collect(),
+        ),
+        other => other.to_json(),
+    }
+}
+
 /// Reads a values file: an empty document is an empty map, anything but a map is
 /// an error.
 pub fn values(text: &str) -> Result<Map<String, J>, String> {

@@ -400,7 +400,7 @@ fn load_files_ctx(ctx: &Ctx, files: Vec<File>) -> Result<Chart, LoadError> {
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {
-                let v = crate::yaml::document(&String::from_utf8_lossy(&f.data))
+                let v = crate::yaml::typed_document(&String::from_utf8_lossy(&f.data))
                     .map_err(|e| inv(format!("cannot load Chart.yaml: {e}")))?;
                 let mut md: Metadata = serde_json::from_value(v)
                     .map_err(|e| inv(format!("cannot load Chart.yaml: {e}")))?;
@@ -442,7 +442,7 @@ fn load_files_ctx(ctx: &Ctx, files: Vec<File>) -> Result<Chart, LoadError> {
             #[serde(default)]
             dependencies: Vec<super::Dependency>,
         }
-        let v = crate::yaml::document(&String::from_utf8_lossy(&req.data))
+        let v = crate::yaml::typed_document(&String::from_utf8_lossy(&req.data))
             .map_err(|e| inv(format!("cannot load requirements.yaml: {e}")))?;
         let r: Req = serde_json::from_value(v)
             .map_err(|e| inv(format!("cannot load requirements.yaml: {e}")))?;

@@ -1,5 +1,6 @@
 //! One test binary for crates/helm (links once).
 
 mod conformance;
+mod differential;
 mod release;
 mod render;
