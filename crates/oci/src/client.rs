@@ -106,6 +106,7 @@ pub struct Client {
     push: bool,
     insecure: bool,
     limits: Limits,
+    timeout: Duration,
 }
 
 /// A request that can be sent again after an authentication challenge.
@@ -119,8 +120,9 @@ struct Req {
 impl Client {
     /// A client of `repo`.
     pub fn new(repo: Repository, options: ClientOptions) -> Result<Client, OciError> {
+        let timeout = options.timeout.unwrap_or(Duration::from_secs(60));
         let mut builder = reqwest::Client::builder()
-            .timeout(options.timeout.unwrap_or(Duration::from_secs(60)))
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("ferroflux/", env!("CARGO_PKG_VERSION")));
         for cert in options.ca_certificates {
@@ -143,6 +145,7 @@ impl Client {
             push: options.push,
             insecure: options.insecure,
             limits: options.limits,
+            timeout,
         })
     }
 
@@ -160,7 +163,7 @@ impl Client {
             return OciError::Timeout {
                 operation: operation.to_string(),
                 repository: self.repo.to_string(),
-                seconds: 0,
+                seconds: self.timeout.as_secs(),
             };
         }
         // reqwest's message carries the URL, which holds no credentials here

@@ -698,3 +698,34 @@ async fn content_that_does_not_match_its_digest_is_refused() {
         assert!(revision(&o).is_none());
     }
 }
+
+#[tokio::test]
+async fn a_registry_that_never_answers_fails_within_the_timeout() {
+    let h = harness().await;
+    // Accepts connections and reads, never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let _hung = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    h.api
+        .create(
+            &PostParams::default(),
+            &oci_repo(
+                "hung",
+                &format!("oci://{host}/org/app"),
+                json!({"timeout": "1s"}),
+            ),
+        )
+        .await
+        .unwrap();
+    let o = wait_for(&h.api, "hung", "timeout", |o| {
+        failed_with(o, "OCIArtifactPullFailed")
+    })
+    .await;
+    let message = ready(&o).unwrap().2;
+    assert!(message.contains("timed out after 1s"), "{message}");
+}
