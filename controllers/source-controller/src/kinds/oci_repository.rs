@@ -2,8 +2,8 @@
 //! tags, else tag; `latest` by default) to a manifest, and when its digest
 //! (or what shapes the artifact) changed, download the selected layer only,
 //! check it, unpack it safely and hand the files to the shared artifact
-//! reconcile. Revisions as Flux: `<tag>@sha256:<hex>`, and `sha256:<hex>`
-//! for a digest reference.
+//! reconcile (or, for `copy`, store the layer as it is). Revisions as
+//! Flux: `<tag>@sha256:<hex>`, and `sha256:<hex>` for a digest reference.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -78,12 +78,15 @@ pub struct Inputs {
 /// The manifest the reference resolved to.
 pub struct Resolved {
     revision: String,
+    digest: String,
     manifest: Manifest,
 }
 
 /// What an OCIRepository records once its artifact is stored.
 pub struct Observed {
     metadata: BTreeMap<String, String>,
+    /// For `copy`: the name the layer is stored under as it is.
+    copy_name: Option<String>,
 }
 
 fn pull_failure(url: &str, e: OciError) -> StepFailure {
@@ -275,7 +278,8 @@ impl ArtifactSource for OCIRepositories {
             let (manifest, digest) =
                 within(inputs, "pull artifact from", inputs.client.manifest(&r)).await?;
             return Ok(Resolved {
-                revision: digest,
+                revision: digest.clone(),
+                digest,
                 manifest,
             });
         }
@@ -318,6 +322,7 @@ impl ArtifactSource for OCIRepositories {
             within(inputs, "pull artifact from", inputs.client.manifest(&r)).await?;
         Ok(Resolved {
             revision: format!("{tag}@{digest}"),
+            digest,
             manifest,
         })
     }
@@ -369,9 +374,9 @@ impl ArtifactSource for OCIRepositories {
             inputs.client.blob_to_file(&layer, &blob, self.max_size),
         )
         .await?;
-        // `copy` keeps the layer's files unchanged too: they are unpacked
-        // with the same checks and archived again, so the artifact is a
-        // tarball of the same files (not the same bytes).
+        // Both operations unpack the layer with the safety checks first, so
+        // a hostile layer is refused either way; `copy` then stores the
+        // layer's bytes as they are (`<manifest digest hex>.tgz`, as Flux).
         let operation = obj.spec.layer_operation();
         let content = work.join("content");
         let limits = ferroflux_runtime::artifact::Limits {
@@ -404,15 +409,25 @@ impl ArtifactSource for OCIRepositories {
                 ),
             ));
         }
-        let _ = std::fs::remove_file(&blob);
         let ignore = IgnoreRules::load(&content, obj.spec.ignore.as_deref())
             .map_err(|e| failed(reasons::STORAGE_OPERATION_FAILED, e.to_string()))?;
+        let (dir, copy_name) = match operation {
+            OCILayerOperation::Extract => {
+                let _ = std::fs::remove_file(&blob);
+                (content, None)
+            }
+            OCILayerOperation::Copy => {
+                let hex = remote.digest.trim_start_matches("sha256:");
+                (blob, Some(format!("{hex}.tgz")))
+            }
+        };
         Ok(Fetched {
             revision: remote.revision,
-            dir: content,
+            dir,
             ignore,
             record: Observed {
                 metadata: remote.manifest.annotations,
+                copy_name,
             },
         })
     }
@@ -426,6 +441,10 @@ impl ArtifactSource for OCIRepositories {
         }
         st.observed_ignore = spec.ignore;
         st.observed_layer_selector = spec.layer_selector;
+    }
+
+    fn file_name(record: &Observed) -> Option<String> {
+        record.copy_name.clone()
     }
 
     fn artifact(obj: &OCIRepository) -> Option<&Artifact> {

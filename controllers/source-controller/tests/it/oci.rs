@@ -729,3 +729,36 @@ async fn a_registry_that_never_answers_fails_within_the_timeout() {
     let message = ready(&o).unwrap().2;
     assert!(message.contains("timed out after 1s"), "{message}");
 }
+
+#[tokio::test]
+async fn the_copy_operation_stores_the_layer_as_it_is() {
+    if !oci_registry::available() {
+        return;
+    }
+    let registry = Registry::start();
+    let h = harness().await;
+    let c = pusher(&registry.host, "org/copy", None, None);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("chart.yaml"), "name: demo\n").unwrap();
+    let layer = artifact::pack(dir.path()).unwrap();
+    let digest = push_layer(&c, "v1", layer.clone()).await;
+    let r = oci_repo(
+        "copy",
+        &registry.url("org/copy"),
+        json!({"ref": {"tag": "v1"}, "layerSelector": {"mediaType": CONTENT_MEDIA_TYPE, "operation": "copy"}}),
+    );
+    h.api.create(&PostParams::default(), &r).await.unwrap();
+    let o = wait_for(&h.api, "copy", "copied", |o| {
+        revision(o) == Some(format!("v1@{digest}"))
+    })
+    .await;
+    let a = o.status.unwrap().artifact.unwrap();
+    let hex = digest.trim_start_matches("sha256:");
+    assert_eq!(a.path, format!("ocirepository/flux-system/copy/{hex}.tgz"));
+    let served = reqwest::get(&a.url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&served[..], &layer[..], "the layer's bytes, unchanged");
+    assert_eq!(
+        a.digest.as_deref(),
+        Some(ferroflux_oci::client::sha256_digest(&layer).as_str())
+    );
+}
