@@ -4,6 +4,7 @@
 //! No Kubernetes types here: the kinds in `crate::kinds` turn these into
 //! HelmRepository and HelmChart artifacts.
 
+pub mod chart;
 pub mod http;
 pub mod index;
 

@@ -347,7 +347,8 @@ fn check_segment(what: &'static str, value: &str) -> Result<(), StorageError> {
         && !value.starts_with('.')
         && value
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            // `+`: chart versions with build metadata (`podinfo-6.0.3+1.tgz`).
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'+'));
     if ok {
         Ok(())
     } else {

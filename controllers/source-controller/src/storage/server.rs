@@ -141,7 +141,7 @@ pub fn request_segments(raw_path: &str) -> Option<Vec<String>> {
                 && !decoded.starts_with('.')
                 && decoded
                     .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'+'));
             plain.then_some(decoded)
         })
         .collect()

@@ -491,3 +491,342 @@ async fn tls_oci_and_hostile_indexes() {
         );
     }
 }
+
+fn helm_chart(name: &str, spec: serde_json::Value) -> ferroflux_api::source::v1::HelmChart {
+    serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+        "metadata": {"name": name, "namespace": "flux-system"},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+fn chart_revision(o: &ferroflux_api::source::v1::HelmChart) -> Option<String> {
+    o.status
+        .as_ref()?
+        .artifact
+        .as_ref()
+        .map(|a| a.revision.clone())
+}
+
+/// The files of a chart archive, by path.
+fn tgz_files(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let mut out = std::collections::BTreeMap::new();
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut text = String::new();
+        let _ = e.read_to_string(&mut text);
+        out.insert(path, text);
+    }
+    out
+}
+
+#[tokio::test]
+async fn charts_follow_the_range_new_versions_and_values_files() {
+    let Some(charts) = chart_dir(&[
+        ChartSpec::new("podinfo", "6.0.0"),
+        ChartSpec::new("podinfo", "6.0.3")
+            .file("values-prod.yaml", "replicas: 3\nextra: {on: true}\n"),
+        ChartSpec::new("podinfo", "7.0.0-rc.1"),
+        ChartSpec::new("other", "1.0.0"),
+    ]) else {
+        return;
+    };
+    let h = harness().await;
+    let server = StaticServer::start(
+        charts.path(),
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    secret(
+        &h.client,
+        "helm-auth",
+        json!({"username": "flux", "password": PASSWORD}),
+    )
+    .await;
+    h.repos
+        .create(
+            &PostParams::default(),
+            &helm_repo(
+                "podinfo",
+                json!({"url": server.url(), "interval": "1h", "secretRef": {"name": "helm-auth"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let charts_api: Api<ferroflux_api::source::v1::HelmChart> =
+        Api::namespaced(h.client.clone(), "flux-system");
+    let source = json!({"kind": "HelmRepository", "name": "podinfo"});
+    for (name, spec) in [
+        (
+            "latest",
+            json!({"chart": "podinfo", "sourceRef": source, "interval": "1s"}),
+        ),
+        (
+            "six",
+            json!({"chart": "podinfo", "version": "6.0.x", "sourceRef": source, "interval": "1h"}),
+        ),
+        (
+            "values",
+            json!({"chart": "podinfo", "version": "6.0.3", "sourceRef": source, "interval": "1h",
+            "valuesFiles": ["values.yaml", "values-prod.yaml", "missing.yaml"], "ignoreMissingValuesFiles": true}),
+        ),
+        (
+            "strict",
+            json!({"chart": "podinfo", "version": "6.0.3", "sourceRef": source, "interval": "1h",
+            "valuesFiles": ["values.yaml", "missing.yaml"]}),
+        ),
+        (
+            "nine",
+            json!({"chart": "podinfo", "version": "9.*", "sourceRef": source, "interval": "1h"}),
+        ),
+    ] {
+        charts_api
+            .create(&PostParams::default(), &helm_chart(name, spec))
+            .await
+            .unwrap();
+    }
+
+    // `*` is the newest stable version; the artifact is the chart as published.
+    let latest = wait_for(&charts_api, "latest", "6.0.3", |o| {
+        chart_revision(o).as_deref() == Some("6.0.3")
+    })
+    .await;
+    let artifact = latest.status.as_ref().unwrap().artifact.clone().unwrap();
+    assert_eq!(
+        artifact.path,
+        "helmchart/flux-system/latest/podinfo-6.0.3.tgz"
+    );
+    let published = std::fs::read(charts.path().join("podinfo-6.0.3.tgz")).unwrap();
+    assert_eq!(
+        std::fs::read(h.storage_root.join(&artifact.path)).unwrap(),
+        published
+    );
+    let st = latest.status.as_ref().unwrap();
+    assert_eq!(st.observed_chart_name.as_deref(), Some("podinfo"));
+    assert!(
+        st.observed_source_artifact_revision
+            .as_deref()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    wait_for(&charts_api, "six", "6.0.3", |o| {
+        chart_revision(o).as_deref() == Some("6.0.3")
+    })
+    .await;
+
+    // Values files merged in order and repackaged as <version>+<generation>.
+    let values = wait_for(&charts_api, "values", "6.0.3+1", |o| {
+        chart_revision(o).as_deref() == Some("6.0.3+1")
+    })
+    .await;
+    let vst = values.status.as_ref().unwrap();
+    assert_eq!(
+        vst.observed_values_files,
+        ["values.yaml", "values-prod.yaml"]
+    );
+    let vart = vst.artifact.clone().unwrap();
+    assert_eq!(
+        vart.path,
+        "helmchart/flux-system/values/podinfo-6.0.3+1.tgz"
+    );
+    let files = tgz_files(&std::fs::read(h.storage_root.join(&vart.path)).unwrap());
+    let merged: serde_json::Value = serde_yaml::from_str(&files["podinfo/values.yaml"]).unwrap();
+    assert_eq!(merged, json!({"replicas": 3, "extra": {"on": true}}));
+    assert!(
+        files["podinfo/Chart.yaml"].contains("6.0.3+1"),
+        "{}",
+        files["podinfo/Chart.yaml"]
+    );
+    assert!(files.contains_key("podinfo/templates/configmap.yaml"));
+
+    let strict = wait_for(&charts_api, "strict", "Ready=False", |o| {
+        conditions::is_false(o.conditions(), conditions::READY)
+    })
+    .await;
+    let (_, reason, message) = ready_reason(&strict).unwrap();
+    assert_eq!(reason, "ChartPackageError");
+    assert!(message.contains("missing.yaml"), "{message}");
+    let nine = wait_for(&charts_api, "nine", "Stalled", |o| {
+        conditions::is_true(o.conditions(), conditions::STALLED)
+    })
+    .await;
+    let (_, reason, message) = ready_reason(&nine).unwrap();
+    assert_eq!(reason, "InvalidChartReference");
+    assert!(
+        message.contains("no 'podinfo' chart with version matching '9.*' found"),
+        "{message}"
+    );
+
+    // Polls of an unchanged chart write nothing.
+    let before = charts_api.get("latest").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let idle = charts_api.get("latest").await.unwrap();
+    assert_eq!(
+        idle.metadata.resource_version, before.metadata.resource_version,
+        "idle polls wrote the object"
+    );
+
+    // A new version: once the repository is asked to reconcile, its new
+    // index wakes the chart, which pulls the new version.
+    let python = helm_repo::sdk_python().unwrap();
+    helm_repo::package_and_index(
+        &python,
+        charts.path(),
+        &[ChartSpec::new("podinfo", "6.1.0")],
+    );
+    h.repos
+        .patch(
+            "podinfo",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    wait_for(&charts_api, "latest", "6.1.0", |o| {
+        chart_revision(o).as_deref() == Some("6.1.0")
+    })
+    .await;
+    // The range of `six` still picks 6.0.3.
+    assert_eq!(
+        chart_revision(&charts_api.get("six").await.unwrap()).as_deref(),
+        Some("6.0.3")
+    );
+}
+
+/// A gzipped tar of `entries` (path, content), written without the tar
+/// crate's path checks so that hostile paths can be made.
+fn raw_tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = Vec::new();
+    for (path, data) in entries {
+        let mut header = [0u8; 512];
+        header[..path.len()].copy_from_slice(path.as_bytes());
+        header[100..107].copy_from_slice(b"0000644");
+        header[108..115].copy_from_slice(b"0000000");
+        header[116..123].copy_from_slice(b"0000000");
+        header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+        header[136..147].copy_from_slice(b"00000000000");
+        header[156] = b'0';
+        header[257..263].copy_from_slice(b"ustar\0");
+        header[263..265].copy_from_slice(b"00");
+        header[148..156].copy_from_slice(b"        ");
+        let sum: u32 = header.iter().map(|b| *b as u32).sum();
+        header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        tar.extend_from_slice(&header);
+        tar.extend_from_slice(data);
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+    tar.resize(tar.len() + 1024, 0);
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+#[tokio::test]
+async fn hostile_charts_and_pass_credentials() {
+    let h = harness().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart_yaml: &[u8] = b"apiVersion: v2\nname: evil\nversion: 1.0.0\n";
+    let good = raw_tgz(&[("evil/Chart.yaml", chart_yaml)]);
+    std::fs::write(dir.path().join("good-1.0.0.tgz"), &good).unwrap();
+    std::fs::write(
+        dir.path().join("traversal-1.0.0.tgz"),
+        raw_tgz(&[
+            ("evil/Chart.yaml", chart_yaml),
+            ("evil/../../../tmp/pwned", b"x"),
+        ]),
+    )
+    .unwrap();
+    let good_digest = hex::encode(sha2::Sha256::digest(&good));
+    // Charts on another host (another port): the repository credentials
+    // follow only with passCredentials.
+    let cdn_dir = tempfile::tempdir().unwrap();
+    std::fs::write(cdn_dir.path().join("good-1.0.0.tgz"), &good).unwrap();
+    let cdn = StaticServer::start(cdn_dir.path(), ServerAuth::None);
+    let index = format!(
+        "apiVersion: v1\nentries:\n  traversal:\n  - name: traversal\n    version: 1.0.0\n    urls: [traversal-1.0.0.tgz]\n  \
+         mismatch:\n  - name: mismatch\n    version: 1.0.0\n    digest: {}\n    urls: [good-1.0.0.tgz]\n  \
+         elsewhere:\n  - name: elsewhere\n    version: 1.0.0\n    digest: {good_digest}\n    urls: [{}good-1.0.0.tgz]\n",
+        "0".repeat(64),
+        cdn.url()
+    );
+    std::fs::write(dir.path().join("index.yaml"), index).unwrap();
+    let server = StaticServer::start(
+        dir.path(),
+        ServerAuth::Basic("flux".into(), PASSWORD.into()),
+    );
+    secret(
+        &h.client,
+        "helm-auth",
+        json!({"username": "flux", "password": PASSWORD}),
+    )
+    .await;
+    for (name, pass) in [("repo", false), ("passing", true)] {
+        h.repos
+            .create(
+                &PostParams::default(),
+                &helm_repo(name, json!({"url": server.url(), "interval": "1h", "secretRef": {"name": "helm-auth"}, "passCredentials": pass})),
+            )
+            .await
+            .unwrap();
+    }
+    let charts_api: Api<ferroflux_api::source::v1::HelmChart> =
+        Api::namespaced(h.client.clone(), "flux-system");
+    for (name, chart, repo) in [
+        ("traversal", "traversal", "repo"),
+        ("mismatch", "mismatch", "repo"),
+        ("elsewhere", "elsewhere", "repo"),
+    ] {
+        charts_api
+            .create(&PostParams::default(), &helm_chart(name, json!({"chart": chart, "sourceRef": {"kind": "HelmRepository", "name": repo}, "interval": "1h"})))
+            .await
+            .unwrap();
+    }
+    for (name, needle) in [
+        ("traversal", "invalid chart archive"),
+        ("mismatch", "digest mismatch"),
+    ] {
+        let refused = wait_for(&charts_api, name, "ChartPullError", |o| {
+            ready_reason(o).is_some_and(|(ready, reason, _)| !ready && reason == "ChartPullError")
+        })
+        .await;
+        let (_, _, message) = ready_reason(&refused).unwrap();
+        assert!(message.contains(needle), "{name}: {message}");
+        assert!(chart_revision(&refused).is_none());
+        assert!(
+            !h.storage_root
+                .join(format!("helmchart/flux-system/{name}"))
+                .exists()
+        );
+    }
+    assert!(!Path::new("/tmp/pwned").exists());
+    wait_for(&charts_api, "elsewhere", "pulled", |o| {
+        chart_revision(o).as_deref() == Some("1.0.0")
+    })
+    .await;
+    assert!(
+        cdn.requests().iter().all(|r| !r.authorized),
+        "{:?}",
+        cdn.requests()
+    );
+    // With passCredentials the other host gets them.
+    wait_for(&h.repos, "passing", "index", |o| repo_revision(o).is_some()).await;
+    charts_api
+        .create(&PostParams::default(), &helm_chart("passed", json!({"chart": "elsewhere", "sourceRef": {"kind": "HelmRepository", "name": "passing"}, "interval": "1h"})))
+        .await
+        .unwrap();
+    wait_for(&charts_api, "passed", "pulled", |o| {
+        chart_revision(o).as_deref() == Some("1.0.0")
+    })
+    .await;
+    assert!(
+        cdn.requests().iter().any(|r| r.authorized),
+        "{:?}",
+        cdn.requests()
+    );
+}

@@ -1,0 +1,388 @@
+//! HelmChart from a HelmRepository: the chart's versions are read from the
+//! repository's stored index (in bounded memory), the newest one matching
+//! the SemVer range (Masterminds rules, `*` by default) is downloaded with
+//! the repository's credentials (to other hosts only with
+//! `passCredentials`), checked (digest from the index, untrusted-archive
+//! loader) and stored as `<name>-<version>.tgz`; with `valuesFiles` the
+//! values are merged and the chart repackaged as `<version>+<generation>`.
+//! GitRepository and Bucket sources are not supported yet (Stalled).
+
+use std::path::{Path, PathBuf};
+
+use ferroflux_api::conditions::reasons;
+use ferroflux_api::meta::Artifact;
+use ferroflux_api::source::v1::{HelmChart, HelmChartSourceKind, HelmRepository};
+use ferroflux_gocompat::semver::{Constraints, Version};
+use ferroflux_runtime::events::Recorder;
+use kube::api::Api;
+use kube::{Resource, ResourceExt};
+
+use super::helm_repository::{helm_failure, repo_client};
+use crate::helm::http::RepoClient;
+use crate::helm::index::{self, ChartVersion};
+use crate::helm::{self, HelmError};
+use crate::ignore::IgnoreRules;
+use crate::reconcile::{ArtifactReconciler, ArtifactSource, Fetched, SourceStep, failed, stalled};
+use crate::storage::Storage;
+
+/// Reason of a HelmChart whose source is missing or has no artifact yet.
+pub const SOURCE_UNAVAILABLE: &str = "SourceUnavailable";
+
+/// The HelmChart reconciler: the shared artifact reconcile over Helm
+/// repositories.
+pub type HelmChartReconciler = ArtifactReconciler<HelmCharts>;
+
+/// HelmChart as an [`ArtifactSource`].
+pub struct HelmCharts {
+    client: kube::Client,
+    storage: Storage,
+    max_chart_size: u64,
+}
+
+/// What a reconcile reads besides the HelmChart.
+pub struct ChartInputs {
+    client: RepoClient,
+    index: PathBuf,
+    source_revision: String,
+}
+
+/// The chart version the range picks.
+pub struct Resolved {
+    version: ChartVersion,
+    revision: String,
+}
+
+/// What a HelmChart records once its chart is stored.
+pub struct ChartRecord {
+    file_name: String,
+    values_files: Vec<String>,
+    source_revision: String,
+}
+
+/// A HelmChart reconciler: charts up to `max_chart_size` bytes, read with
+/// `client`, indexes read from (and charts stored in) `storage`.
+pub fn reconciler(
+    client: kube::Client,
+    storage: Storage,
+    recorder: Recorder,
+    scratch: Option<PathBuf>,
+    max_chart_size: u64,
+) -> HelmChartReconciler {
+    let source = HelmCharts {
+        client,
+        storage: storage.clone(),
+        max_chart_size,
+    };
+    let r = ArtifactReconciler::new(source, storage, recorder)
+        .with_max_size(helm::DEFAULT_MAX_CHART_UNPACKED_SIZE);
+    match scratch {
+        Some(dir) => r.with_scratch(dir),
+        None => r,
+    }
+}
+
+/// The revision of chart `version` for `obj`: the version, with
+/// `+<generation>` when values files are merged into it (as Flux).
+fn revision_for(obj: &HelmChart, version: &str) -> String {
+    if obj.spec.values_files.is_empty() {
+        version.to_string()
+    } else {
+        format!("{version}+{}", obj.meta().generation.unwrap_or(0))
+    }
+}
+
+/// The version of `versions` that `range` picks: an exact match of the
+/// text first, then the newest that satisfies the SemVer range (`*` or
+/// empty: the newest stable), equal versions ordered by creation time.
+pub fn select(
+    name: &str,
+    range: &str,
+    versions: Vec<ChartVersion>,
+) -> Result<ChartVersion, HelmError> {
+    if versions.is_empty() {
+        return Err(HelmError::Reference(format!(
+            "no chart name found: '{name}'"
+        )));
+    }
+    if !range.is_empty()
+        && let Some(exact) = versions.iter().find(|v| v.version == range)
+    {
+        return Ok(exact.clone());
+    }
+    let range = if range.is_empty() { "*" } else { range };
+    let constraint = Constraints::parse(range)
+        .map_err(|e| HelmError::Reference(format!("invalid version range '{range}': {e}")))?;
+    versions
+        .into_iter()
+        .filter_map(|cv| {
+            let v = Version::parse(&cv.version).ok()?;
+            constraint.check(&v).then_some((v, cv))
+        })
+        .max_by(|(a, ca), (b, cb)| a.cmp(b).then_with(|| ca.created.cmp(&cb.created)))
+        .map(|(_, cv)| cv)
+        .ok_or_else(|| {
+            HelmError::Reference(format!(
+                "no '{name}' chart with version matching '{range}' found"
+            ))
+        })
+}
+
+impl HelmCharts {
+    async fn source_repo(&self, obj: &HelmChart) -> SourceStep<HelmRepository> {
+        let ns = obj.namespace().unwrap_or_default();
+        let reference = &obj.spec.source_ref;
+        if reference.kind != HelmChartSourceKind::HelmRepository {
+            return Err(stalled(
+                reasons::FAILED,
+                format!(
+                    "HelmCharts from a {} are not supported yet",
+                    reference.kind.as_str()
+                ),
+            ));
+        }
+        let api: Api<HelmRepository> = Api::namespaced(self.client.clone(), &ns);
+        match api.get_opt(&reference.name).await {
+            Ok(Some(repo)) => Ok(repo),
+            Ok(None) => Err(failed(
+                SOURCE_UNAVAILABLE,
+                format!("HelmRepository '{ns}/{}' not found", reference.name),
+            )),
+            Err(e) => Err(failed(
+                SOURCE_UNAVAILABLE,
+                format!(
+                    "reading HelmRepository '{ns}/{}': {}",
+                    reference.name,
+                    ferroflux_runtime::secrets::short(&e)
+                ),
+            )),
+        }
+    }
+}
+
+impl ArtifactSource for HelmCharts {
+    type Object = HelmChart;
+    type Inputs = ChartInputs;
+    type Remote = Resolved;
+    type Record = ChartRecord;
+
+    const KIND: &'static str = "HelmChart";
+
+    async fn inputs(&self, obj: &HelmChart) -> SourceStep<ChartInputs> {
+        let repo = self.source_repo(obj).await?;
+        if repo.spec.is_oci() {
+            return Err(stalled(
+                reasons::FAILED,
+                "HelmCharts from an OCI HelmRepository are not supported yet",
+            ));
+        }
+        let artifact = repo
+            .status
+            .as_ref()
+            .and_then(|s| s.artifact.clone())
+            .filter(|a| self.storage.exists(a))
+            .ok_or_else(|| {
+                failed(
+                    SOURCE_UNAVAILABLE,
+                    format!(
+                        "HelmRepository '{}/{}' has no index artifact yet",
+                        repo.namespace().unwrap_or_default(),
+                        repo.name_any()
+                    ),
+                )
+            })?;
+        let index = self
+            .storage
+            .local_path(&artifact)
+            .map_err(|e| failed(reasons::STORAGE_OPERATION_FAILED, e.to_string()))?;
+        let client = repo_client(&self.client, &repo)
+            .await
+            .map_err(helm_failure)?;
+        Ok(ChartInputs {
+            client,
+            index,
+            source_revision: artifact.revision,
+        })
+    }
+
+    async fn remote(&self, obj: &HelmChart, inputs: &ChartInputs) -> SourceStep<Resolved> {
+        let (path, name, range) = (
+            inputs.index.clone(),
+            obj.spec.chart.clone(),
+            obj.spec.version.clone(),
+        );
+        let picked = tokio::task::spawn_blocking(move || {
+            let (_, versions) = index::chart_versions(&path, &name)?;
+            select(&name, range.trim(), versions)
+        })
+        .await
+        .map_err(|e| failed(helm::INDEXATION_FAILED, format!("index task failed: {e}")))?
+        .map_err(helm_failure)?;
+        Ok(Resolved {
+            revision: revision_for(obj, &picked.version),
+            version: picked,
+        })
+    }
+
+    fn revision(remote: &Resolved) -> &str {
+        &remote.revision
+    }
+
+    fn spec_unchanged(obj: &HelmChart) -> bool {
+        obj.status.as_ref().is_some_and(|s| {
+            s.observed_chart_name.as_deref() == Some(obj.spec.chart.as_str())
+                && s.observed_generation == obj.meta().generation
+        })
+    }
+
+    async fn fetch(
+        &self,
+        obj: &HelmChart,
+        inputs: ChartInputs,
+        resolved: Resolved,
+        work: &Path,
+    ) -> SourceStep<Fetched<ChartRecord>> {
+        let cv = &resolved.version;
+        let reference = cv.urls.first().ok_or_else(|| {
+            failed(
+                helm::CHART_PULL_ERROR,
+                format!(
+                    "chart '{}' version '{}' has no downloadable URLs",
+                    cv.name, cv.version
+                ),
+            )
+        })?;
+        let url = inputs
+            .client
+            .resolve_chart_url(reference)
+            .map_err(helm_failure)?;
+        let downloaded = work.join("download.tgz");
+        let what = format!("chart '{}-{}'", obj.spec.chart, cv.version);
+        inputs
+            .client
+            .download(&url, &what, &downloaded, self.max_chart_size)
+            .await
+            .map_err(|e| {
+                helm_failure(match e {
+                    HelmError::Fetch(m) => {
+                        HelmError::Fetch(format!("failed to download chart: {m}"))
+                    }
+                    other => other,
+                })
+            })?;
+        let (src, digest, max) = (downloaded.clone(), cv.digest.clone(), self.max_chart_size);
+        let chart =
+            tokio::task::spawn_blocking(move || helm::chart::check_archive(&src, &digest, max))
+                .await
+                .map_err(|e| failed(helm::CHART_PULL_ERROR, format!("chart task failed: {e}")))?
+                .map_err(helm_failure)?;
+        let chart_name = chart.metadata.name.clone();
+        let (dir, values_files) = if obj.spec.values_files.is_empty() {
+            (downloaded, Vec::new())
+        } else {
+            let (values, found) = helm::chart::merge_values(
+                &chart,
+                &obj.spec.values_files,
+                obj.spec.ignore_missing_values_files,
+            )
+            .map_err(helm_failure)?;
+            let packaged = work.join("packaged.tgz");
+            let (src, dest, version) = (downloaded, packaged.clone(), resolved.revision.clone());
+            tokio::task::spawn_blocking(move || {
+                helm::chart::repackage(&src, &dest, &values, &version)
+            })
+            .await
+            .map_err(|e| {
+                failed(
+                    helm::CHART_PACKAGE_ERROR,
+                    format!("packaging task failed: {e}"),
+                )
+            })?
+            .map_err(helm_failure)?;
+            (packaged, found)
+        };
+        Ok(Fetched {
+            revision: resolved.revision.clone(),
+            dir,
+            ignore: IgnoreRules::defaults(),
+            record: ChartRecord {
+                file_name: format!("{chart_name}-{}.tgz", resolved.revision),
+                values_files,
+                source_revision: inputs.source_revision,
+            },
+        })
+    }
+
+    fn record(obj: &mut HelmChart, record: ChartRecord) {
+        let chart = obj.spec.chart.clone();
+        let st = obj.status.get_or_insert_with(Default::default);
+        st.observed_chart_name = Some(chart);
+        st.observed_source_artifact_revision = Some(record.source_revision);
+        st.observed_values_files = record.values_files;
+        st.url = st.artifact.as_ref().map(|a| a.url.clone());
+    }
+
+    fn artifact(obj: &HelmChart) -> Option<&Artifact> {
+        obj.status.as_ref().and_then(|s| s.artifact.as_ref())
+    }
+
+    fn set_artifact(obj: &mut HelmChart, artifact: Artifact) {
+        obj.status.get_or_insert_with(Default::default).artifact = Some(artifact);
+    }
+
+    fn file_name(record: &ChartRecord) -> Option<String> {
+        Some(record.file_name.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cv(version: &str, created: &str) -> ChartVersion {
+        ChartVersion {
+            name: "app".into(),
+            version: version.into(),
+            created: created.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_newest_matching_version_wins() {
+        let all = || {
+            vec![
+                cv("1.0.0", "a"),
+                cv("1.2.0", "a"),
+                cv("1.10.0", "a"),
+                cv("2.0.0-rc.1", "a"),
+                cv("not-semver", "a"),
+            ]
+        };
+        assert_eq!(select("app", "*", all()).unwrap().version, "1.10.0");
+        assert_eq!(select("app", "", all()).unwrap().version, "1.10.0");
+        assert_eq!(select("app", "~1.2", all()).unwrap().version, "1.2.0");
+        assert_eq!(
+            select("app", ">=2.0.0-0", all()).unwrap().version,
+            "2.0.0-rc.1"
+        );
+        assert_eq!(
+            select("app", "not-semver", all()).unwrap().version,
+            "not-semver"
+        );
+        let e = select("app", "9.*", all()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid chart reference: no 'app' chart with version matching '9.*' found"
+        );
+        assert!(e.is_stalling());
+        assert!(
+            select("app", "*", vec![])
+                .unwrap_err()
+                .to_string()
+                .contains("no chart name found")
+        );
+        // Equal versions: the one created last.
+        let twins = vec![cv("1.0.0+b", "2024-02"), cv("1.0.0+a", "2024-01")];
+        assert_eq!(select("app", "*", twins).unwrap().version, "1.0.0+b");
+    }
+}
