@@ -339,3 +339,30 @@ fn strict_mode_fails_on_missing_keys() {
         "x: 1\ny: "
     );
 }
+
+#[test]
+fn htpasswd_hashes_verify_and_rand_bytes_are_random() {
+    let mut t = Templates::helm();
+    t.parse("h", "{{ htpasswd \"user\" \"s3cret é\" }}")
+        .unwrap();
+    let line = t.execute("h", &Value::Nil).unwrap();
+    let (user, hash) = line.split_once(':').unwrap();
+    assert_eq!(user, "user");
+    assert!(hash.starts_with("$2a$10$"), "{hash}");
+    assert!(bcrypt::verify("s3cret é", hash).unwrap());
+    assert!(!bcrypt::verify("s3cret", hash).unwrap());
+    t.parse("r", "{{ randBytes 32 }}").unwrap();
+    let a = t.execute("r", &Value::Nil).unwrap();
+    let b = t.execute("r", &Value::Nil).unwrap();
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&a)
+            .unwrap()
+            .len(),
+        32
+    );
+    assert_ne!(a, b);
+    t.parse("big", "{{ randBytes 100000000 }}").unwrap();
+    assert!(t.execute("big", &Value::Nil).is_err());
+}

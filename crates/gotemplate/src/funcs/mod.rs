@@ -9,6 +9,7 @@ use crate::template::FuncSet;
 use crate::value::Value;
 
 mod builtins;
+mod crypto;
 mod dates;
 mod helm;
 mod semver;
@@ -122,6 +123,7 @@ fn helm_table() -> &'static Table {
         dates::register(&mut t);
         toml::register(&mut t);
         textcase::register(&mut t);
+        crypto::register(&mut t);
         helm::register(&mut t);
         // Sprig's `must` variants whose plain versions here already return the error
         for (must, plain) in [

@@ -223,6 +223,9 @@ pub fn cases() -> Vec<(String, String)> {
         [
             "{{ mustRegexSplit \"a+\" \"xaaybaz\" -1 | toJson }}|{{ mustRegexSplit \"a\" \"xaya\" 2 | toJson }}",
             "{{ mustRegexFind \"[0-9]+\" \"ab12cd34\" }}|{{ mustRegexFindAll \"[0-9]+\" \"ab12cd34\" -1 | toJson }}",
+            "{{ htpasswd \"u\" \"p\" | hasPrefix \"u:$2a$10$\" }}|{{ htpasswd \"u\" \"p\" | len }}|{{ htpasswd \"a:b\" \"p\" }}",
+            "{{ htpasswd \"u\" \"pässword\" \"sha\" }}|{{ htpasswd \"u\" \"\" \"sha\" }}",
+            "{{ randBytes 12 | len }}|{{ randBytes 0 | len }}|{{ randBytes 3 | b64dec | len | lt 0 }}",
         ]
         .iter()
         .map(|t| (t.to_string(), String::new())),
