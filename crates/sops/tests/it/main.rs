@@ -1,0 +1,5 @@
+//! Integration tests: the real `sops`'s fixtures under ../shared/conformance/sops.
+
+mod fixtures;
+mod hostile;
+mod support;
