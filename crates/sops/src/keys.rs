@@ -19,6 +19,8 @@ pub struct KeyRing {
     age: Vec<age::x25519::Identity>,
     age_pq: usize,
     pgp: Vec<SignedSecretKey>,
+    /// Credentials Flux accepts but this decryptor cannot use (KMS, Vault), by kind.
+    unusable: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -28,6 +30,7 @@ impl std::fmt::Debug for KeyRing {
             .field("age_identities", &self.age.len())
             .field("age_pq_identities", &self.age_pq)
             .field("pgp_keys", &self.pgp.len())
+            .field("unusable", &self.unusable)
             .finish()
     }
 }
@@ -101,6 +104,35 @@ impl KeyRing {
         Ok(added)
     }
 
+    /// Adds one entry of a Flux decryption Secret by its name, as kustomize-controller
+    /// reads them: `*.agekey` (age identities), `*.asc` (OpenPGP keys); `sops.vault-token`,
+    /// `sops.aws-kms`, `sops.azure-kv` and `sops.gcp-kms.json` are recognised but cannot be
+    /// used here (decryption then says so). Other names are ignored, as Flux does. Returns
+    /// whether the name was recognised.
+    pub fn add_flux_secret_entry(&mut self, name: &str, value: &[u8]) -> Result<bool, Error> {
+        let text = |kind| {
+            std::str::from_utf8(value).map_err(|_| Error::InvalidKey {
+                kind,
+                reason: format!("Secret entry '{name}' is not UTF-8"),
+            })
+        };
+        if name.ends_with(".agekey") {
+            self.add_age_identities(text("age")?)?;
+        } else if name.ends_with(".asc") {
+            self.add_pgp_armored(text("pgp")?)?;
+        } else {
+            let kind = match name {
+                "sops.vault-token" => "HashiCorp Vault token",
+                "sops.aws-kms" => "AWS KMS credentials",
+                "sops.azure-kv" => "Azure Key Vault credentials",
+                "sops.gcp-kms.json" => "GCP KMS credentials",
+                _ => return Ok(false),
+            };
+            self.unusable.push(kind);
+        }
+        Ok(true)
+    }
+
     /// Whether the ring holds no usable or recognised key.
     pub fn is_empty(&self) -> bool {
         self.age.is_empty() && self.pgp.is_empty() && self.age_pq == 0
@@ -157,6 +189,9 @@ impl KeyRing {
         }
         if why.is_empty() {
             why.push("the document names no master key".into());
+        }
+        for kind in &self.unusable {
+            why.push(format!("{kind} given, but not supported here"));
         }
         Err(Error::NoDataKey(why))
     }

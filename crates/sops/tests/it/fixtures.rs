@@ -365,3 +365,40 @@ fn missing_keys_name_each_master_key() {
     );
     assert!(msg.contains("no age identity given"), "{msg}");
 }
+
+/// Keys as kustomize-controller reads them from a decryption Secret, by entry name.
+#[test]
+fn flux_secret_entries() {
+    let Some(age) = read(&format!("{FLUX}/keys/age.txt")) else {
+        return;
+    };
+    let pgp = read(&format!("{FLUX}/keys/pgp.asc")).unwrap();
+    let mut keys = KeyRing::new();
+    assert!(keys.add_flux_secret_entry("identity.agekey", &age).unwrap());
+    assert!(keys.add_flux_secret_entry("pgp.asc", &pgp).unwrap());
+    assert!(
+        keys.add_flux_secret_entry("sops.vault-token", b"hvs.x")
+            .unwrap()
+    );
+    assert!(!keys.add_flux_secret_entry("README", b"ignored").unwrap());
+    for rel in ["algorithms/age.yaml", "algorithms/pgp.yaml"] {
+        let out = yaml(&open(&format!("{FLUX}/{rel}"), &keys).unwrap().unwrap());
+        assert_eq!(out["stringData"]["key"].as_str(), Some("value"), "{rel}");
+    }
+    // A file for another key names the unusable Vault token too.
+    let err = open(&format!("{FLUX}/global/secret.yaml"), &keys)
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("HashiCorp Vault token given, but not supported here"),
+        "{err}"
+    );
+    // A malformed entry is an error naming the entry, not its content.
+    let err = keys
+        .add_flux_secret_entry("bad.agekey", b"AGE-SECRET-KEY-1NOTAKEY")
+        .unwrap_err();
+    assert!(!err.to_string().contains("NOTAKEY"), "{err}");
+    let err = keys.add_flux_secret_entry("bin.asc", b"\xff").unwrap_err();
+    assert!(err.to_string().contains("bin.asc"), "{err}");
+}
