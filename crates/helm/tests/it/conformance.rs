@@ -5,10 +5,10 @@
 //! document as parsed YAML (types matter, layout does not), `_manifest.yaml` in
 //! order, error cases by Helm's message.
 //!
-//! The same cases through the CLI (see crates/helm/README.md):
-//! `python3 run.py --cases . --cmd 'ferroflux helm template {release} {chart} -f {values}
-//!  -n {namespace} --kube-version {kube_version} --api-versions {api_versions}
-//!  --is-upgrade={is_upgrade} --conformance-out {out}'`
+//! The same cases through the CLI (`crates/cli/src/helm_template.rs`), from the
+//! suite's directory: `python3 run.py --cases . --cmd 'ferroflux helm template
+//! {release} {chart} -f {values} -n {namespace} --kube-version {kube_version}
+//! --api-versions {api_versions} --is-upgrade={is_upgrade} --render-dir {out}'`
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
