@@ -172,25 +172,20 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     if let Some(scratch) = config.scratch {
         reconciler = reconciler.with_scratch(scratch);
     }
-    tracing::info!(%storage_addr, "starting GitRepository reconciler");
+    tracing::info!(%storage_addr, "starting source reconcilers");
     let metrics = config.loop_config.metrics.clone();
     let loops = tokio::spawn(async move {
-        let work =
+        let git =
             controller::run::<GitRepository, _>(client.clone(), reconciler, config.loop_config);
-        let oci_loop = controller::run::<ferroflux_api::source::v1::OCIRepository, _>(
+        let oci = controller::run::<ferroflux_api::source::v1::OCIRepository, _>(
             client.clone(),
             oci_repositories,
             oci_loop_config,
         );
+        let bucket = controller::run::<Bucket, _>(client.clone(), buckets, bucket_loop_config);
+        // One leader runs every kind's loop; they end together.
         let work = async move {
-            futures::join!(work, oci_loop);
-        };
-        let work = async move {
-            futures::join!(work, helm_loops);
-        };
-        let bucket_loop = controller::run::<Bucket, _>(client.clone(), buckets, bucket_loop_config);
-        let work = async move {
-            futures::join!(work, bucket_loop);
+            futures::join!(git, oci, bucket, helm_loops);
         };
         leader::run_leading(client, config.leader, &metrics, work).await;
     });
