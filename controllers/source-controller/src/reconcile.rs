@@ -48,6 +48,29 @@ impl From<Verdict> for StepFailure {
 /// What a step of the artifact reconcile returns.
 pub type SourceStep<T> = Result<T, StepFailure>;
 
+/// The step outcome of a storage task run on the blocking pool: an artifact,
+/// a size limit (its own reason), or a storage failure.
+fn stored_step(
+    result: Result<Result<Artifact, crate::storage::StorageError>, tokio::task::JoinError>,
+    task: &str,
+) -> SourceStep<Artifact> {
+    match result {
+        Ok(Ok(artifact)) => Ok(artifact),
+        Ok(Err(e)) => {
+            let reason = if e.is_too_large() {
+                SIZE_LIMIT_EXCEEDED
+            } else {
+                reasons::STORAGE_OPERATION_FAILED
+            };
+            Err(failed(reason, e.to_string()))
+        }
+        Err(e) => Err(failed(
+            reasons::STORAGE_OPERATION_FAILED,
+            format!("{task} task failed: {e}"),
+        )),
+    }
+}
+
 /// A failure of a source step, retried with backoff (a stalled one too:
 /// sources are polled, and what they read may change without the spec).
 pub fn failed(reason: &str, message: impl Into<String>) -> StepFailure {
@@ -256,21 +279,7 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
             storage.archive(S::KIND, &ns, &name, &revision, &dir, &rules)
         })
         .await;
-        match archived {
-            Ok(Ok(artifact)) => Ok(artifact),
-            Ok(Err(e)) => {
-                let reason = if e.is_too_large() {
-                    SIZE_LIMIT_EXCEEDED
-                } else {
-                    reasons::STORAGE_OPERATION_FAILED
-                };
-                Err(failed(reason, e.to_string()))
-            }
-            Err(e) => Err(failed(
-                reasons::STORAGE_OPERATION_FAILED,
-                format!("archive task failed: {e}"),
-            )),
-        }
+        stored_step(archived, "archive")
     }
 
     /// Stores the fetched file `src` as-is under `file_name`.
@@ -287,21 +296,7 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
             storage.store_file(S::KIND, &ns, &name, &revision, &src, &file_name)
         })
         .await;
-        match stored {
-            Ok(Ok(artifact)) => Ok(artifact),
-            Ok(Err(e)) => {
-                let reason = if e.is_too_large() {
-                    SIZE_LIMIT_EXCEEDED
-                } else {
-                    reasons::STORAGE_OPERATION_FAILED
-                };
-                Err(failed(reason, e.to_string()))
-            }
-            Err(e) => Err(failed(
-                reasons::STORAGE_OPERATION_FAILED,
-                format!("storing task failed: {e}"),
-            )),
-        }
+        stored_step(stored, "storing")
     }
 
     /// The one place a source's conditions are set: `ArtifactInStorage`
