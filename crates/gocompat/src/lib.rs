@@ -6,6 +6,7 @@
 //! - [`json`]: `encoding/json` strings (HTML-safe escapes) and generic values
 //!   (sorted keys, Go's float formatting);
 //! - [`glob`]: `path.Match` patterns;
+//! - [`path`]: `path.Clean`, `Base`, `Dir`, `Ext`, `IsAbs`;
 //! - [`time`]: `time.RFC3339` timestamps;
 //! - [`semver`]: Masterminds/semver v3 versions and constraints (Helm's).
 //!
@@ -15,6 +16,7 @@
 
 pub mod glob;
 pub mod json;
+pub mod path;
 mod quote;
 pub mod semver;
 pub mod time;

@@ -453,10 +453,15 @@ fn lex_number(src: &str, i: usize, out: &mut Vec<Token>) -> Result<usize, LexErr
     }
     let text = &src[i..j];
     if parse_number(text).is_none() {
-        return Err(LexError {
-            msg: format!("bad number syntax: \"{text}\""),
-            pos: i,
-        });
+        // Go's scanner takes some literals its number parser then refuses
+        // (`0x1.8`: a hex mantissa without its exponent); the parser's
+        // message is the bare quoted text.
+        let msg = if go_scans_number(text) {
+            format!("\"{text}\"")
+        } else {
+            format!("bad number syntax: \"{text}\"")
+        };
+        return Err(LexError { msg, pos: i });
     }
     out.push(Token {
         tok: Tok::Number(text.to_string()),
@@ -503,8 +508,9 @@ pub fn parse_number(text: &str) -> Option<Num> {
     if let Some(v) = int {
         return Some(Num::Int(if neg { -v } else { v }));
     }
-    if lower.starts_with("0x") {
-        return None;
+    if let Some(h) = lower.strip_prefix("0x") {
+        let f = parse_hex_float(h)?;
+        return Some(Num::Float(if neg { -f } else { f }));
     }
     let f: f64 = lower.parse().ok()?;
     if !f.is_finite()
@@ -515,6 +521,80 @@ pub fn parse_number(text: &str) -> Option<Num> {
         return None;
     }
     Some(Num::Float(if neg { -f } else { f }))
+}
+
+/// Whether Go's template scanner reads all of `text` as one number token
+/// (sign, base prefix, digits, fraction, `e` or `p` exponent, `i`).
+fn go_scans_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut j = 0;
+    let take = |j: &mut usize, set: &[u8]| {
+        if *j < b.len() && set.contains(&b[*j]) {
+            *j += 1;
+            true
+        } else {
+            false
+        }
+    };
+    let run = |j: &mut usize, pred: &dyn Fn(u8) -> bool| {
+        while *j < b.len() && pred(b[*j]) {
+            *j += 1;
+        }
+    };
+    take(&mut j, b"+-");
+    let mut radix = 10;
+    if take(&mut j, b"0") {
+        if take(&mut j, b"xX") {
+            radix = 16;
+        } else if take(&mut j, b"oO") {
+            radix = 8;
+        } else if take(&mut j, b"bB") {
+            radix = 2;
+        }
+    }
+    let digit = move |c: u8| {
+        c == b'_'
+            || match radix {
+                16 => c.is_ascii_hexdigit(),
+                8 => (b'0'..=b'7').contains(&c),
+                2 => c == b'0' || c == b'1',
+                _ => c.is_ascii_digit(),
+            }
+    };
+    run(&mut j, &digit);
+    if take(&mut j, b".") {
+        run(&mut j, &digit);
+    }
+    let exp_digit = |c: u8| c.is_ascii_digit() || c == b'_';
+    if (radix == 10 && take(&mut j, b"eE")) || (radix == 16 && take(&mut j, b"pP")) {
+        take(&mut j, b"+-");
+        run(&mut j, &exp_digit);
+    }
+    take(&mut j, b"i");
+    j == b.len()
+}
+
+/// Go's hexadecimal floating-point literal after its `0x` (`1p60`, `1.8p-3`,
+/// `.8p1`): hex mantissa digits, then a binary exponent that Go requires.
+/// Charts use them for binary unit factors (traefik's `0x1p60`).
+fn parse_hex_float(h: &str) -> Option<f64> {
+    let (mantissa, exp) = h.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut value = 0f64;
+    for c in int_part.chars() {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac_part.chars() {
+        value += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    let f = value * 2f64.powi(exp);
+    f.is_finite().then_some(f)
 }
 
 /// Unquotes a Go double-quoted string literal.

@@ -318,6 +318,29 @@ pub(super) fn register(t: &mut Table) {
     def(t, "trimSuffix", Exact(2), &[P::Str, P::Str], |_, a| {
         st(s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])))
     });
+    // Go's path package; the os* forms are filepath's, the same on Linux.
+    use ferroflux_gocompat::path;
+    for name in ["base", "osBase"] {
+        def(t, name, Exact(1), &[P::Str], |_, a| {
+            st(path::base(s(&a[0])))
+        });
+    }
+    for name in ["dir", "osDir"] {
+        def(t, name, Exact(1), &[P::Str], |_, a| st(path::dir(s(&a[0]))));
+    }
+    for name in ["ext", "osExt"] {
+        def(t, name, Exact(1), &[P::Str], |_, a| st(path::ext(s(&a[0]))));
+    }
+    for name in ["clean", "osClean"] {
+        def(t, name, Exact(1), &[P::Str], |_, a| {
+            st(path::clean(s(&a[0])))
+        });
+    }
+    for name in ["isAbs", "osIsAbs"] {
+        def(t, name, Exact(1), &[P::Str], |_, a| {
+            Ok(Value::Bool(path::is_abs(s(&a[0]))))
+        });
+    }
     def(t, "upper", Exact(1), &[P::Str], |_, a| {
         st(s(&a[0]).to_uppercase())
     });

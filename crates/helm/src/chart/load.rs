@@ -3,6 +3,7 @@
 //! chart) and sizes are bounded (per file, in total across nested archives, and in
 //! entry count) before anything is kept.
 
+use ferroflux_gocompat::path::clean;
 use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
@@ -349,31 +350,6 @@ fn entry_name(raw: &str) -> Result<String, LoadError> {
         ));
     }
     Ok(n)
-}
-
-/// Go's `path.Clean`.
-fn clean(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = vec![];
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    let j = out.join("/");
-    match (rooted, j.is_empty()) {
-        (true, _) => format!("/{j}"),
-        (false, true) => ".".into(),
-        (false, false) => j,
-    }
 }
 
 /// Builds a chart from its files (names relative to the chart root), as Helm's

@@ -99,6 +99,12 @@ const STANDALONE: &[&str] = &[
     "{{ 3 }} {{ -2 }} {{ 1.5 }} {{ 1e3 }} {{ 'a' }} {{ true }} {{ 0x1F }} {{ 0o17 }} {{ 1_000 }}",
     "{{ \"esc\\t\\\"q\\\"\\u00e9\" }}|{{ `raw\\n` }}",
     "{{ 1e6 }} {{ 123456789.0 }} {{ 0.000012 }} {{ 100000.0 }} {{ -1e-7 }}",
+    // hexadecimal floats (traefik's binary unit factors)
+    "{{ 0x1p60 }} {{ 0x1p-2 }} {{ 0x1.8p1 }} {{ -0x.8p1 }} {{ 0X1P+4 }} {{ mulf 3 0x1p60 }} {{ mulf 1.5 0x1p10 | int64 }}",
+    "{{ 0x1.8 }}",
+    // Go's path package (Sprig's base/dir/ext/clean/isAbs and the os* forms)
+    "{{ range list \"\" \".\" \"/\" \"////\" \"x/\" \"a/b/c.tar.gz\" \"/a/../../b/./c//\" \"../x\" \"a/.hidden\" \"é/ü.txt\" }}[{{ base . }}|{{ dir . }}|{{ ext . }}|{{ clean . }}|{{ isAbs . }}|{{ osBase . }}|{{ osDir . }}|{{ osExt . }}|{{ osClean . }}|{{ osIsAbs . }}]{{ end }}",
+    "{{ base 3 }}",
     // variables
     "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
     "{{ $x := .Values.s }}{{ $x }}|{{ $.Values.i }}",
