@@ -366,3 +366,22 @@ fn htpasswd_hashes_verify_and_rand_bytes_are_random() {
     t.parse("big", "{{ randBytes 100000000 }}").unwrap();
     assert!(t.execute("big", &Value::Nil).is_err());
 }
+
+#[test]
+fn random_strings_cover_their_pool_from_the_os_generator() {
+    let s = ok("{{ randAlphaNum 4000 }}", "{}");
+    assert_eq!(s.len(), 4000);
+    assert!(s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    // every one of the 62 characters turns up in 4,000 unbiased draws
+    let distinct: std::collections::BTreeSet<u8> = s.bytes().collect();
+    assert_eq!(distinct.len(), 62, "{s}");
+    assert_ne!(s, ok("{{ randAlphaNum 4000 }}", "{}"));
+    let digits = ok("{{ randNumeric 500 }}", "{}");
+    assert!(digits.len() == 500 && digits.bytes().all(|b| b.is_ascii_digit()));
+    let alpha = ok("{{ randAlpha 500 }}", "{}");
+    assert!(alpha.len() == 500 && alpha.bytes().all(|b| b.is_ascii_alphabetic()));
+    let ascii = ok("{{ randAscii 500 }}", "{}");
+    assert!(ascii.len() == 500 && ascii.bytes().all(|b| (b'!'..=b'~').contains(&b)));
+    assert_eq!(ok("{{ randAlphaNum 0 }}", "{}"), "");
+    assert!(helm("{{ randAlphaNum -1 }}", "{}").is_err());
+}

@@ -917,9 +917,23 @@ fn random_string(n: i64, pool: &[u8]) -> FnResult {
     if n > 1 << 20 {
         return Err("random string too long".into());
     }
-    st((0..n)
-        .map(|_| pool[fastrand::usize(..pool.len())] as char)
-        .collect::<String>())
+    // Sprig draws these from crypto/rand (goutils.CryptoRandom*): charts make
+    // passwords with them, so they come from the OS generator, unbiased by
+    // rejecting bytes past the last whole multiple of the pool's size.
+    let n = n as usize;
+    let limit = 256 - 256 % pool.len();
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 256];
+    while out.len() < n {
+        getrandom::fill(&mut buf).map_err(|e| format!("random source: {e}"))?;
+        for &b in buf.iter().filter(|&&b| usize::from(b) < limit) {
+            if out.len() == n {
+                break;
+            }
+            out.push(pool[usize::from(b) % pool.len()] as char);
+        }
+    }
+    st(out)
 }
 
 const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
