@@ -385,3 +385,119 @@ fn random_strings_cover_their_pool_from_the_os_generator() {
     assert_eq!(ok("{{ randAlphaNum 0 }}", "{}"), "");
     assert!(helm("{{ randAlphaNum -1 }}", "{}").is_err());
 }
+
+/// Splits a rendered `Cert@@Key` pair.
+fn cert_and_key(out: &str) -> (String, String) {
+    let (c, k) = out.split_once("@@").expect(out);
+    (c.to_string(), k.to_string())
+}
+
+fn parsed(pem: &str) -> x509_parser::pem::Pem {
+    x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .expect("certificate PEM")
+        .1
+}
+
+#[test]
+fn gen_ca_and_signed_certificates_are_real_and_chain() {
+    let out = ok(
+        "{{ $ca := genCA \"my-ca\" 365 }}{{ $ca.Cert }}@@{{ $ca.Key }}##\
+         {{- $c := genSignedCert \"svc\" (list \"10.0.0.1\") (list \"a.example\" \"b.example\") 30 $ca }}{{ $c.Cert }}@@{{ $c.Key }}",
+        "{}",
+    );
+    let (ca_part, leaf_part) = out.split_once("##").unwrap();
+    let (ca_cert, ca_key) = cert_and_key(ca_part);
+    let (leaf_cert, leaf_key) = cert_and_key(leaf_part);
+    assert!(
+        ca_key.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"),
+        "{ca_key}"
+    );
+    assert!(leaf_key.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+
+    let ca_pem = parsed(&ca_cert);
+    let ca = ca_pem.parse_x509().unwrap();
+    assert_eq!(ca.subject().to_string(), "CN=my-ca");
+    assert!(ca.is_ca());
+    assert!(ca.key_usage().unwrap().unwrap().value.key_cert_sign());
+    let days = (ca.validity().not_after.timestamp() - ca.validity().not_before.timestamp()) / 86400;
+    assert_eq!(days, 365);
+    ca.verify_signature(None).expect("self-signed CA");
+    match ca.public_key().parsed().unwrap() {
+        x509_parser::public_key::PublicKey::RSA(k) => assert_eq!(k.key_size(), 2048),
+        other => panic!("CA key is not RSA: {other:?}"),
+    }
+
+    let leaf_pem = parsed(&leaf_cert);
+    let leaf = leaf_pem.parse_x509().unwrap();
+    assert_eq!(leaf.subject().to_string(), "CN=svc");
+    assert_eq!(leaf.issuer(), ca.subject());
+    assert!(!leaf.is_ca());
+    leaf.verify_signature(Some(ca.public_key()))
+        .expect("signed by the CA");
+    let san = leaf.subject_alternative_name().unwrap().unwrap();
+    let names: Vec<String> = san
+        .value
+        .general_names
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "IPAddress(0a:00:00:01)",
+            "DNSName(a.example)",
+            "DNSName(b.example)"
+        ]
+    );
+    let eku = leaf.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.server_auth && eku.client_auth);
+    // a different CA's key would not verify it
+    let other = ok("{{ (genCA \"other\" 1).Cert }}", "{}");
+    let other = parsed(&other);
+    assert!(
+        leaf.verify_signature(Some(other.parse_x509().unwrap().public_key()))
+            .is_err()
+    );
+}
+
+#[test]
+fn self_signed_certificates_keys_and_custom_certs() {
+    let out = ok(
+        "{{ $c := genSelfSignedCert \"me\" nil nil 10 }}{{ $c.Cert }}@@{{ $c.Key }}",
+        "{}",
+    );
+    let (cert, key) = cert_and_key(&out);
+    let pem = parsed(&cert);
+    let c = pem.parse_x509().unwrap();
+    assert_eq!(c.subject(), c.issuer());
+    c.verify_signature(None).expect("self-signed");
+    // buildCustomCert gives back what it was given, once both parse
+    let round = ok(
+        &format!(
+            "{{{{ $c := buildCustomCert {:?} {:?} }}}}{{{{ $c.Cert }}}}@@{{{{ $c.Key }}}}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert),
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &key),
+        ),
+        "{}",
+    );
+    assert_eq!(round, format!("{cert}@@{key}"));
+    assert!(helm("{{ buildCustomCert \"bm90IGEgY2VydA==\" \"eA==\" }}", "{}").is_err());
+
+    // keys of each type, and certificates made with a given key
+    let ec = ok("{{ genPrivateKey \"ecdsa\" }}", "{}");
+    assert!(ec.starts_with("-----BEGIN EC PRIVATE KEY-----\n"), "{ec}");
+    let ed = ok("{{ genPrivateKey \"ed25519\" }}", "{}");
+    assert!(ed.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{ed}");
+    assert_eq!(ok("{{ genPrivateKey \"foo\" }}", "{}"), "Unknown type foo");
+    let with_key = ok(
+        &format!("{{{{ (genCAWithKey \"k\" 5 {ec:?}).Key }}}}"),
+        "{}",
+    );
+    assert_eq!(with_key, ec);
+
+    // bad input: clear errors, no panic
+    let err = helm("{{ genSelfSignedCert \"x\" (list \"nope\") nil 1 }}", "{}").unwrap_err();
+    assert!(err.to_string().contains("error parsing ip: nope"), "{err}");
+    assert!(helm("{{ genCA \"x\" -1 }}", "{}").is_err());
+    assert!(helm("{{ genCAWithKey \"x\" 1 \"junk\" }}", "{}").is_err());
+}

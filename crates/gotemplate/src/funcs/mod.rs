@@ -9,6 +9,7 @@ use crate::template::FuncSet;
 use crate::value::Value;
 
 mod builtins;
+mod certs;
 mod crypto;
 mod dates;
 mod helm;
@@ -124,6 +125,7 @@ fn helm_table() -> &'static Table {
         toml::register(&mut t);
         textcase::register(&mut t);
         crypto::register(&mut t);
+        certs::register(&mut t);
         helm::register(&mut t);
         // Sprig's `must` variants whose plain versions here already return the error
         for (must, plain) in [

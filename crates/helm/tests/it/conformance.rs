@@ -17,13 +17,18 @@ use ferroflux_helm::chart::{LoadLimits, load_dir};
 use ferroflux_helm::manifest::split_manifests;
 use ferroflux_helm::{TemplateOptions, template};
 
-/// Cases that pass (98 of 110). The others wait on `crates/gotemplate`:
-/// Sprig's `genCA` and `genSelfSignedCert` (bitnami, metrics-server,
-/// traefik) and semver values with methods (`sprig-semver`).
+/// Cases that pass (109 of 110). The other waits on `crates/gotemplate`:
+/// semver values with methods (`sprig-semver`).
 /// The test fails if one of these regresses.
 const MUST_PASS: &[&str] = &[
     "alertmanager__defaults",
     "alertmanager__ingress-monitor-config",
+    "bitnami-nginx__global-overrides",
+    "bitnami-nginx__ingress-metrics-autoscaling",
+    "bitnami-nginx__tls-existing-secret",
+    "bitnami-redis__no-auth-existing-config",
+    "bitnami-redis__replication-sentinel-metrics",
+    "bitnami-redis__standalone-password",
     "err-compare-float-int",
     "err-fail",
     "err-invalid-yaml-output",
@@ -84,6 +89,8 @@ const MUST_PASS: &[&str] = &[
     "kube-state-metrics__defaults",
     "kube-state-metrics__monitor-rbac-proxy-vpa",
     "kube-state-metrics__namespaces-custom-resource-state",
+    "metrics-server__defaults",
+    "metrics-server__resizer-monitor-pdb",
     "podinfo__defaults",
     "podinfo__ingress-hpa-redis",
     "podinfo__tls-certificate-faults",
@@ -120,6 +127,9 @@ const MUST_PASS: &[&str] = &[
     "tmpl-variables-scoping",
     "tmpl-whitespace-trim",
     "tmpl-with-else",
+    "traefik__daemonset-gateway",
+    "traefik__dashboard-metrics-hpa",
+    "traefik__defaults",
 ];
 
 fn suite() -> PathBuf {

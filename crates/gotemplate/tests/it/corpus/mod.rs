@@ -105,6 +105,9 @@ const STANDALONE: &[&str] = &[
     // Go's path package (Sprig's base/dir/ext/clean/isAbs and the os* forms)
     "{{ range list \"\" \".\" \"/\" \"////\" \"x/\" \"a/b/c.tar.gz\" \"/a/../../b/./c//\" \"../x\" \"a/.hidden\" \"é/ü.txt\" }}[{{ base . }}|{{ dir . }}|{{ ext . }}|{{ clean . }}|{{ isAbs . }}|{{ osBase . }}|{{ osDir . }}|{{ osExt . }}|{{ osClean . }}|{{ osIsAbs . }}]{{ end }}",
     "{{ base 3 }}",
+    // Sprig's keys and certificates: random, so the cases print their shape
+    "{{ $ca := genCA \"ca\" 365 }}{{ hasPrefix \"-----BEGIN CERTIFICATE-----\\n\" $ca.Cert }}|{{ hasSuffix \"-----END CERTIFICATE-----\\n\" $ca.Cert }}|{{ hasPrefix \"-----BEGIN RSA PRIVATE KEY-----\\n\" $ca.Key }}|{{ $c := genSignedCert \"svc\" (list \"10.0.0.1\") (list \"a.example\") 30 $ca }}{{ hasPrefix \"-----BEGIN CERTIFICATE-----\" $c.Cert }}|{{ $s := genSelfSignedCert \"me\" nil nil 1 }}{{ hasPrefix \"-----BEGIN RSA PRIVATE KEY-----\" $s.Key }}|{{ $k := genPrivateKey \"ecdsa\" }}{{ hasPrefix \"-----BEGIN EC PRIVATE KEY-----\\n\" $k }}|{{ (genCAWithKey \"k\" 2 $k).Key | eq $k }}|{{ hasPrefix \"-----BEGIN PRIVATE KEY-----\\n\" (genPrivateKey \"ed25519\") }}|{{ genPrivateKey \"foo\" }}",
+    "{{ genSelfSignedCert \"x\" (list \"nope\") nil 1 }}",
     // variables
     "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
     "{{ $x := .Values.s }}{{ $x }}|{{ $.Values.i }}",
