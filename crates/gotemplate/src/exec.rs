@@ -158,9 +158,9 @@ impl<'a> Exec<'a> {
                 let v = self.eval_pipe(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     // Go prints a Stringer through its String method
-                    let stringer = match &self.set.methods {
-                        Some(m) if !matches!(v, Value::Nil) => (m.0)(&v, "String", &[]),
-                        _ => None,
+                    let stringer = match v {
+                        Value::Nil => None,
+                        _ => self.host_method(&v, "String", &[]),
                     };
                     let s = match (&v, stringer) {
                         (_, Some(Ok(Value::Str(s)))) => s.to_string(),
@@ -396,7 +396,7 @@ impl<'a> Exec<'a> {
                 return self.eval_chain(self.var(name), chain, *pos, first);
             }
             Arg::Chain { pos, node, chain } => {
-                if self.set.methods.is_some() && (cmd.args.len() > 1 || fin.is_some()) {
+                if cmd.args.len() > 1 || fin.is_some() {
                     let base = self.eval_arg(dot, node)?;
                     if let Some(v) = self.method(dot, base, chain, cmd, &fin, *pos, first)? {
                         return Ok(v);
@@ -442,9 +442,6 @@ impl<'a> Exec<'a> {
         pos: usize,
         node: &Arg,
     ) -> R<Option<Value>> {
-        let Some(methods) = self.set.methods.clone() else {
-            return Ok(None);
-        };
         let Some((name, path)) = chain.split_last() else {
             return Ok(None);
         };
@@ -459,11 +456,27 @@ impl<'a> Exec<'a> {
         if let Some(f) = fin {
             args.push(f.clone());
         }
-        match (methods.0)(&receiver, name, &args) {
+        match self.host_method(&receiver, name, &args) {
             None => Ok(None),
             Some(Ok(v)) => Ok(Some(v)),
             Some(Err(msg)) => Err(self.err_at(pos, node, msg)),
         }
+    }
+
+    /// A method of `recv`: one of the values the functions make (a semver
+    /// version), else the host's [`crate::Methods`].
+    fn host_method(
+        &self,
+        recv: &Value,
+        name: &str,
+        args: &[Value],
+    ) -> Option<Result<Value, String>> {
+        crate::funcs::builtin_method(recv, name, args).or_else(|| {
+            self.set
+                .methods
+                .as_ref()
+                .and_then(|m| (m.0)(recv, name, args))
+        })
     }
 
     fn not_fn(&self, cmd: &Cmd, has_final: bool, first: &Arg) -> R<()> {
@@ -489,7 +502,7 @@ impl<'a> Exec<'a> {
 
     fn eval_chain(&mut self, mut v: Value, chain: &[String], pos: usize, node: &Arg) -> R<Value> {
         for f in chain {
-            if let Some(r) = self.set.methods.as_ref().and_then(|m| (m.0)(&v, f, &[])) {
+            if let Some(r) = self.host_method(&v, f, &[]) {
                 v = r.map_err(|msg| self.err_at(pos, node, msg))?;
                 continue;
             }

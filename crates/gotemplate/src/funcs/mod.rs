@@ -165,6 +165,22 @@ fn helm_table() -> &'static Table {
     })
 }
 
+/// Methods of the values the functions make (Masterminds' `*semver.Version`),
+/// asked before the host's [`crate::Methods`].
+pub(crate) fn builtin_method(
+    recv: &Value,
+    name: &str,
+    args: &[Value],
+) -> Option<Result<Value, String>> {
+    semver::method(recv, name, args)
+}
+
+/// The Go type and kind of a value the functions made, where the data model
+/// shows it as another kind (a semver value is a map here, a pointer in Go).
+pub(crate) fn made_type(v: &Value) -> Option<(&'static str, &'static str)> {
+    semver::as_version(v).map(|_| ("*semver.Version", "ptr"))
+}
+
 pub(crate) fn lookup(set: FuncSet, name: &str) -> Option<&'static FuncDef> {
     match set {
         FuncSet::Go => go_table().get(name),

@@ -19,6 +19,77 @@ fn version_value(v: Version) -> Value {
     Value::map(m)
 }
 
+/// The names of a `semver` value's fields: a map of exactly these stands for
+/// Masterminds' `*semver.Version` (the data model has no pointer kind).
+const FIELDS: [&str; 6] = [
+    "Major",
+    "Metadata",
+    "Minor",
+    "Original",
+    "Patch",
+    "Prerelease",
+];
+
+/// The version a `semver` value stands for, if `v` is one.
+pub(crate) fn as_version(v: &Value) -> Option<Version> {
+    let Value::Map(m) = v else { return None };
+    let m = m.borrow();
+    if m.len() != FIELDS.len() || !FIELDS.iter().all(|f| m.contains_key(*f)) {
+        return None;
+    }
+    Version::parse(m.get("Original")?.as_str()?).ok()
+}
+
+/// Methods of `*semver.Version` that templates call: `String`, `Compare`,
+/// `Equal`, `GreaterThan`, `LessThan`, `GreaterThanEqual`, `LessThanEqual`,
+/// `IncMajor`, `IncMinor`, `IncPatch`. `None` when `recv` is no version or
+/// the name is no method (then it is a field, or the host's).
+pub(crate) fn method(recv: &Value, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+    let v = as_version(recv)?;
+    let other = || match args {
+        [o] => as_version(o).ok_or_else(|| {
+            format!(
+                "wrong type for value; expected *semver.Version; got {}",
+                o.type_name()
+            )
+        }),
+        _ => Err(format!(
+            "wrong number of args for {name}: want 1 got {}",
+            args.len()
+        )),
+    };
+    let none = |r: Value| {
+        if args.is_empty() {
+            Ok(r)
+        } else {
+            Err(format!(
+                "wrong number of args for {name}: want 0 got {}",
+                args.len()
+            ))
+        }
+    };
+    use std::cmp::Ordering::*;
+    Some(match name {
+        "String" => none(Value::str(v.to_string())),
+        "IncMajor" => none(version_value(v.inc_major())),
+        "IncMinor" => none(version_value(v.inc_minor())),
+        "IncPatch" => none(version_value(v.inc_patch())),
+        "Compare" => other().map(|o| {
+            Value::Int(match v.compare(&o) {
+                Less => -1,
+                Equal => 0,
+                Greater => 1,
+            })
+        }),
+        "Equal" => other().map(|o| Value::Bool(v.compare(&o) == Equal)),
+        "GreaterThan" => other().map(|o| Value::Bool(v.compare(&o) == Greater)),
+        "LessThan" => other().map(|o| Value::Bool(v.compare(&o) == Less)),
+        "GreaterThanEqual" => other().map(|o| Value::Bool(v.compare(&o) != Less)),
+        "LessThanEqual" => other().map(|o| Value::Bool(v.compare(&o) != Greater)),
+        _ => return None,
+    })
+}
+
 pub(super) fn register(t: &mut Table) {
     def(t, "semver", Exact(1), &[P::Str], |_, a| {
         let v = Version::parse(a[0].as_str().unwrap_or("")).map_err(|e| e.to_string())?;

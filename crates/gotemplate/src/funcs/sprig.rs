@@ -748,19 +748,15 @@ pub(super) fn register(t: &mut Table) {
             i64::from_str_radix(&strval(&a[0]), 8).unwrap_or(0),
         ))
     });
-    def(
-        t,
-        "typeOf",
-        Exact(1),
-        &[P::Any],
-        |_, a| st(a[0].type_name()),
-    );
-    def(t, "kindOf", Exact(1), &[P::Any], |_, a| st(kind_of(&a[0])));
+    def(t, "typeOf", Exact(1), &[P::Any], |_, a| st(type_of(&a[0])));
+    def(t, "kindOf", Exact(1), &[P::Any], |_, a| {
+        st(kind_or_made(&a[0]))
+    });
     def(t, "kindIs", Exact(2), &[P::Str, P::Any], |_, a| {
-        Ok(Value::Bool(s(&a[0]) == kind_of(&a[1])))
+        Ok(Value::Bool(s(&a[0]) == kind_or_made(&a[1])))
     });
     def(t, "typeIs", Exact(2), &[P::Str, P::Any], |_, a| {
-        Ok(Value::Bool(s(&a[0]) == a[1].type_name()))
+        Ok(Value::Bool(s(&a[0]) == type_of(&a[1])))
     });
     def(t, "deepEqual", Exact(2), &[P::Any], |_, a| {
         Ok(Value::Bool(deep_eq(&a[0], &a[1])))
@@ -907,6 +903,22 @@ fn reaches(v: &Value, target: &crate::value::MapRef) -> bool {
         }
         Value::List(l) => l.iter().any(|x| reaches(x, target)),
         _ => false,
+    }
+}
+
+/// `typeOf`: Go's type name, `*semver.Version` for a semver value.
+fn type_of(v: &Value) -> String {
+    match super::made_type(v) {
+        Some((ty, _)) => ty.to_string(),
+        None => v.type_name().to_string(),
+    }
+}
+
+/// `kindOf`: Go's kind, `ptr` for a semver value.
+fn kind_or_made(v: &Value) -> String {
+    match super::made_type(v) {
+        Some((_, kind)) => kind.to_string(),
+        None => kind_of(v).to_string(),
     }
 }
 

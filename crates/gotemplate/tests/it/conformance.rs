@@ -26,6 +26,7 @@ const MUST_PASS: &[&str] = &[
     "sprig-math",
     "sprig-merge-semantics",
     "sprig-regex",
+    "sprig-semver",
     "sprig-strings",
     "sprig-tojson-fromjson",
     "sprig-totoml",

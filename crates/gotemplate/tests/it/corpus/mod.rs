@@ -108,6 +108,10 @@ const STANDALONE: &[&str] = &[
     // Sprig's keys and certificates: random, so the cases print their shape
     "{{ $ca := genCA \"ca\" 365 }}{{ hasPrefix \"-----BEGIN CERTIFICATE-----\\n\" $ca.Cert }}|{{ hasSuffix \"-----END CERTIFICATE-----\\n\" $ca.Cert }}|{{ hasPrefix \"-----BEGIN RSA PRIVATE KEY-----\\n\" $ca.Key }}|{{ $c := genSignedCert \"svc\" (list \"10.0.0.1\") (list \"a.example\") 30 $ca }}{{ hasPrefix \"-----BEGIN CERTIFICATE-----\" $c.Cert }}|{{ $s := genSelfSignedCert \"me\" nil nil 1 }}{{ hasPrefix \"-----BEGIN RSA PRIVATE KEY-----\" $s.Key }}|{{ $k := genPrivateKey \"ecdsa\" }}{{ hasPrefix \"-----BEGIN EC PRIVATE KEY-----\\n\" $k }}|{{ (genCAWithKey \"k\" 2 $k).Key | eq $k }}|{{ hasPrefix \"-----BEGIN PRIVATE KEY-----\\n\" (genPrivateKey \"ed25519\") }}|{{ genPrivateKey \"foo\" }}",
     "{{ genSelfSignedCert \"x\" (list \"nope\") nil 1 }}",
+    // semver values and their methods
+    "{{ semver \"v1.2\" }}|{{ (semver \"1.2.3\").Compare (semver \"1.10.0\") }}|{{ (semver \"1.10.0\").Compare (semver \"1.2.3\") }}|{{ (semver \"1.2.3\").Compare (semver \"v1.2.3\") }}|{{ $v := semver \"2.0.0-rc.1+b7\" }}{{ $v }}|{{ $v.String }}|{{ $v.LessThan (semver \"2.0.0\") }}|{{ $v.GreaterThan (semver \"1.9.9\") }}|{{ $v.Equal (semver \"2.0.0-rc.1\") }}|{{ typeOf $v }}|{{ kindOf $v }}|{{ kindIs \"ptr\" $v }}|{{ $v.Major }}.{{ $v.Minor }}.{{ $v.Patch }}|{{ $v.Prerelease }}|{{ $v.Metadata }}|{{ $v.Original }}",
+    "{{ (semver \"1.2.3\").Compare \"1.2.3\" }}",
+    "{{ (semver \"1.2.3\").IncMinor }}|{{ (semver \"v1.2.3-x\").IncPatch }}|{{ (semver \"1.2.3\").IncMajor }}",
     // variables
     "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
     "{{ $x := .Values.s }}{{ $x }}|{{ $.Values.i }}",
