@@ -501,3 +501,53 @@ fn self_signed_certificates_keys_and_custom_certs() {
     assert!(helm("{{ genCA \"x\" -1 }}", "{}").is_err());
     assert!(helm("{{ genCAWithKey \"x\" 1 \"junk\" }}", "{}").is_err());
 }
+
+#[test]
+fn aes_and_derived_passwords_interoperate_with_sprig() {
+    // ciphertexts Helm v4's engine (Sprig) wrote; the second key is over 32 bytes
+    assert_eq!(
+        ok(
+            "{{ decryptAES \"secret\" \"iwJZ6mcqoCm6DeSiufORVPhPSFnBQGJzhYlsLcuHmqULi0ufzYafXj+p2YkMAIqQ\" }}",
+            "{}"
+        ),
+        "hello world, 16+ bytes!"
+    );
+    assert_eq!(
+        ok(
+            "{{ decryptAES \"a-password-longer-than-thirty-two-bytes!\" \"GwgieNgoevvgE2aJ3zMlUaPudNd0Ov/dHqi6FSZ158E=\" }}",
+            "{}"
+        ),
+        "x"
+    );
+    // ours round-trips, with a fresh IV each time
+    let a = ok("{{ encryptAES \"k\" \"some text\" }}", "{}");
+    let b = ok("{{ encryptAES \"k\" \"some text\" }}", "{}");
+    assert_ne!(a, b);
+    assert_eq!(
+        ok(&format!("{{{{ decryptAES \"k\" {a:?} }}}}"), "{}"),
+        "some text"
+    );
+    assert_eq!(ok("{{ encryptAES \"k\" \"\" }}", "{}"), "");
+    for bad in [
+        "\"not base64!\"",
+        "\"AAAA\"",
+        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"",
+    ] {
+        assert!(
+            helm(&format!("{{{{ decryptAES \"k\" {bad} }}}}"), "{}").is_err(),
+            "{bad}"
+        );
+    }
+    // Helm's own derivations of the same inputs
+    assert_eq!(
+        ok(
+            "{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }}|{{ derivePassword 3 \"maximum\" \"pw\" \"u\" \"s\" }}|{{ derivePassword 0 \"pin\" \"pw\" \"u\" \"s\" }}|{{ derivePassword 2 \"basic\" \"pw\" \"u\" \"s\" }}",
+            "{}"
+        ),
+        "ZedaFaxcZaso9*|b9$3@lm3FOLUFJ1mTnXS|4971|Sf91Kda0"
+    );
+    assert_eq!(
+        ok("{{ derivePassword 1 \"nope\" \"p\" \"u\" \"s\" }}", "{}"),
+        "cannot find password template nope"
+    );
+}
