@@ -7,7 +7,9 @@
 //! values are merged and the chart repackaged as `<version>+<generation>`.
 //! GitRepository and Bucket sources are not supported yet (Stalled).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use ferroflux_api::conditions::reasons;
 use ferroflux_api::meta::Artifact;
@@ -37,6 +39,40 @@ pub struct HelmCharts {
     client: kube::Client,
     storage: Storage,
     max_chart_size: u64,
+    versions: VersionCache,
+}
+
+/// A chart's versions as read from one index, keyed by the index's revision
+/// (the digest of its bytes) and the chart's name: every interval of every
+/// HelmChart would otherwise parse the whole index again (tens of MB for
+/// the big public repositories) to find an unchanged list.
+#[derive(Default)]
+struct VersionCache(Mutex<HashMap<IndexChart, Versions>>);
+
+/// An index's revision and a chart's name.
+type IndexChart = (String, String);
+
+/// A chart's versions, shared between the cache and a reconcile.
+type Versions = Arc<Vec<ChartVersion>>;
+
+impl VersionCache {
+    /// Entries kept at most; past it the cache starts again (indexes change
+    /// rarely, so a refill costs one parse per chart).
+    const MAX_ENTRIES: usize = 256;
+
+    fn get(&self, index_revision: &str, chart: &str) -> Option<Versions> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(index_revision.to_string(), chart.to_string()))
+            .cloned()
+    }
+
+    fn insert(&self, index_revision: &str, chart: &str, versions: Versions) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert((index_revision.to_string(), chart.to_string()), versions);
+    }
 }
 
 /// What a reconcile reads besides the HelmChart.
@@ -72,6 +108,7 @@ pub fn reconciler(
         client,
         storage: storage.clone(),
         max_chart_size,
+        versions: VersionCache::default(),
     };
     let r = ArtifactReconciler::new(source, storage, recorder)
         .with_max_size(helm::DEFAULT_MAX_CHART_UNPACKED_SIZE);
@@ -205,18 +242,25 @@ impl ArtifactSource for HelmCharts {
     }
 
     async fn remote(&self, obj: &HelmChart, inputs: &ChartInputs) -> SourceStep<Resolved> {
-        let (path, name, range) = (
-            inputs.index.clone(),
-            obj.spec.chart.clone(),
-            obj.spec.version.clone(),
-        );
-        let picked = tokio::task::spawn_blocking(move || {
-            let (_, versions) = index::chart_versions(&path, &name)?;
-            select(&name, range.trim(), versions)
-        })
-        .await
-        .map_err(|e| failed(helm::INDEXATION_FAILED, format!("index task failed: {e}")))?
-        .map_err(helm_failure)?;
+        let name = &obj.spec.chart;
+        let versions = match self.versions.get(&inputs.source_revision, name) {
+            Some(versions) => versions,
+            None => {
+                let (path, chart) = (inputs.index.clone(), name.clone());
+                let read =
+                    tokio::task::spawn_blocking(move || index::chart_versions(&path, &chart))
+                        .await
+                        .map_err(|e| {
+                            failed(helm::INDEXATION_FAILED, format!("index task failed: {e}"))
+                        })?;
+                let versions = Arc::new(read.map_err(helm_failure)?.1);
+                self.versions
+                    .insert(&inputs.source_revision, name, versions.clone());
+                versions
+            }
+        };
+        let picked =
+            select(name, obj.spec.version.trim(), versions.to_vec()).map_err(helm_failure)?;
         Ok(Resolved {
             revision: revision_for(obj, &picked.version),
             version: picked,
@@ -384,5 +428,34 @@ mod tests {
         // Equal versions: the one created last.
         let twins = vec![cv("1.0.0+b", "2024-02"), cv("1.0.0+a", "2024-01")];
         assert_eq!(select("app", "*", twins).unwrap().version, "1.0.0+b");
+    }
+}
+
+#[cfg(test)]
+mod version_cache_tests {
+    use super::*;
+
+    fn versions(v: &str) -> Versions {
+        Arc::new(vec![ChartVersion {
+            version: v.to_string(),
+            ..Default::default()
+        }])
+    }
+
+    #[test]
+    fn keyed_by_index_revision_and_chart_and_bounded() {
+        let cache = VersionCache::default();
+        cache.insert("sha256:a", "podinfo", versions("6.0.0"));
+        assert_eq!(
+            cache.get("sha256:a", "podinfo").unwrap()[0].version,
+            "6.0.0"
+        );
+        // a new index revision or another chart is a miss: it is read again
+        assert!(cache.get("sha256:b", "podinfo").is_none());
+        assert!(cache.get("sha256:a", "nginx").is_none());
+        for i in 0..VersionCache::MAX_ENTRIES {
+            cache.insert(&format!("sha256:{i}"), "c", versions("1.0.0"));
+        }
+        assert!(cache.0.lock().unwrap().len() <= VersionCache::MAX_ENTRIES);
     }
 }
