@@ -12,8 +12,8 @@ use ferroflux_runtime::kubeconfig::Policy as KubeconfigPolicy;
 use ferroflux_runtime::leader::{self, LeaderConfig};
 use tokio::task::JoinHandle;
 
-use crate::clients::Clients;
 use crate::reconciler::{HealthWakeups, KustomizationReconciler, Options};
+use ferroflux_ssa::clients::Clients;
 
 /// The controller's name in events, metrics and leases.
 pub const CONTROLLER: &str = "kustomize-controller";

@@ -6,7 +6,8 @@
 #![warn(missing_docs)]
 
 pub mod app;
-pub mod clients;
+/// The tenant clients, shared with helm-controller (`ferroflux_ssa::clients`).
+pub use ferroflux_ssa::clients;
 pub mod dependencies;
 pub mod generator;
 pub mod reconciler;

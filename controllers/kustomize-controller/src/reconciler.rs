@@ -22,8 +22,8 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use serde_json::Value;
 
-use crate::clients::{ClientError, Clients, Target};
 use crate::source::{self, SourceError};
+use ferroflux_ssa::clients::{ClientError, Clients, Target};
 
 /// The reason of a Kustomization whose SOPS decryption failed (Flux's).
 pub const DECRYPTION_FAILED: &str = "DecryptionFailed";
@@ -315,7 +315,7 @@ impl KustomizationReconciler {
             self.unpark(&key);
             return None;
         }
-        let Ok(target) = self.clients.for_kustomization(obj).await else {
+        let Ok(target) = for_kustomization(&self.clients, obj).await else {
             self.unpark(&key);
             return None;
         };
@@ -458,9 +458,7 @@ impl KustomizationReconciler {
             ));
         }
 
-        let target = self
-            .clients
-            .for_kustomization(obj)
+        let target = for_kustomization(&self.clients, obj)
             .await
             .map_err(|e| client_failure(e, at()))?;
         let objects = self.build(obj, &artifact, &target).await?;
@@ -702,6 +700,18 @@ impl KustomizationReconciler {
     }
 }
 
+/// The target `ks` is applied to, as its service account.
+async fn for_kustomization(clients: &Clients, ks: &Kustomization) -> Result<Target, ClientError> {
+    let ns = ks.namespace().unwrap_or_default();
+    clients
+        .for_object(
+            &ns,
+            ks.spec.service_account_name.as_deref(),
+            ks.spec.kube_config.as_ref(),
+        )
+        .await
+}
+
 /// Can the cluster behind `client` be reached at all? (Its version, with a
 /// short timeout; any answer from the server counts.)
 async fn reachable(client: &kube::Client) -> Result<(), String> {
@@ -834,7 +844,7 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
         // As Flux: when the objects cannot be reached (the kubeconfig is
         // unusable, the remote cluster is gone), say so and let the
         // finalizer go rather than keep the Kustomization forever.
-        let target = match self.clients.for_kustomization(obj).await {
+        let target = match for_kustomization(&self.clients, obj).await {
             Ok(t) => t,
             Err(e) if obj.spec.kube_config.is_some() || e.is_permanent() => {
                 self.skip_prune(obj, &inventory, &e.to_string()).await;

@@ -10,11 +10,14 @@
 //! - [`HealthWatcher`]: one watch per kind shared by every wait, waking
 //!   waiters when an object they wait for changes status.
 //! - [`ChangeSet`]: what happened, object by object.
+//! - [`clients`]: the clients a tenant's objects are applied with
+//!   (impersonation, `spec.kubeConfig`).
 
 #![warn(missing_docs)]
 
 mod apply;
 mod changeset;
+pub mod clients;
 mod error;
 pub mod health;
 mod inventory;

@@ -1,15 +1,17 @@
 //! The clients applied objects are read and written through: the
-//! controller's own, or one impersonating the Kustomization's service
-//! account, optionally on a remote cluster named by `spec.kubeConfig`.
+//! controller's own, or one impersonating the object's service account
+//! (`spec.serviceAccountName` or `--default-service-account`), optionally
+//! on a remote cluster named by `spec.kubeConfig`. Kustomizations and
+//! HelmReleases share it: the rules are Flux's for both.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ferroflux_api::kustomize::v1::Kustomization;
+use crate::Resolver;
+use ferroflux_api::meta::KubeConfigReference;
 use ferroflux_runtime::kubeconfig::{self, KubeconfigError, Policy};
-use ferroflux_ssa::Resolver;
 use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, ResourceExt};
+use kube::Api;
 use sha2::{Digest, Sha256};
 
 /// Why no client could be made; messages never contain secret data.
@@ -63,7 +65,7 @@ pub struct Clients {
 
 impl Clients {
     /// Clients derived from the controller's own `config` and `client`;
-    /// `default_service_account` is impersonated when a Kustomization names none.
+    /// `default_service_account` is impersonated when an object names none.
     pub fn new(
         base_config: kube::Config,
         client: kube::Client,
@@ -95,28 +97,30 @@ impl Clients {
         &self.local
     }
 
-    /// The service account `ks` is applied as, if any.
-    pub fn service_account(&self, ks: &Kustomization) -> Option<String> {
-        ks.spec
-            .service_account_name
-            .clone()
+    /// The service account an object naming `service_account_name` is
+    /// applied as, if any.
+    pub fn service_account(&self, service_account_name: Option<&str>) -> Option<String> {
+        service_account_name
             .filter(|s| !s.is_empty())
+            .map(String::from)
             .or_else(|| self.default_service_account.clone())
     }
 
-    /// The target for `ks`: its cluster, acting as its service account.
-    pub async fn for_kustomization(&self, ks: &Kustomization) -> Result<Target, ClientError> {
-        let ns = ks.namespace().unwrap_or_default();
-        let sa = self.service_account(ks);
+    /// The target for an object in `ns` with `spec.serviceAccountName`
+    /// `service_account_name` and `spec.kubeConfig` `kube_config`: its
+    /// cluster, acting as its service account.
+    pub async fn for_object(
+        &self,
+        ns: &str,
+        service_account_name: Option<&str>,
+        kube_config: Option<&KubeConfigReference>,
+    ) -> Result<Target, ClientError> {
+        let ns = ns.to_string();
+        let sa = self.service_account(service_account_name);
         if let Some(sa) = &sa
             && !valid_name(sa)
         {
-            let field = if ks
-                .spec
-                .service_account_name
-                .as_deref()
-                .is_some_and(|s| !s.is_empty())
-            {
+            let field = if service_account_name.is_some_and(|s| !s.is_empty()) {
                 "spec.serviceAccountName"
             } else {
                 "--default-service-account"
@@ -126,7 +130,7 @@ impl Clients {
             )));
         }
         let user = sa.map(|sa| format!("system:serviceaccount:{ns}:{sa}"));
-        let (config, cluster_key) = match &ks.spec.kube_config {
+        let (config, cluster_key) = match kube_config {
             None => (self.base_config.clone(), String::from("local")),
             Some(kc) => {
                 if kc.config_map_ref.is_some() {
@@ -188,22 +192,21 @@ impl Clients {
             config.auth_info.impersonate = Some(u.clone());
             config.auth_info.impersonate_groups = None;
         }
-        let client =
-            kubeconfig::client(config)
-                .await
-                .map_err(|source| match &ks.spec.kube_config {
-                    Some(kc) => ClientError::Refused {
-                        secret: format!(
-                            "{ns}/{}",
-                            kc.secret_ref
-                                .as_ref()
-                                .map(|r| r.name.as_str())
-                                .unwrap_or("")
-                        ),
-                        source,
-                    },
-                    None => ClientError::KubeConfig(format!("building a client: {source}")),
-                })?;
+        let client = kubeconfig::client(config)
+            .await
+            .map_err(|source| match kube_config {
+                Some(kc) => ClientError::Refused {
+                    secret: format!(
+                        "{ns}/{}",
+                        kc.secret_ref
+                            .as_ref()
+                            .map(|r| r.name.as_str())
+                            .unwrap_or("")
+                    ),
+                    source,
+                },
+                None => ClientError::KubeConfig(format!("building a client: {source}")),
+            })?;
         let resolver = if cluster_key == "local" {
             self.local.resolver.clone()
         } else {
