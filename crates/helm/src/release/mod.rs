@@ -12,6 +12,7 @@
 
 pub mod chart;
 pub mod codec;
+pub mod from_loaded;
 pub mod history;
 pub mod revision;
 mod serde_go;
