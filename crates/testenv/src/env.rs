@@ -51,9 +51,10 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// How the server behaves beyond the API itself.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Report Deployments, StatefulSets, DaemonSets and Jobs as rolled out
-    /// (or complete) this long after each change; `None` leaves their status
-    /// alone, as a cluster without controllers would.
+    /// Simulate workloads, one step each this long: Deployments, StatefulSets
+    /// and DaemonSets report rolled out, Pods run then succeed or fail, Jobs
+    /// run their Pods to completion (see [`crate::workloads`]); `None` leaves
+    /// their status alone, as a cluster without controllers would.
     pub simulate_workloads: Option<std::time::Duration>,
     /// How often watches that allow bookmarks get one (default 5s).
     pub bookmark_interval: Option<std::time::Duration>,

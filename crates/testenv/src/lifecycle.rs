@@ -139,6 +139,10 @@ pub fn before_store(
                 m.remove("stringData");
             }
         }
+        ("", "pods") if existing.is_none() => {
+            // As kube-apiserver: a new Pod is Pending, with its QoS class.
+            obj["status"] = crate::workloads::pods::created_status(obj);
+        }
         ("", "namespaces") => {
             if obj["spec"]["finalizers"].is_null() {
                 obj["spec"]["finalizers"] = json!(["kubernetes"]);
@@ -159,7 +163,7 @@ pub fn before_store(
 
 /// Kind-specific work after an object is stored.
 pub fn after_store(server: &Server, _txn: &mut Txn, rt: &ResourceType, stored: &Value) {
-    if let Some(queue) = server.workloads.get()
+    if let Some(sim) = server.workloads.get()
         && crate::workloads::is_workload(&rt.group, &rt.plural)
     {
         let meta = &stored["metadata"];
@@ -169,7 +173,7 @@ pub fn after_store(server: &Server, _txn: &mut Txn, rt: &ResourceType, stored: &
             meta["namespace"].as_str().unwrap_or(""),
             meta["name"].as_str().unwrap_or(""),
         );
-        let _ = queue.send(key);
+        sim.queue(key);
     }
     if rt.group == "apiextensions.k8s.io"
         && rt.plural == "customresourcedefinitions"

@@ -25,8 +25,9 @@ enum Command {
         /// Where to write a kubeconfig for the admin user.
         #[arg(long)]
         kubeconfig_out: PathBuf,
-        /// Report Deployments, StatefulSets, DaemonSets and Jobs as rolled
-        /// out this many milliseconds after each change.
+        /// Simulate workloads, one step each this many milliseconds: Deployments,
+        /// StatefulSets and DaemonSets roll out, Pods run and end, Jobs run
+        /// their Pods (see the `workloads` module).
         #[arg(long, value_name = "MILLIS")]
         simulate_workloads: Option<u64>,
     },

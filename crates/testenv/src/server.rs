@@ -27,8 +27,8 @@ pub struct Server {
     pub registry: Registry,
     /// The bearer token of the admin user.
     pub admin_token: String,
-    /// Where changed workloads are queued when workload simulation is on.
-    pub workloads: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::store::Key>>,
+    /// The workload simulation, when it is on.
+    pub workloads: std::sync::OnceLock<std::sync::Arc<crate::workloads::Simulator>>,
     /// How often a watch that allows bookmarks gets one.
     pub bookmark_every: std::time::Duration,
     /// The indexed RBAC objects, with the store's RBAC group resourceVersion they reflect.

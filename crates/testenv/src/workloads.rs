@@ -1,15 +1,37 @@
 //! Workload simulation (off by default): with no kubelet or controllers,
-//! Deployments, StatefulSets, DaemonSets and Jobs would never report
-//! progress. When enabled, each new generation of one gets, after a delay,
-//! the status its controller would write once rolled out (or completed).
-//! An object annotated `testenv.ferroflux.io/fail: "true"` gets a failing
-//! status instead, for health-check tests.
+//! Pods, Deployments, StatefulSets, DaemonSets and Jobs would never report
+//! progress. When enabled (`Options::simulate_workloads`), each step below
+//! happens one delay after the previous one:
+//!
+//! - Deployments, StatefulSets and DaemonSets: each new generation gets the
+//!   status its controller writes once rolled out.
+//! - Pods (see [`pods`]): the API server stores them `Pending`; then they run
+//!   (scheduled, containers started, `Ready`); then, unless
+//!   `restartPolicy` is `Always`, their containers exit and the Pod is
+//!   `Succeeded` or `Failed` with the container statuses kubelet writes.
+//! - Jobs (see [`jobs`]): the Job creates its Pods from its template and
+//!   counts them as kube's job controller does (`active`, `ready`,
+//!   `succeeded`, `failed`, retries up to `backoffLimit`, then the
+//!   `Complete` or `Failed` conditions).
+//!
+//! How a test asks for failure:
+//! - [`EXIT_CODE_ANNOTATION`] (`testenv.ferroflux.io/exit-code: "1"`) on a Pod,
+//!   a Job or a Job's Pod template: the Pod's containers exit with that code
+//!   (`"0"` succeeds; a non-zero code fails a `Never` Pod, and restarts an
+//!   `OnFailure`/`Always` one, in CrashLoopBackOff, as kubelet does). On an
+//!   `Always` Pod any exit code makes it restart.
+//! - [`FAIL_ANNOTATION`] (`testenv.ferroflux.io/fail: "true"`): a Deployment,
+//!   StatefulSet or DaemonSet reports a failed rollout; on a Pod or Job it
+//!   means exit code 1.
 
-use std::sync::Arc;
+mod jobs;
+pub mod pods;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use crate::objects;
 use crate::server::Server;
@@ -18,27 +40,76 @@ use crate::store::Key;
 /// The annotation that makes a simulated workload fail.
 pub const FAIL_ANNOTATION: &str = "testenv.ferroflux.io/fail";
 
+/// The annotation that sets the exit code of a simulated Pod's containers.
+pub const EXIT_CODE_ANNOTATION: &str = "testenv.ferroflux.io/exit-code";
+
 /// The kinds the simulation reports on, by (group, plural).
 pub fn is_workload(group: &str, plural: &str) -> bool {
     group == "apps" && matches!(plural, "deployments" | "statefulsets" | "daemonsets")
         || group == "batch" && plural == "jobs"
+        || group.is_empty() && plural == "pods"
 }
 
-/// Starts the simulation task; returns the sender the server queues changed workloads on.
-pub fn start(server: std::sync::Weak<Server>, delay: Duration) -> mpsc::UnboundedSender<Key> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Key>();
-    tokio::spawn(async move {
-        while let Some(key) = rx.recv().await {
-            let server = server.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                if let Some(server) = server.upgrade() {
-                    settle(&server, &key);
-                }
-            });
+/// The simulation: objects waiting for their next step.
+pub struct Simulator {
+    server: Weak<Server>,
+    delay: Duration,
+    /// Keys with a step scheduled: a change to one of them while it waits
+    /// schedules nothing more, since the step reads the object when it runs.
+    scheduled: Mutex<HashSet<Key>>,
+}
+
+impl Simulator {
+    /// A simulation of the workloads of `server`, one step each `delay`.
+    pub fn new(server: Weak<Server>, delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            server,
+            delay,
+            scheduled: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Schedules the next step of the workload at `key` (it changed).
+    pub fn queue(self: &Arc<Self>, key: Key) {
+        self.queue_after(key, self.delay);
+    }
+
+    fn scheduled(&self) -> std::sync::MutexGuard<'_, HashSet<Key>> {
+        self.scheduled.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn queue_after(self: &Arc<Self>, key: Key, delay: Duration) {
+        if !self.scheduled().insert(key.clone()) {
+            return;
         }
-    });
-    tx
+        let sim = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            sim.scheduled().remove(&key);
+            if let Some(server) = sim.server.upgrade() {
+                sim.step(&server, &key);
+            }
+        });
+    }
+
+    fn step(self: &Arc<Self>, server: &Arc<Server>, key: &Key) {
+        let next = match (key.group.as_str(), key.plural.as_str()) {
+            ("", "pods") => pods::step(&server.store, key),
+            ("batch", "jobs") => jobs::step(&server.store, key),
+            _ => {
+                settle(server, key);
+                Vec::new()
+            }
+        };
+        for (key, factor) in next {
+            self.queue_after(key, self.delay * factor);
+        }
+    }
+}
+
+/// Starts the simulation of `server`'s workloads.
+pub fn start(server: Weak<Server>, delay: Duration) -> Arc<Simulator> {
+    Simulator::new(server, delay)
 }
 
 /// Writes the rolled-out (or failed) status of the workload at `key`, if its
@@ -104,7 +175,8 @@ fn status_for(plural: &str, obj: &Value, generation: i64, failing: bool) -> Valu
                 "updateRevision": revision,
             })
         }
-        "daemonsets" => json!({
+        // daemonsets
+        _ => json!({
             "observedGeneration": generation,
             "desiredNumberScheduled": 1,
             "currentNumberScheduled": 1,
@@ -113,27 +185,5 @@ fn status_for(plural: &str, obj: &Value, generation: i64, failing: bool) -> Valu
             "numberAvailable": if failing { 0 } else { 1 },
             "numberMisscheduled": 0,
         }),
-        _ => {
-            if failing {
-                json!({
-                    "failed": 1,
-                    "startTime": now,
-                    "conditions": [
-                        {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now},
-                        {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now}
-                    ]
-                })
-            } else {
-                json!({
-                    "succeeded": obj["spec"]["completions"].as_i64().unwrap_or(1),
-                    "startTime": now,
-                    "completionTime": now,
-                    "conditions": [
-                        {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now},
-                        {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now}
-                    ]
-                })
-            }
-        }
     }
 }
