@@ -73,6 +73,13 @@ fn assemble(def: KindDefinition) -> Result<CustomResourceDefinition, CrdError> {
         .first()
         .map(|c| c.spec.names.kind.clone())
         .unwrap_or_default();
+    // Served versions are listed storage first, then newest to oldest, as
+    // given; kube's merge does not keep that order.
+    let order: Vec<String> = def
+        .versions
+        .iter()
+        .flat_map(|c| c.spec.versions.iter().map(|v| v.name.clone()))
+        .collect();
     let merged = merge_crds(def.versions, def.storage).map_err(|source| CrdError::Merge {
         kind: kind.clone(),
         source,
@@ -93,6 +100,13 @@ fn assemble(def: KindDefinition) -> Result<CustomResourceDefinition, CrdError> {
         .pointer_mut("/spec/versions")
         .and_then(Value::as_array_mut)
     {
+        versions.sort_by_key(|v| {
+            let name = v["name"].as_str().unwrap_or_default();
+            (
+                name != def.storage,
+                order.iter().position(|o| o == name).unwrap_or(usize::MAX),
+            )
+        });
         for version in versions {
             if let Some(schema) = version.pointer_mut("/schema/openAPIV3Schema") {
                 strip_nullable(schema);

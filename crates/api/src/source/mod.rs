@@ -5,6 +5,7 @@
 pub mod contract;
 pub mod kinds;
 pub mod v1;
+pub mod v1beta1;
 pub mod v1beta2;
 
 pub use contract::{AnySource, Source};
@@ -24,10 +25,26 @@ pub(crate) fn crd_definitions() -> Vec<crate::crds::KindDefinition> {
         kind(vec![
             v1::GitRepository::crd(),
             v1beta2::GitRepository::crd(),
+            v1beta1::GitRepository::crd(),
         ]),
-        kind(vec![v1::HelmRepository::crd()]),
-        kind(vec![v1::HelmChart::crd()]),
-        kind(vec![v1::Bucket::crd()]),
-        kind(vec![v1::OCIRepository::crd()]),
+        kind(vec![
+            v1::HelmRepository::crd(),
+            v1beta2::HelmRepository::crd(),
+            v1beta1::HelmRepository::crd(),
+        ]),
+        kind(vec![
+            v1::HelmChart::crd(),
+            v1beta2::HelmChart::crd(),
+            v1beta1::HelmChart::crd(),
+        ]),
+        kind(vec![
+            v1::Bucket::crd(),
+            v1beta2::Bucket::crd(),
+            v1beta1::Bucket::crd(),
+        ]),
+        kind(vec![
+            v1::OCIRepository::crd(),
+            v1beta2::OCIRepository::crd(),
+        ]),
     ]
 }

@@ -68,14 +68,14 @@ fn expected() -> Vec<Expected> {
             "gitrepositories",
             &["gitrepo"],
             vec![("URL", "string", ".spec.url")],
-            &["v1", "v1beta2"],
+            &["v1", "v1beta2", "v1beta1"],
         ),
         source(
             "HelmRepository",
             "helmrepositories",
             &["helmrepo"],
             vec![("URL", "string", ".spec.url")],
-            &["v1"],
+            &["v1", "v1beta2", "v1beta1"],
         ),
         source(
             "HelmChart",
@@ -87,14 +87,14 @@ fn expected() -> Vec<Expected> {
                 ("Source Kind", "string", ".spec.sourceRef.kind"),
                 ("Source Name", "string", ".spec.sourceRef.name"),
             ],
-            &["v1"],
+            &["v1", "v1beta2", "v1beta1"],
         ),
         source(
             "Bucket",
             "buckets",
             &[],
             vec![("Endpoint", "string", ".spec.endpoint")],
-            &["v1"],
+            &["v1", "v1beta2", "v1beta1"],
         ),
         Expected {
             kind: "OCIRepository",
@@ -102,7 +102,7 @@ fn expected() -> Vec<Expected> {
             plural: "ocirepositories",
             short_names: &["ocirepo"],
             category: "fluxcd-sources",
-            versions: &["v1"],
+            versions: &["v1", "v1beta2"],
             columns: oci_columns,
         },
         Expected {
@@ -111,7 +111,7 @@ fn expected() -> Vec<Expected> {
             plural: "kustomizations",
             short_names: &["ks"],
             category: "fluxcd-appliers",
-            versions: &["v1", "v1beta2"],
+            versions: &["v1", "v1beta2", "v1beta1"],
             columns: age_ready.clone(),
         },
         Expected {
@@ -120,7 +120,7 @@ fn expected() -> Vec<Expected> {
             plural: "helmreleases",
             short_names: &["hr"],
             category: "fluxcd-appliers",
-            versions: &["v2"],
+            versions: &["v2", "v2beta2", "v2beta1"],
             columns: age_ready.clone(),
         },
         Expected {
@@ -129,7 +129,7 @@ fn expected() -> Vec<Expected> {
             plural: "receivers",
             short_names: &[],
             category: "fluxcd-notifications",
-            versions: &["v1"],
+            versions: &["v1", "v1beta2", "v1beta1"],
             columns: age_ready,
         },
         Expected {
@@ -138,7 +138,7 @@ fn expected() -> Vec<Expected> {
             plural: "alerts",
             short_names: &[],
             category: "fluxcd-notifications",
-            versions: &["v1beta3"],
+            versions: &["v1beta3", "v1beta2", "v1beta1"],
             columns: vec![AGE],
         },
         Expected {
@@ -147,7 +147,7 @@ fn expected() -> Vec<Expected> {
             plural: "providers",
             short_names: &[],
             category: "fluxcd-notifications",
-            versions: &["v1beta3"],
+            versions: &["v1beta3", "v1beta2", "v1beta1"],
             columns: vec![AGE],
         },
     ]
@@ -333,9 +333,15 @@ fn preserve_unknown_fields_only_where_flux_has_it() {
             .unwrap();
             let paths = crds::preserve_unknown_field_paths(&schema);
             let allowed: &[&str] = match (crd.spec.names.kind.as_str(), v.name.as_str()) {
-                ("HelmRelease", _) => &[".spec.values"],
+                ("HelmRelease", "v2") => &[".spec.values"],
+                // The old post-renderers' inline patches, as in Flux.
+                ("HelmRelease", _) => &[
+                    ".spec.postRenderers[].kustomize.patchesJson6902[].patch[].value",
+                    ".spec.postRenderers[].kustomize.patchesStrategicMerge[]",
+                    ".spec.values",
+                ],
                 // v1beta2's deprecated inline patches hold arbitrary objects, as in Flux.
-                ("Kustomization", "v1beta2") => &[
+                ("Kustomization", "v1beta2" | "v1beta1") => &[
                     ".spec.patchesJson6902[].patch[].value",
                     ".spec.patchesStrategicMerge[]",
                 ],

@@ -1,0 +1,12 @@
+//! `notification.toolkit.fluxcd.io/v1beta2`: deprecated, served so that older
+//! manifests apply unchanged. Alert and Provider are stored as v1beta3,
+//! Receiver as v1; each shares its storage version's status, which the
+//! controller writes.
+
+mod alert;
+mod provider;
+mod receiver;
+
+pub use alert::*;
+pub use provider::*;
+pub use receiver::*;

@@ -1,0 +1,111 @@
+//! HelmChart as it was in v1beta2 (deprecated; stored as v1): v1's fields
+//! plus `valuesFile` and `accessFrom`. The status is v1's.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Duration;
+use crate::meta::AccessFrom;
+use crate::source::v1::{
+    HelmChartStatus, LocalHelmChartSourceReference, OCIRepositoryVerification, ReconcileStrategy,
+};
+
+/// Which chart to fetch or package, from which source, and how often (v1beta2).
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1beta2",
+    kind = "HelmChart",
+    plural = "helmcharts",
+    namespaced,
+    status = "HelmChartStatus",
+    derive = "PartialEq",
+    deprecated = "v1beta2 HelmChart is deprecated, upgrade to v1",
+    shortname = "hc",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
+    doc = "A Helm chart stored as an artifact (deprecated version, stored as v1).",
+    printcolumn(name = "Chart", type_ = "string", json_path = ".spec.chart"),
+    printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
+    printcolumn(
+        name = "Source Kind",
+        type_ = "string",
+        json_path = ".spec.sourceRef.kind"
+    ),
+    printcolumn(
+        name = "Source Name",
+        type_ = "string",
+        json_path = ".spec.sourceRef.name"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].message"#
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "message": "spec.verify is only supported when spec.sourceRef.kind is 'HelmRepository'",
+    "rule": "!has(self.verify) || self.sourceRef.kind == 'HelmRepository'"
+}]))]
+pub struct HelmChartSpec {
+    /// Chart name in a HelmRepository, or path of the chart directory (or
+    /// packaged chart) inside a GitRepository or Bucket artifact.
+    pub chart: String,
+    /// SemVer constraint picking the chart version from a HelmRepository;
+    /// `*` (the newest) by default. Not used for Git and Bucket sources.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// The source object holding the chart.
+    pub source_ref: LocalHelmChartSourceReference,
+    /// How often the source is checked for a new chart (with some jitter).
+    pub interval: Duration,
+    /// When a new artifact is made: `ChartVersion` (the default) when the
+    /// chart's version changes, `Revision` whenever the source revision changes.
+    #[serde(default)]
+    pub reconcile_strategy: ReconcileStrategy,
+    /// Values files (paths relative to the source root) merged in order, the
+    /// last one winning, to replace the chart's default values; the chart's
+    /// own `values.yaml` is only used when listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_files: Vec<String>,
+    /// A single values file, merged after `valuesFiles`. Deprecated: use
+    /// `valuesFiles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<String>,
+    /// Skip values files that do not exist instead of failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_missing_values_files: bool,
+    /// Stop reconciling this HelmChart while true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspend: bool,
+    /// Check the chart's signature; only for charts from a HelmRepository of
+    /// type `oci`. Dependencies not bundled in the chart are not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<OCIRepositoryVerification>,
+    /// Namespaces allowed to refer to this object across namespaces.
+    /// Provisional: accepted but not enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_from: Option<AccessFrom>,
+}
+
+fn default_version() -> String {
+    "*".to_string()
+}
+
+crate::impl_object_with_conditions!(HelmChart);
+crate::impl_flux_object!(HelmChart, required);
