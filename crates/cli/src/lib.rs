@@ -4,7 +4,15 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod connect;
 pub mod demo;
 mod demo_app;
+pub mod events;
+pub mod get;
 pub mod helm_template;
+pub mod kinds;
+pub mod reconcile;
 pub mod stack;
+pub mod suspend;
+pub mod table;
+pub mod tree;

@@ -58,6 +58,18 @@ enum Command {
         #[command(subcommand)]
         command: PullCommand,
     },
+    /// Print the status of Flux objects (as `flux get`).
+    Get(ferroflux_cli::get::GetArgs),
+    /// Reconcile an object now and wait for the outcome (as `flux reconcile`).
+    Reconcile(ferroflux_cli::reconcile::ReconcileArgs),
+    /// Suspend the reconciliation of objects (as `flux suspend`).
+    Suspend(ferroflux_cli::suspend::SuspendArgs),
+    /// Resume suspended objects and wait for their reconcile (as `flux resume`).
+    Resume(ferroflux_cli::suspend::ResumeArgs),
+    /// Print the Kubernetes events of Flux objects (as `flux events`).
+    Events(ferroflux_cli::events::EventsArgs),
+    /// Print what a Kustomization or HelmRelease manages, as a tree (as `flux tree`).
+    Tree(ferroflux_cli::tree::TreeArgs),
 }
 
 #[derive(Subcommand)]
@@ -150,8 +162,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs an async verb on a fresh runtime.
+fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(f)
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Get(args) => {
+            let mut out = std::io::stdout().lock();
+            block_on(ferroflux_cli::get::run(&args, &mut out))
+        }
+        Command::Reconcile(args) => block_on(ferroflux_cli::reconcile::run(&args)),
+        Command::Suspend(args) => block_on(ferroflux_cli::suspend::suspend(&args)),
+        Command::Resume(args) => block_on(ferroflux_cli::suspend::resume(&args)),
+        Command::Events(args) => {
+            let mut out = std::io::stdout().lock();
+            block_on(ferroflux_cli::events::run(&args, &mut out))
+        }
+        Command::Tree(args) => {
+            let mut out = std::io::stdout().lock();
+            block_on(ferroflux_cli::tree::run(&args, &mut out))
+        }
         Command::Helm {
             command: HelmCommand::Template(args),
         } => {

@@ -1,8 +1,12 @@
 //! The `ferroflux` binary as a user runs it.
 
 mod artifact;
+mod cluster;
 mod demo;
+mod events;
+mod get;
 mod helm_template;
 mod install;
 mod kustomize_build;
 mod packaging;
+mod tree;
