@@ -234,6 +234,34 @@ impl Manager {
         Ok(cs)
     }
 
+    /// What [`Manager::apply_all_staged`] would do to `objects`, without
+    /// writing anything: each object is read and dry-run applied, and
+    /// reported `Created` (missing, or of a kind the cluster does not serve
+    /// yet), `Configured` (drifted), `Unchanged` or `Skipped`. Drift
+    /// detection uses it.
+    pub async fn plan_all(
+        &self,
+        objects: Vec<Value>,
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSet, SsaError> {
+        let mut items = self.prepare(objects).await?;
+        let resolved: Vec<usize> = (0..items.len())
+            .filter(|&n| items[n].resolved.is_some())
+            .collect();
+        self.plan(&mut items, &resolved, opts).await?;
+        let mut cs = ChangeSet::default();
+        for i in items {
+            let action = match i.step {
+                None | Some(Step::Create | Step::Recreate) => Action::Created,
+                Some(Step::Configure) => Action::Configured,
+                Some(Step::Skip) => Action::Skipped,
+                Some(Step::Keep) => Action::Unchanged,
+            };
+            cs.push(i.meta, action);
+        }
+        Ok(cs)
+    }
+
     /// Parses, orders and resolves the objects; rejects duplicates.
     async fn prepare(&self, objects: Vec<Value>) -> Result<Vec<Item>, SsaError> {
         let mut items = Vec::with_capacity(objects.len());

@@ -1,0 +1,696 @@
+//! Helm's actions on a release, as Helm v4 performs them and records them
+//! in the release storage: install, upgrade, rollback, uninstall, test and
+//! unlock. Each returns the record it left, or a failure saying why (with
+//! the record, when one was written). Objects are applied with server-side
+//! apply as the release's (possibly impersonated) client.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use ferroflux_api::helm::v2::{CrdsPolicy, HelmRelease};
+use ferroflux_helm::release::revision::{self, ApplyMethod};
+use ferroflux_helm::release::{GoTime, History, Record, Status};
+use ferroflux_ssa::clients::Target;
+use ferroflux_ssa::{Action, ApplyOptions, DeleteOptions, Manager, ObjMeta};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::{Map, Value, json};
+
+use crate::chart::{FIELD_MANAGER, LoadedChart};
+use crate::hooks::{HookResult, HookRunner};
+use crate::objects;
+use crate::render::{self, Capabilities, Manifest};
+use crate::storage::Storage;
+use crate::waits::Waits;
+
+/// An action that did not complete.
+#[derive(Debug)]
+pub struct Failed {
+    /// What went wrong (Helm's words where it has them).
+    pub message: String,
+    /// The record the action left (status `failed`), if it wrote one.
+    pub record: Option<Record>,
+}
+
+impl Failed {
+    fn before_record(message: impl Into<String>) -> Self {
+        Failed {
+            message: message.into(),
+            record: None,
+        }
+    }
+}
+
+/// Everything an action needs about one release.
+pub struct Release<'a> {
+    /// The HelmRelease (spec as read at the start of the reconcile).
+    pub hr: &'a HelmRelease,
+    /// The Helm release name.
+    pub name: String,
+    /// The release namespace (where its objects go).
+    pub namespace: String,
+    /// The release storage (the storage namespace).
+    pub storage: Storage,
+    /// Client and discovery of the target cluster, as the tenant.
+    pub target: &'a Target,
+    /// The waits shared by the controller.
+    pub waits: &'a Waits,
+    /// Whether the shared watches see the target (the local cluster).
+    pub watch: bool,
+    /// The chart.
+    pub chart: &'a LoadedChart,
+    /// The composed values.
+    pub values: &'a Map<String, Value>,
+    /// `.Capabilities` of the target.
+    pub caps: &'a Capabilities,
+    /// Requests in flight at once while applying.
+    pub concurrency: usize,
+}
+
+fn status_of(record: &Record) -> String {
+    record
+        .release
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
+impl Release<'_> {
+    fn manager(&self) -> Manager {
+        Manager::new(
+            self.target.client.clone(),
+            self.target.resolver.clone(),
+            FIELD_MANAGER,
+        )
+    }
+
+    fn hooks(&self, timeout: Duration) -> HookRunner<'_> {
+        HookRunner {
+            client: &self.target.client,
+            resolver: &self.target.resolver,
+            namespace: &self.namespace,
+            timeout,
+        }
+    }
+
+    /// The release's history in storage.
+    pub async fn history(&self) -> Result<History, String> {
+        self.storage
+            .history(&self.name)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn render(&self, values: &Map<String, Value>, is_upgrade: bool) -> Result<Manifest, String> {
+        render::render(
+            self.hr,
+            self.chart,
+            values,
+            &self.name,
+            &self.namespace,
+            is_upgrade,
+            self.caps,
+        )
+    }
+
+    /// The manifest's objects, namespaced and marked as the release's.
+    async fn prepared(&self, objects: &[Value]) -> Result<Vec<Value>, String> {
+        let mut objects = objects.to_vec();
+        objects::default_namespaces(&mut objects, &self.target.resolver, &self.namespace).await?;
+        objects::set_ownership(&mut objects, &self.name, &self.namespace);
+        Ok(objects)
+    }
+
+    async fn apply(
+        &self,
+        objects: Vec<Value>,
+        force: bool,
+    ) -> Result<ferroflux_ssa::ChangeSet, String> {
+        let opts = ApplyOptions {
+            force,
+            concurrency: self.concurrency,
+            wait_interval: Duration::from_millis(500),
+            wait_timeout: self.hr.timeout(),
+        };
+        self.manager()
+            .apply_all_staged(objects, &opts)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn delete(&self, metas: &[ObjMeta]) -> Result<ferroflux_ssa::ChangeSet, String> {
+        let opts = DeleteOptions {
+            owner_labels: BTreeMap::new(),
+            concurrency: self.concurrency,
+        };
+        self.manager()
+            .delete_all(metas, &opts)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn wait(&self, objects: &[Value], timeout: Duration, jobs: bool) -> Result<(), String> {
+        let metas: Vec<ObjMeta> = objects::metas(objects)
+            .into_iter()
+            .filter(|m| jobs || !(m.kind == "Job" && m.group == "batch"))
+            .collect();
+        self.waits
+            .until_ready(&self.manager(), &metas, timeout, self.watch)
+            .await
+    }
+
+    /// CRDs from the chart's `crds/` as `policy` says.
+    async fn crds(&self, manifest: &Manifest, policy: CrdsPolicy) -> Result<(), String> {
+        if manifest.crds.is_empty() || policy == CrdsPolicy::Skip {
+            return Ok(());
+        }
+        let mut wanted = manifest.crds.clone();
+        if policy == CrdsPolicy::Create {
+            // Only those missing: existing CRDs are left as they are.
+            let api: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+                Api::all(self.target.client.clone());
+            let mut missing = Vec::new();
+            for c in wanted {
+                let name = c
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match api.get_opt(name).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => missing.push(c),
+                    Err(e) => return Err(format!("reading CRD {name}: {e}")),
+                }
+            }
+            wanted = missing;
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        self.apply(wanted, false).await.map(|_| ())
+    }
+
+    async fn create_namespace(&self) -> Result<(), String> {
+        let api: Api<Namespace> = Api::all(self.target.client.clone());
+        match api.get_opt(&self.namespace).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                let ns: Namespace = serde_json::from_value(json!({
+                    "metadata": {"name": self.namespace}
+                }))
+                .map_err(|e| e.to_string())?;
+                match api.create(&PostParams::default(), &ns).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+                    Err(e) => Err(format!("creating namespace {}: {e}", self.namespace)),
+                }
+            }
+            Err(e) => Err(format!("reading namespace {}: {e}", self.namespace)),
+        }
+    }
+
+    /// Marks `record` failed with `description` and stores it; the failure
+    /// to return.
+    async fn fail(&self, mut record: Record, description: String, message: String) -> Failed {
+        record.release.set_status(Status::Failed, description);
+        if let Err(e) = self.storage.update(&record).await {
+            tracing::warn!(release = %self.name, error = %e, "recording a failed release");
+        }
+        Failed {
+            message,
+            record: Some(record),
+        }
+    }
+
+    /// Helm's install.
+    pub async fn install(&self) -> Result<Record, Failed> {
+        let spec = self.hr.install();
+        let timeout = spec
+            .timeout
+            .as_ref()
+            .map_or(self.hr.timeout(), |t| t.as_std());
+        let manifest = self
+            .render(self.values, false)
+            .map_err(Failed::before_record)?;
+        if spec.create_namespace {
+            self.create_namespace()
+                .await
+                .map_err(Failed::before_record)?;
+        }
+        let policy = if spec.skip_crds {
+            CrdsPolicy::Skip
+        } else {
+            spec.crds_policy()
+        };
+        self.crds(&manifest, policy)
+            .await
+            .map_err(|e| Failed::before_record(format!("failed to install CRDs: {e}")))?;
+        let objects = self
+            .prepared(&manifest.objects)
+            .await
+            .map_err(Failed::before_record)?;
+        if spec.disable_take_ownership {
+            objects::check_ownership(
+                &self.target.client,
+                &self.target.resolver,
+                &objects,
+                &self.name,
+                &self.namespace,
+            )
+            .await
+            .map_err(|e| Failed::before_record(format!("Unable to continue with install: {e}")))?;
+        }
+        let mut record = revision::install(
+            &self.name,
+            &self.namespace,
+            manifest.stored.clone(),
+            BTreeMap::new(),
+            ApplyMethod::ServerSide,
+            GoTime::now(),
+        );
+        record
+            .release
+            .set_status(Status::PendingInstall, "Initial install underway");
+        if let Err(e) = self.storage.create(&record).await {
+            return Err(Failed::before_record(e.to_string()));
+        }
+        let step = async {
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "pre-install", &|_| true)
+                    .await
+                    .map_err(|e| format!("failed pre-install: {e}"))?;
+            }
+            self.apply(objects.clone(), spec.replace).await?;
+            if !spec.disable_wait {
+                self.wait(&objects, timeout, !spec.disable_wait_for_jobs)
+                    .await?;
+            }
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "post-install", &|_| true)
+                    .await
+                    .map_err(|e| format!("failed post-install: {e}"))?;
+            }
+            Ok::<(), String>(())
+        };
+        if let Err(e) = step.await {
+            let description = format!("Release {:?} failed: {e}", self.name);
+            return Err(self.fail(record, description, e).await);
+        }
+        record
+            .release
+            .set_status(Status::Deployed, "Install complete");
+        self.storage.update(&record).await.map_err(|e| Failed {
+            message: e.to_string(),
+            record: Some(record.clone()),
+        })?;
+        let _ = self.storage.prune(&self.name, self.hr.max_history()).await;
+        Ok(record)
+    }
+
+    /// Helm's upgrade from the latest revision in `history`.
+    pub async fn upgrade(&self, history: &History) -> Result<Record, Failed> {
+        let spec = self.hr.upgrade();
+        let timeout = spec
+            .timeout
+            .as_ref()
+            .map_or(self.hr.timeout(), |t| t.as_std());
+        let Some(last) = history.latest() else {
+            return Err(Failed::before_record("no release to upgrade"));
+        };
+        let current = history.deployed().unwrap_or(last);
+        let mut values = self.values.clone();
+        if spec.preserve_values {
+            let mut base = current.release.config.clone();
+            ferroflux_helm::strvals::merge_maps(&mut base, values);
+            values = base;
+        }
+        let manifest = self.render(&values, true).map_err(Failed::before_record)?;
+        self.crds(&manifest, spec.crds_policy())
+            .await
+            .map_err(|e| Failed::before_record(format!("failed to upgrade CRDs: {e}")))?;
+        let objects = self
+            .prepared(&manifest.objects)
+            .await
+            .map_err(Failed::before_record)?;
+        if spec.disable_take_ownership {
+            objects::check_ownership(
+                &self.target.client,
+                &self.target.resolver,
+                &objects,
+                &self.name,
+                &self.namespace,
+            )
+            .await
+            .map_err(|e| Failed::before_record(format!("Unable to continue with update: {e}")))?;
+        }
+        let old = self.stored_objects(&current.release.manifest).await;
+        let mut record = revision::upgrade(
+            last,
+            &current.release,
+            manifest.stored.clone(),
+            &BTreeMap::new(),
+            ApplyMethod::ServerSide,
+            GoTime::now(),
+        );
+        if let Err(e) = self.storage.create(&record).await {
+            return Err(Failed::before_record(e.to_string()));
+        }
+        let mut created: Vec<ObjMeta> = Vec::new();
+        let step = async {
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "pre-upgrade", &|_| true)
+                    .await
+                    .map_err(|e| format!("pre-upgrade hooks failed: {e}"))?;
+            }
+            let cs = self.apply(objects.clone(), spec.force).await?;
+            created = cs
+                .entries
+                .iter()
+                .filter(|e| e.action == Action::Created)
+                .map(|e| e.object.clone())
+                .collect();
+            self.remove_left_over(&old, &objects).await?;
+            if !spec.disable_wait {
+                self.wait(&objects, timeout, !spec.disable_wait_for_jobs)
+                    .await?;
+            }
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "post-upgrade", &|_| true)
+                    .await
+                    .map_err(|e| format!("post-upgrade hooks failed: {e}"))?;
+            }
+            Ok::<(), String>(())
+        };
+        let result = step.await;
+        if let Err(e) = result {
+            if spec.cleanup_on_fail && !created.is_empty() {
+                let _ = self.delete(&created).await;
+            }
+            let description = format!("Upgrade {:?} failed: {e}", self.name);
+            return Err(self.fail(record, description, e).await);
+        }
+        self.supersede(history, record.release.version).await;
+        record
+            .release
+            .set_status(Status::Deployed, "Upgrade complete");
+        self.storage.update(&record).await.map_err(|e| Failed {
+            message: e.to_string(),
+            record: Some(record.clone()),
+        })?;
+        let _ = self.storage.prune(&self.name, self.hr.max_history()).await;
+        Ok(record)
+    }
+
+    /// The objects of a stored manifest, namespaced as they were applied.
+    async fn stored_objects(&self, manifest: &str) -> Vec<Value> {
+        let mut objs = objects::parse_manifest(manifest).unwrap_or_default();
+        if objects::default_namespaces(&mut objs, &self.target.resolver, &self.namespace)
+            .await
+            .is_err()
+        {
+            return Vec::new();
+        }
+        objs
+    }
+
+    /// Deletes what the previous manifest had and the new one has not
+    /// (except what is marked to be kept), as Helm's upgrade does.
+    async fn remove_left_over(&self, old: &[Value], new: &[Value]) -> Result<(), String> {
+        let new: Vec<ObjMeta> = objects::metas(new);
+        let keep: HashSet<String> = objects::kept(old).iter().map(ObjMeta::id).collect();
+        let gone: Vec<ObjMeta> = objects::metas(old)
+            .into_iter()
+            .filter(|o| !new.iter().any(|n| n.same_object(o)))
+            .filter(|o| !keep.contains(&o.id()))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        self.delete(&gone).await.map(|_| ())
+    }
+
+    /// Marks every deployed revision other than `except` superseded.
+    async fn supersede(&self, history: &History, except: i64) {
+        for r in history.deployed_all() {
+            if r.release.version == except {
+                continue;
+            }
+            let mut r = r.clone();
+            r.release.supersede();
+            if let Err(e) = self.storage.update(&r).await {
+                tracing::warn!(release = %self.name, error = %e, "superseding a revision");
+            }
+        }
+    }
+
+    /// Helm's rollback to `target_version`.
+    pub async fn rollback(&self, history: &History, target_version: i64) -> Result<Record, Failed> {
+        let spec = self.hr.rollback();
+        let timeout = spec
+            .timeout
+            .as_ref()
+            .map_or(self.hr.timeout(), |t| t.as_std());
+        let Some(last) = history.latest() else {
+            return Err(Failed::before_record("no release to roll back"));
+        };
+        let Some(target) = history.get(target_version) else {
+            return Err(Failed::before_record(format!(
+                "release {}.v{target_version} not found",
+                self.name
+            )));
+        };
+        let objects = self
+            .prepared(
+                &objects::parse_manifest(&target.release.manifest)
+                    .map_err(Failed::before_record)?,
+            )
+            .await
+            .map_err(Failed::before_record)?;
+        let old = self.stored_objects(&last.release.manifest).await;
+        let mut record = revision::rollback(
+            &last.release,
+            target,
+            ApplyMethod::ServerSide,
+            GoTime::now(),
+        );
+        if let Err(e) = self.storage.create(&record).await {
+            return Err(Failed::before_record(e.to_string()));
+        }
+        let step = async {
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "pre-rollback", &|_| true)
+                    .await
+                    .map_err(|e| format!("pre-rollback hooks failed: {e}"))?;
+            }
+            self.apply(objects.clone(), spec.force).await?;
+            self.remove_left_over(&old, &objects).await?;
+            if !spec.disable_wait {
+                self.wait(&objects, timeout, !spec.disable_wait_for_jobs)
+                    .await?;
+            }
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "post-rollback", &|_| true)
+                    .await
+                    .map_err(|e| format!("post-rollback hooks failed: {e}"))?;
+            }
+            Ok::<(), String>(())
+        };
+        if let Err(e) = step.await {
+            let description = format!("Rollback {:?} failed: {e}", self.name);
+            return Err(self.fail(record, description, e).await);
+        }
+        // The failed revision and any deployed one are superseded by the rollback.
+        self.supersede(history, record.release.version).await;
+        if last.release.status() != Some(&Status::Deployed)
+            && last.release.status() != Some(&Status::Superseded)
+        {
+            let mut l = last.clone();
+            l.release.supersede();
+            let _ = self.storage.update(&l).await;
+        }
+        record
+            .release
+            .set_status(Status::Deployed, format!("Rollback to {target_version}"));
+        self.storage.update(&record).await.map_err(|e| Failed {
+            message: e.to_string(),
+            record: Some(record.clone()),
+        })?;
+        let _ = self.storage.prune(&self.name, self.hr.max_history()).await;
+        Ok(record)
+    }
+
+    /// Helm's uninstall of the latest revision; `None` when there was
+    /// nothing to uninstall.
+    pub async fn uninstall(&self, history: &History) -> Result<Option<Record>, Failed> {
+        let spec = self.hr.uninstall();
+        let timeout = spec
+            .timeout
+            .as_ref()
+            .map_or(self.hr.timeout(), |t| t.as_std());
+        let Some(last) = history.latest() else {
+            return Ok(None);
+        };
+        if last.release.status() == Some(&Status::Uninstalled) {
+            return Ok(Some(last.clone()));
+        }
+        let mut record = last.clone();
+        record.release.set_status(
+            Status::Uninstalling,
+            "Deletion in progress (or silently ignored)",
+        );
+        self.storage
+            .update(&record)
+            .await
+            .map_err(|e| Failed::before_record(e.to_string()))?;
+        let objs = self.stored_objects(&record.release.manifest).await;
+        let step = async {
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "pre-delete", &|_| true)
+                    .await
+                    .map_err(|e| format!("pre-delete hooks failed: {e}"))?;
+            }
+            let keep: HashSet<String> = objects::kept(&objs).iter().map(ObjMeta::id).collect();
+            let metas: Vec<ObjMeta> = objects::metas(&objs)
+                .into_iter()
+                .filter(|o| !keep.contains(&o.id()))
+                .collect();
+            self.delete(&metas).await?;
+            if !spec.disable_wait {
+                self.until_gone(&metas, timeout).await?;
+            }
+            if !spec.disable_hooks {
+                self.hooks(timeout)
+                    .run(&mut record.release.hooks, "post-delete", &|_| true)
+                    .await
+                    .map_err(|e| format!("post-delete hooks failed: {e}"))?;
+            }
+            Ok::<(), String>(())
+        };
+        if let Err(e) = step.await {
+            let description = format!("uninstallation completed with 1 error(s): {e}");
+            return Err(self.fail(record, description, e).await);
+        }
+        record
+            .release
+            .set_status(Status::Uninstalled, "Uninstallation complete");
+        if spec.keep_history {
+            self.storage
+                .update(&record)
+                .await
+                .map_err(|e| Failed::before_record(e.to_string()))?;
+        } else {
+            for r in history.records() {
+                self.storage
+                    .delete(&self.name, r.release.version)
+                    .await
+                    .map_err(|e| Failed::before_record(e.to_string()))?;
+            }
+        }
+        Ok(Some(record))
+    }
+
+    async fn until_gone(&self, metas: &[ObjMeta], timeout: Duration) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let manager = self.manager();
+        loop {
+            let health = manager.health_of(metas).await.map_err(|e| e.to_string())?;
+            let left: Vec<String> = metas
+                .iter()
+                .zip(&health)
+                .filter(|(_, h)| h.status != ferroflux_ssa::health::Status::NotFound)
+                .map(|(m, _)| m.to_string())
+                .collect();
+            if left.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "timed out waiting for deletion of {}",
+                    left.join(", ")
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Helm's test of the latest revision: its `test` hooks (filtered by
+    /// `spec.test.filters`), each run recorded in the stored release.
+    pub async fn test(&self, history: &History) -> Result<(Record, Vec<HookResult>), Failed> {
+        let spec = self.hr.test();
+        let timeout = spec
+            .timeout
+            .as_ref()
+            .map_or(self.hr.timeout(), |t| t.as_std());
+        let Some(last) = history.latest() else {
+            return Err(Failed::before_record("no release to test"));
+        };
+        let mut record = last.clone();
+        let filters = spec.filters.clone().unwrap_or_default();
+        let selected = move |name: &str| {
+            let includes: Vec<&str> = filters
+                .iter()
+                .filter(|f| !f.exclude)
+                .map(|f| f.name.as_str())
+                .collect();
+            let excluded = filters.iter().any(|f| f.exclude && f.name == name);
+            !excluded && (includes.is_empty() || includes.contains(&name))
+        };
+        let result = self
+            .hooks(timeout)
+            .run(&mut record.release.hooks, "test", &selected)
+            .await;
+        if let Err(e) = self.storage.update(&record).await {
+            return Err(Failed {
+                message: e.to_string(),
+                record: Some(record),
+            });
+        }
+        match result {
+            Ok(results) => Ok((record, results)),
+            Err(e) => Err(Failed {
+                message: e,
+                record: Some(record),
+            }),
+        }
+    }
+
+    /// Marks a revision left `pending-*` (a controller stopped in the
+    /// middle of an action) failed, so the release can move on.
+    pub async fn unlock(&self, history: &History) -> Result<Record, Failed> {
+        let Some(last) = history.latest() else {
+            return Err(Failed::before_record("no release to unlock"));
+        };
+        let mut record = last.clone();
+        let was = status_of(&record);
+        record.release.set_status(
+            Status::Failed,
+            format!("Release unlocked from stale '{was}' state"),
+        );
+        self.storage
+            .update(&record)
+            .await
+            .map_err(|e| Failed::before_record(e.to_string()))?;
+        Ok(record)
+    }
+}
+
+/// Applies `patch` as this controller (used by drift correction).
+pub async fn apply_as_controller(
+    api: &Api<kube::api::DynamicObject>,
+    name: &str,
+    patch: &Value,
+) -> Result<(), kube::Error> {
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(patch),
+    )
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,5 @@
+//! helm-controller against the test API server, with source-controller in
+//! the same process and a Helm repository packaged by the Helm SDK.
+
+mod lifecycle;
+mod support;
