@@ -7,6 +7,7 @@ pub mod chart;
 pub mod install;
 pub mod manifest;
 pub mod objects;
+pub mod package;
 pub mod release;
 pub mod render;
 mod schema;
