@@ -296,3 +296,104 @@ async fn serve(state: &State, uri: &Uri, headers: &HeaderMap) -> Response {
     }
     response
 }
+
+const SDK_PUSH_SCRIPT: &str = r#"
+import json, os, sys, tempfile
+import helm_python as helm
+
+remote, spec, login = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+out = tempfile.mkdtemp()
+client = helm.RegistryClient(plain_http=True, credentials_file=os.path.join(out, "registry.json"))
+if login:
+    client.login(login["host"], username=login["username"], password=login["password"], plain_http=True)
+for chart in spec:
+    work = tempfile.mkdtemp()
+    root = os.path.join(work, chart["name"])
+    os.makedirs(os.path.join(root, "templates"))
+    files = {
+        "Chart.yaml": "apiVersion: v2\nname: %s\nversion: %s\n" % (chart["name"], chart["version"]),
+        "values.yaml": "replicas: 1\n",
+        "templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n",
+    }
+    files.update(dict(chart["files"]))
+    for path, text in files.items():
+        full = os.path.join(root, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as f:
+            f.write(text)
+    archive = helm.package(root, destination=out)
+    client.push(archive, remote)
+"#;
+
+/// Packages `charts` with the Helm SDK and pushes them with its registry
+/// client to `remote` (`oci://host:port/path`, plain HTTP), as `helm
+/// package` and `helm push` do; logs in as `login` (user, password) first
+/// when given.
+pub fn push_oci(python: &Path, remote: &str, charts: &[ChartSpec], login: Option<(&str, &str)>) {
+    let spec: Vec<serde_json::Value> = charts
+        .iter()
+        .map(|c| serde_json::json!({"name": c.name, "version": c.version, "files": c.files}))
+        .collect();
+    let host = remote
+        .trim_start_matches("oci://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let login = login.map_or(
+        serde_json::Value::Null,
+        |(u, p)| serde_json::json!({"host": host, "username": u, "password": p}),
+    );
+    let out = Command::new(python)
+        .args(["-c", SDK_PUSH_SCRIPT, remote])
+        .arg(serde_json::Value::Array(spec).to_string())
+        .arg(login.to_string())
+        .output()
+        .expect("run the Helm SDK");
+    assert!(
+        out.status.success(),
+        "helm package / push failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const SDK_RENDER_SCRIPT: &str = r#"
+import json, sys
+import helm_python as helm
+
+try:
+    with open(sys.argv[1], "rb") as f:
+        chart = helm.Chart.load_archive(f.read())
+    out = {
+        "metadata": chart.metadata,
+        "dependencies": chart.dependencies,
+        "values": chart.values,
+        "rendered": chart.render({}, name="rel", namespace="ns"),
+    }
+except helm.HelmError as e:
+    out = {"error": str(e)}
+print(json.dumps(out))
+"#;
+
+/// What the Helm SDK makes of the chart archive at `archive`: its
+/// `metadata`, the `dependencies` it loaded from `charts/`, its default
+/// `values`, and the templates `rendered` with them (release `rel` in
+/// namespace `ns`); `Err` with Helm's message when it does not load or
+/// render.
+pub fn sdk_load_and_render(python: &Path, archive: &Path) -> Result<serde_json::Value, String> {
+    let out = Command::new(python)
+        .args(["-c", SDK_RENDER_SCRIPT])
+        .arg(archive)
+        .output()
+        .expect("run the Helm SDK");
+    assert!(
+        out.status.success(),
+        "the Helm SDK failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the render script prints JSON");
+    match v.get("error") {
+        Some(e) => Err(e.as_str().unwrap_or_default().to_string()),
+        None => Ok(v),
+    }
+}

@@ -48,28 +48,42 @@ pub fn merge_values(
     files: &[String],
     ignore_missing: bool,
 ) -> Result<(String, Vec<String>), HelmError> {
-    let mut merged = Map::new();
-    let mut found = Vec::new();
-    for name in files {
+    merge_values_with(files, ignore_missing, "the chart", |name| {
         let clean = name.trim_start_matches("./");
-        let data = if clean == "values.yaml" {
-            chart.raw_values.as_deref()
+        Ok(if clean == "values.yaml" {
+            chart.raw_values.clone()
         } else {
             chart
                 .files
                 .iter()
                 .find(|f| f.name == clean)
-                .map(|f| f.data.as_slice())
-        };
-        let Some(data) = data else {
+                .map(|f| f.data.clone())
+        })
+    })
+}
+
+/// Merges the values files `files` (in order, the last winning) read with
+/// `read` (`None`: the file does not exist) into one `values.yaml`; returns
+/// its text and the files that were found. `place` names where the files
+/// are looked up, in errors.
+pub fn merge_values_with(
+    files: &[String],
+    ignore_missing: bool,
+    place: &str,
+    mut read: impl FnMut(&str) -> Result<Option<Vec<u8>>, HelmError>,
+) -> Result<(String, Vec<String>), HelmError> {
+    let mut merged = Map::new();
+    let mut found = Vec::new();
+    for name in files {
+        let Some(data) = read(name)? else {
             if ignore_missing {
                 continue;
             }
             return Err(HelmError::Package(format!(
-                "no values file found at path '{name}' in the chart"
+                "no values file found at path '{name}' in {place}"
             )));
         };
-        let text = std::str::from_utf8(data)
+        let text = std::str::from_utf8(&data)
             .map_err(|_| HelmError::Package(format!("values file '{name}' is not UTF-8")))?;
         let value: Value = if text.trim().is_empty() {
             Value::Object(Map::new())

@@ -1,12 +1,16 @@
 //! Helm chart repositories over HTTP(S): downloading `index.yaml` and chart
 //! archives with size limits ([`http`]), reading an index in bounded memory
-//! ([`index`]), and checking and repackaging chart archives ([`chart`]).
+//! ([`index`]), checking and repackaging chart archives ([`chart`]),
+//! charts built from GitRepository and Bucket sources ([`local`]) and
+//! charts in OCI registries ([`oci`]).
 //! No Kubernetes types here: the kinds in `crate::kinds` turn these into
 //! HelmRepository and HelmChart artifacts.
 
 pub mod chart;
 pub mod http;
 pub mod index;
+pub mod local;
+pub mod oci;
 
 use crate::git::SIZE_LIMIT_EXCEEDED;
 
@@ -36,6 +40,9 @@ pub const CHART_PULL_ERROR: &str = "ChartPullError";
 
 /// Reason of a chart that could not be packaged with its values (Flux's).
 pub const CHART_PACKAGE_ERROR: &str = "ChartPackageError";
+
+/// Reason of a chart dependency that could not be added (Flux's).
+pub const DEPENDENCY_BUILD_ERROR: &str = "DependencyBuildError";
 
 /// Why a Helm repository operation failed. Messages hold URLs without
 /// credentials and never a Secret value.
@@ -71,6 +78,9 @@ pub enum HelmError {
     /// The chart could not be packaged with its values files.
     #[error("{0}")]
     Package(String),
+    /// A dependency of a chart built from a source could not be added.
+    #[error("dependency build error: {0}")]
+    Dependency(String),
     /// A local file operation failed.
     #[error("{0}")]
     Io(String),
@@ -90,6 +100,7 @@ impl HelmError {
             HelmError::Reference(_) => INVALID_CHART_REFERENCE,
             HelmError::Chart(_) => CHART_PULL_ERROR,
             HelmError::Package(_) => CHART_PACKAGE_ERROR,
+            HelmError::Dependency(_) => DEPENDENCY_BUILD_ERROR,
             HelmError::Io(_) => ferroflux_api::conditions::reasons::STORAGE_OPERATION_FAILED,
         }
     }

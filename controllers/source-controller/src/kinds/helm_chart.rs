@@ -5,7 +5,9 @@
 //! `passCredentials`), checked (digest from the index, untrusted-archive
 //! loader) and stored as `<name>-<version>.tgz`; with `valuesFiles` the
 //! values are merged and the chart repackaged as `<version>+<generation>`.
-//! GitRepository and Bucket sources are not supported yet (Stalled).
+//! From an OCI HelmRepository the version comes from the registry's tags;
+//! from a GitRepository or Bucket the chart directory is built and packaged
+//! (`helm_chart_sources`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,9 @@ use ferroflux_runtime::events::Recorder;
 use kube::api::Api;
 use kube::{Resource, ResourceExt};
 
+use super::helm_chart_sources::{
+    BuiltFrom, Dependencies, SourceArtifact, build, oci_client, source_artifact, unpack_and_load,
+};
 use super::helm_repository::{helm_failure, repo_client};
 use crate::helm::http::RepoClient;
 use crate::helm::index::{self, ChartVersion};
@@ -26,6 +31,9 @@ use crate::helm::{self, HelmError};
 use crate::ignore::IgnoreRules;
 use crate::reconcile::{ArtifactReconciler, ArtifactSource, Fetched, SourceStep, failed, stalled};
 use crate::storage::Storage;
+
+/// Reason of a chart whose signature verification is asked for (Flux's).
+pub const VERIFICATION_ERROR: &str = "VerificationError";
 
 /// Reason of a HelmChart whose source is missing or has no artifact yet.
 pub const SOURCE_UNAVAILABLE: &str = "SourceUnavailable";
@@ -40,6 +48,7 @@ pub struct HelmCharts {
     storage: Storage,
     max_chart_size: u64,
     versions: VersionCache,
+    scratch: Option<PathBuf>,
 }
 
 /// A chart's versions as read from one index, keyed by the index's revision
@@ -75,24 +84,54 @@ impl VersionCache {
     }
 }
 
-/// What a reconcile reads besides the HelmChart.
-pub struct ChartInputs {
-    client: RepoClient,
-    index: PathBuf,
-    source_revision: String,
+/// What a reconcile reads besides the HelmChart, per kind of source.
+pub enum ChartInputs {
+    /// An HTTP HelmRepository: its client and stored index.
+    Index {
+        /// The repository's HTTP client.
+        client: RepoClient,
+        /// The stored index.
+        index: PathBuf,
+        /// The index's revision.
+        source_revision: String,
+    },
+    /// An OCI HelmRepository: a registry client of the chart's repository.
+    Oci {
+        /// The registry client.
+        client: ferroflux_oci::Client,
+    },
+    /// A GitRepository or Bucket artifact holding the chart's directory.
+    Artifact(SourceArtifact),
 }
 
-/// The chart version the range picks.
-pub struct Resolved {
-    version: ChartVersion,
-    revision: String,
+/// The chart version the spec picks now.
+pub enum Resolved {
+    /// From an index.
+    Index {
+        /// The version's index entry.
+        version: ChartVersion,
+        /// The artifact revision.
+        revision: String,
+    },
+    /// From a registry: the version (tag with `_` read as `+`).
+    Oci {
+        /// The chart version.
+        version: String,
+        /// The artifact revision.
+        revision: String,
+    },
+    /// From a source artifact: unpacked and loaded.
+    Built(Box<BuiltFrom>),
+    /// The source artifact and the spec are those of the stored artifact:
+    /// it is up to date (nothing is unpacked).
+    Unchanged(String),
 }
 
 /// What a HelmChart records once its chart is stored.
 pub struct ChartRecord {
     file_name: String,
     values_files: Vec<String>,
-    source_revision: String,
+    source_revision: Option<String>,
 }
 
 /// A HelmChart reconciler: charts up to `max_chart_size` bytes, read with
@@ -109,6 +148,7 @@ pub fn reconciler(
         storage: storage.clone(),
         max_chart_size,
         versions: VersionCache::default(),
+        scratch: scratch.clone(),
     };
     let r = ArtifactReconciler::new(source, storage, recorder)
         .with_max_size(helm::DEFAULT_MAX_CHART_UNPACKED_SIZE);
@@ -168,15 +208,6 @@ impl HelmCharts {
     async fn source_repo(&self, obj: &HelmChart) -> SourceStep<HelmRepository> {
         let ns = obj.namespace().unwrap_or_default();
         let reference = &obj.spec.source_ref;
-        if reference.kind != HelmChartSourceKind::HelmRepository {
-            return Err(stalled(
-                reasons::FAILED,
-                format!(
-                    "HelmCharts from a {} are not supported yet",
-                    reference.kind.as_str()
-                ),
-            ));
-        }
         let api: Api<HelmRepository> = Api::namespaced(self.client.clone(), &ns);
         match api.get_opt(&reference.name).await {
             Ok(Some(repo)) => Ok(repo),
@@ -194,24 +225,8 @@ impl HelmCharts {
             )),
         }
     }
-}
 
-impl ArtifactSource for HelmCharts {
-    type Object = HelmChart;
-    type Inputs = ChartInputs;
-    type Remote = Resolved;
-    type Record = ChartRecord;
-
-    const KIND: &'static str = "HelmChart";
-
-    async fn inputs(&self, obj: &HelmChart) -> SourceStep<ChartInputs> {
-        let repo = self.source_repo(obj).await?;
-        if repo.spec.is_oci() {
-            return Err(stalled(
-                reasons::FAILED,
-                "HelmCharts from an OCI HelmRepository are not supported yet",
-            ));
-        }
+    async fn index_inputs(&self, repo: &HelmRepository) -> SourceStep<ChartInputs> {
         let artifact = repo
             .status
             .as_ref()
@@ -231,22 +246,27 @@ impl ArtifactSource for HelmCharts {
             .storage
             .local_path(&artifact)
             .map_err(|e| failed(reasons::STORAGE_OPERATION_FAILED, e.to_string()))?;
-        let client = repo_client(&self.client, &repo)
+        let client = repo_client(&self.client, repo)
             .await
             .map_err(helm_failure)?;
-        Ok(ChartInputs {
+        Ok(ChartInputs::Index {
             client,
             index,
             source_revision: artifact.revision,
         })
     }
 
-    async fn remote(&self, obj: &HelmChart, inputs: &ChartInputs) -> SourceStep<Resolved> {
+    async fn index_version(
+        &self,
+        obj: &HelmChart,
+        index: &Path,
+        source_revision: &str,
+    ) -> SourceStep<Resolved> {
         let name = &obj.spec.chart;
-        let versions = match self.versions.get(&inputs.source_revision, name) {
+        let versions = match self.versions.get(source_revision, name) {
             Some(versions) => versions,
             None => {
-                let (path, chart) = (inputs.index.clone(), name.clone());
+                let (path, chart) = (index.to_path_buf(), name.clone());
                 let read =
                     tokio::task::spawn_blocking(move || index::chart_versions(&path, &chart))
                         .await
@@ -255,20 +275,188 @@ impl ArtifactSource for HelmCharts {
                         })?;
                 let versions = Arc::new(read.map_err(helm_failure)?.1);
                 self.versions
-                    .insert(&inputs.source_revision, name, versions.clone());
+                    .insert(source_revision, name, versions.clone());
                 versions
             }
         };
         let picked =
             select(name, obj.spec.version.trim(), versions.to_vec()).map_err(helm_failure)?;
-        Ok(Resolved {
+        Ok(Resolved::Index {
             revision: revision_for(obj, &picked.version),
             version: picked,
         })
     }
 
+    /// Downloads the index's chart version into `work`.
+    async fn fetch_from_index(
+        &self,
+        obj: &HelmChart,
+        client: &RepoClient,
+        cv: &ChartVersion,
+        work: &Path,
+    ) -> SourceStep<PathBuf> {
+        let reference = cv.urls.first().ok_or_else(|| {
+            failed(
+                helm::CHART_PULL_ERROR,
+                format!(
+                    "chart '{}' version '{}' has no downloadable URLs",
+                    cv.name, cv.version
+                ),
+            )
+        })?;
+        let url = client.resolve_chart_url(reference).map_err(helm_failure)?;
+        let downloaded = work.join("download.tgz");
+        let what = format!("chart '{}-{}'", obj.spec.chart, cv.version);
+        client
+            .download(&url, &what, &downloaded, self.max_chart_size)
+            .await
+            .map_err(|e| {
+                helm_failure(match e {
+                    HelmError::Fetch(m) => {
+                        HelmError::Fetch(format!("failed to download chart: {m}"))
+                    }
+                    other => other,
+                })
+            })?;
+        Ok(downloaded)
+    }
+
+    /// Checks a downloaded chart and, with `valuesFiles`, repackages it
+    /// with the merged values at `revision`; returns the file to store,
+    /// the chart's name and the values files found.
+    async fn finish_download(
+        &self,
+        obj: &HelmChart,
+        downloaded: PathBuf,
+        digest: String,
+        revision: &str,
+        work: &Path,
+    ) -> SourceStep<(PathBuf, String, Vec<String>)> {
+        let (src, max) = (downloaded.clone(), self.max_chart_size);
+        let chart =
+            tokio::task::spawn_blocking(move || helm::chart::check_archive(&src, &digest, max))
+                .await
+                .map_err(|e| failed(helm::CHART_PULL_ERROR, format!("chart task failed: {e}")))?
+                .map_err(helm_failure)?;
+        let chart_name = chart.metadata.name.clone();
+        if obj.spec.values_files.is_empty() {
+            return Ok((downloaded, chart_name, Vec::new()));
+        }
+        let (values, found) = helm::chart::merge_values(
+            &chart,
+            &obj.spec.values_files,
+            obj.spec.ignore_missing_values_files,
+        )
+        .map_err(helm_failure)?;
+        let packaged = work.join("packaged.tgz");
+        let (src, dest, version) = (downloaded, packaged.clone(), revision.to_string());
+        tokio::task::spawn_blocking(move || helm::chart::repackage(&src, &dest, &values, &version))
+            .await
+            .map_err(|e| {
+                failed(
+                    helm::CHART_PACKAGE_ERROR,
+                    format!("packaging task failed: {e}"),
+                )
+            })?
+            .map_err(helm_failure)?;
+        Ok((packaged, chart_name, found))
+    }
+}
+
+impl ArtifactSource for HelmCharts {
+    type Object = HelmChart;
+    type Inputs = ChartInputs;
+    type Remote = Resolved;
+    type Record = ChartRecord;
+
+    const KIND: &'static str = "HelmChart";
+
+    async fn inputs(&self, obj: &HelmChart) -> SourceStep<ChartInputs> {
+        match obj.spec.source_ref.kind {
+            HelmChartSourceKind::HelmRepository => {
+                let repo = self.source_repo(obj).await?;
+                if !repo.spec.is_oci() {
+                    if obj.spec.verify.is_some() {
+                        return Err(stalled(
+                            reasons::FAILED,
+                            "spec.verify is only for charts from an OCI HelmRepository",
+                        ));
+                    }
+                    return self.index_inputs(&repo).await;
+                }
+                if obj.spec.verify.is_some() {
+                    return Err(stalled(
+                        VERIFICATION_ERROR,
+                        "signature verification (spec.verify, cosign or notation) is not supported here",
+                    ));
+                }
+                let client = oci_client(&self.client, Some(&repo), &repo.spec.url, &obj.spec.chart)
+                    .await
+                    .map_err(helm_failure)?;
+                Ok(ChartInputs::Oci { client })
+            }
+            HelmChartSourceKind::GitRepository | HelmChartSourceKind::Bucket => Ok(
+                ChartInputs::Artifact(source_artifact(&self.client, &self.storage, obj).await?),
+            ),
+        }
+    }
+
+    async fn remote(&self, obj: &HelmChart, inputs: &ChartInputs) -> SourceStep<Resolved> {
+        match inputs {
+            ChartInputs::Index {
+                index,
+                source_revision,
+                ..
+            } => self.index_version(obj, index, source_revision).await,
+            ChartInputs::Oci { client } => {
+                let version =
+                    helm::oci::resolve_version(client, &obj.spec.chart, &obj.spec.version)
+                        .await
+                        .map_err(helm_failure)?;
+                Ok(Resolved::Oci {
+                    revision: revision_for(obj, &version),
+                    version,
+                })
+            }
+            ChartInputs::Artifact(artifact) => {
+                // Same source revision, same spec, artifact still stored:
+                // the chart cannot have changed; nothing to unpack.
+                if let Some(stored) = Self::artifact(obj)
+                    && Self::spec_unchanged(obj)
+                    && self.storage.exists(stored)
+                    && obj
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.observed_source_artifact_revision.as_deref())
+                        == Some(artifact.revision.as_str())
+                {
+                    return Ok(Resolved::Unchanged(stored.revision.clone()));
+                }
+                let (obj2, artifact2) = (
+                    obj.clone(),
+                    SourceArtifact {
+                        archive: artifact.archive.clone(),
+                        revision: artifact.revision.clone(),
+                    },
+                );
+                let (scratch, max) = (self.scratch.clone(), self.max_chart_size);
+                let built = tokio::task::spawn_blocking(move || {
+                    unpack_and_load(&obj2, &artifact2, scratch.as_deref(), max)
+                })
+                .await
+                .map_err(|e| failed(helm::CHART_PACKAGE_ERROR, format!("chart task failed: {e}")))?
+                .map_err(helm_failure)?;
+                Ok(Resolved::Built(Box::new(built)))
+            }
+        }
+    }
+
     fn revision(remote: &Resolved) -> &str {
-        &remote.revision
+        match remote {
+            Resolved::Index { revision, .. } | Resolved::Oci { revision, .. } => revision,
+            Resolved::Built(built) => &built.revision,
+            Resolved::Unchanged(revision) => revision,
+        }
     }
 
     fn spec_unchanged(obj: &HelmChart) -> bool {
@@ -285,73 +473,65 @@ impl ArtifactSource for HelmCharts {
         resolved: Resolved,
         work: &Path,
     ) -> SourceStep<Fetched<ChartRecord>> {
-        let cv = &resolved.version;
-        let reference = cv.urls.first().ok_or_else(|| {
-            failed(
-                helm::CHART_PULL_ERROR,
-                format!(
-                    "chart '{}' version '{}' has no downloadable URLs",
-                    cv.name, cv.version
-                ),
-            )
-        })?;
-        let url = inputs
-            .client
-            .resolve_chart_url(reference)
-            .map_err(helm_failure)?;
-        let downloaded = work.join("download.tgz");
-        let what = format!("chart '{}-{}'", obj.spec.chart, cv.version);
-        inputs
-            .client
-            .download(&url, &what, &downloaded, self.max_chart_size)
-            .await
-            .map_err(|e| {
-                helm_failure(match e {
-                    HelmError::Fetch(m) => {
-                        HelmError::Fetch(format!("failed to download chart: {m}"))
-                    }
-                    other => other,
-                })
-            })?;
-        let (src, digest, max) = (downloaded.clone(), cv.digest.clone(), self.max_chart_size);
-        let chart =
-            tokio::task::spawn_blocking(move || helm::chart::check_archive(&src, &digest, max))
-                .await
-                .map_err(|e| failed(helm::CHART_PULL_ERROR, format!("chart task failed: {e}")))?
-                .map_err(helm_failure)?;
-        let chart_name = chart.metadata.name.clone();
-        let (dir, values_files) = if obj.spec.values_files.is_empty() {
-            (downloaded, Vec::new())
-        } else {
-            let (values, found) = helm::chart::merge_values(
-                &chart,
-                &obj.spec.values_files,
-                obj.spec.ignore_missing_values_files,
-            )
-            .map_err(helm_failure)?;
-            let packaged = work.join("packaged.tgz");
-            let (src, dest, version) = (downloaded, packaged.clone(), resolved.revision.clone());
-            tokio::task::spawn_blocking(move || {
-                helm::chart::repackage(&src, &dest, &values, &version)
-            })
-            .await
-            .map_err(|e| {
-                failed(
-                    helm::CHART_PACKAGE_ERROR,
-                    format!("packaging task failed: {e}"),
+        let (revision, dir, chart_name, values_files, source_revision) = match (inputs, resolved) {
+            (
+                ChartInputs::Index {
+                    client,
+                    source_revision,
+                    ..
+                },
+                Resolved::Index { version, revision },
+            ) => {
+                let downloaded = self.fetch_from_index(obj, &client, &version, work).await?;
+                let (dir, name, found) = self
+                    .finish_download(obj, downloaded, version.digest.clone(), &revision, work)
+                    .await?;
+                (revision, dir, name, found, Some(source_revision))
+            }
+            (ChartInputs::Oci { client }, Resolved::Oci { version, revision }) => {
+                let downloaded = work.join("download.tgz");
+                helm::oci::pull(&client, &version, &downloaded, self.max_chart_size)
+                    .await
+                    .map_err(helm_failure)?;
+                let (dir, name, found) = self
+                    .finish_download(obj, downloaded, String::new(), &revision, work)
+                    .await?;
+                (revision, dir, name, found, None)
+            }
+            (ChartInputs::Artifact(artifact), Resolved::Built(built)) => {
+                let revision = built.revision.clone();
+                let deps = Dependencies {
+                    client: &self.client,
+                    storage: &self.storage,
+                    namespace: obj.namespace().unwrap_or_default(),
+                    max_chart_size: self.max_chart_size,
+                };
+                let packaged = build(obj, *built, &deps, work, self.max_chart_size)
+                    .await
+                    .map_err(helm_failure)?;
+                (
+                    revision,
+                    packaged.path,
+                    packaged.name,
+                    packaged.values_files,
+                    Some(artifact.revision),
                 )
-            })?
-            .map_err(helm_failure)?;
-            (packaged, found)
+            }
+            _ => {
+                return Err(failed(
+                    reasons::FAILED,
+                    "the chart source changed during the reconcile",
+                ));
+            }
         };
         Ok(Fetched {
-            revision: resolved.revision.clone(),
+            revision: revision.clone(),
             dir,
             ignore: IgnoreRules::defaults(),
             record: ChartRecord {
-                file_name: format!("{chart_name}-{}.tgz", resolved.revision),
+                file_name: format!("{chart_name}-{revision}.tgz"),
                 values_files,
-                source_revision: inputs.source_revision,
+                source_revision,
             },
         })
     }
@@ -360,7 +540,7 @@ impl ArtifactSource for HelmCharts {
         let chart = obj.spec.chart.clone();
         let st = obj.status.get_or_insert_with(Default::default);
         st.observed_chart_name = Some(chart);
-        st.observed_source_artifact_revision = Some(record.source_revision);
+        st.observed_source_artifact_revision = record.source_revision;
         st.observed_values_files = record.values_files;
         st.url = st.artifact.as_ref().map(|a| a.url.clone());
     }

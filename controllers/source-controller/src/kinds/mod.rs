@@ -7,6 +7,7 @@ pub mod bucket;
 pub mod git_include;
 pub mod git_repository;
 pub mod helm_chart;
+pub mod helm_chart_sources;
 pub mod helm_loops;
 pub mod helm_repository;
 pub mod oci_repository;

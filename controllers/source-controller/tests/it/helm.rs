@@ -20,19 +20,19 @@ use kube::api::{Api, PostParams};
 use serde_json::json;
 use sha2::Digest;
 
-const PASSWORD: &str = "helm-Pa55word-9d2e";
+pub(crate) const PASSWORD: &str = "helm-Pa55word-9d2e";
 
-struct Harness {
+pub(crate) struct Harness {
     _env: TestEnv,
-    client: kube::Client,
-    repos: Api<HelmRepository>,
-    storage_root: PathBuf,
-    events: Sink,
+    pub(crate) client: kube::Client,
+    pub(crate) repos: Api<HelmRepository>,
+    pub(crate) storage_root: PathBuf,
+    pub(crate) events: Sink,
     _dirs: Vec<tempfile::TempDir>,
     _controller: source_controller::Running,
 }
 
-async fn harness() -> Harness {
+pub(crate) async fn harness() -> Harness {
     let env = TestEnv::start().await.unwrap();
     let client = env.client().await.unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -81,7 +81,7 @@ async fn harness() -> Harness {
     }
 }
 
-async fn secret(client: &kube::Client, name: &str, data: serde_json::Value) {
+pub(crate) async fn secret(client: &kube::Client, name: &str, data: serde_json::Value) {
     let s: Secret =
         serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
     Api::<Secret>::namespaced(client.clone(), "flux-system")
@@ -90,7 +90,7 @@ async fn secret(client: &kube::Client, name: &str, data: serde_json::Value) {
         .unwrap();
 }
 
-fn helm_repo(name: &str, spec: serde_json::Value) -> HelmRepository {
+pub(crate) fn helm_repo(name: &str, spec: serde_json::Value) -> HelmRepository {
     serde_json::from_value(json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
         "metadata": {"name": name, "namespace": "flux-system"},
@@ -99,7 +99,12 @@ fn helm_repo(name: &str, spec: serde_json::Value) -> HelmRepository {
     .unwrap()
 }
 
-async fn wait_for<K>(api: &Api<K>, name: &str, what: &str, check: impl Fn(&K) -> bool) -> K
+pub(crate) async fn wait_for<K>(
+    api: &Api<K>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&K) -> bool,
+) -> K
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -125,7 +130,7 @@ fn repo_revision(o: &HelmRepository) -> Option<String> {
         .map(|a| a.revision.clone())
 }
 
-fn ready_reason<K: ObjectWithConditions>(o: &K) -> Option<(bool, String, String)> {
+pub(crate) fn ready_reason<K: ObjectWithConditions>(o: &K) -> Option<(bool, String, String)> {
     conditions::get(o.conditions(), conditions::READY)
         .map(|c| (c.status == "True", c.reason.clone(), c.message.clone()))
 }
@@ -492,7 +497,10 @@ async fn tls_oci_and_hostile_indexes() {
     }
 }
 
-fn helm_chart(name: &str, spec: serde_json::Value) -> ferroflux_api::source::v1::HelmChart {
+pub(crate) fn helm_chart(
+    name: &str,
+    spec: serde_json::Value,
+) -> ferroflux_api::source::v1::HelmChart {
     serde_json::from_value(json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
         "metadata": {"name": name, "namespace": "flux-system"},
@@ -501,7 +509,7 @@ fn helm_chart(name: &str, spec: serde_json::Value) -> ferroflux_api::source::v1:
     .unwrap()
 }
 
-fn chart_revision(o: &ferroflux_api::source::v1::HelmChart) -> Option<String> {
+pub(crate) fn chart_revision(o: &ferroflux_api::source::v1::HelmChart) -> Option<String> {
     o.status
         .as_ref()?
         .artifact
@@ -510,7 +518,7 @@ fn chart_revision(o: &ferroflux_api::source::v1::HelmChart) -> Option<String> {
 }
 
 /// The files of a chart archive, by path.
-fn tgz_files(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn tgz_files(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     use std::io::Read;
     let mut out = std::collections::BTreeMap::new();
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));

@@ -6,6 +6,7 @@ mod bucket;
 #[path = "../git/mod.rs"]
 mod git;
 mod helm;
+mod helm_sources;
 mod oci;
 mod reconciler;
 mod server;
