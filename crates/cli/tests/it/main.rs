@@ -9,4 +9,5 @@ mod helm_template;
 mod install;
 mod kustomize_build;
 mod packaging;
+mod reconcile;
 mod tree;
