@@ -70,6 +70,12 @@ enum Command {
     Events(ferroflux_cli::events::EventsArgs),
     /// Print what a Kustomization or HelmRelease manages, as a tree (as `flux tree`).
     Tree(ferroflux_cli::tree::TreeArgs),
+    /// Print a shell completion script: `source <(ferroflux completion bash)`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +190,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tree(args) => {
             let mut out = std::io::stdout().lock();
             block_on(ferroflux_cli::tree::run(&args, &mut out))
+        }
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "ferroflux", &mut out);
+            Ok(())
         }
         Command::Helm {
             command: HelmCommand::Template(args),

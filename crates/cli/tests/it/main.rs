@@ -2,6 +2,7 @@
 
 mod artifact;
 mod cluster;
+mod completion;
 mod demo;
 mod events;
 mod get;
