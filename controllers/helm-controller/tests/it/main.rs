@@ -1,5 +1,6 @@
 //! helm-controller against the test API server, with source-controller in
 //! the same process and a Helm repository packaged by the Helm SDK.
 
+mod features;
 mod lifecycle;
 mod support;
