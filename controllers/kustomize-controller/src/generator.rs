@@ -157,7 +157,7 @@ pub fn set_common_metadata(objects: &mut [Value], meta: &CommonMetadata) {
 }
 
 /// `path` relative to `root`, with a leading `/`.
-fn show(root: &Path, path: &Path) -> String {
+pub(crate) fn show(root: &Path, path: &Path) -> String {
     match path.strip_prefix(root) {
         Ok(rel) => format!("/{}", rel.display()),
         Err(_) => path.display().to_string(),
@@ -167,7 +167,7 @@ fn show(root: &Path, path: &Path) -> String {
 /// Resolves `spec.path` inside `root` (canonical). An absolute path is read from the
 /// artifact root, as Flux's secure join does; `..` that would leave the root is refused
 /// (Flux silently stops at the root instead, which hides the mistake).
-fn resolve_path(root: &Path, path: &str) -> Result<PathBuf, GenerateError> {
+pub(crate) fn resolve_path(root: &Path, path: &str) -> Result<PathBuf, GenerateError> {
     let mut rel = PathBuf::new();
     for c in Path::new(path).components() {
         match c {
@@ -200,7 +200,7 @@ fn resolve_path(root: &Path, path: &str) -> Result<PathBuf, GenerateError> {
 
 /// The kustomization file of `dir` as Flux picks it: the first recognised name that
 /// is not a directory.
-fn find_kustomization(dir: &Path) -> Option<PathBuf> {
+pub(crate) fn find_kustomization(dir: &Path) -> Option<PathBuf> {
     KUSTOMIZATION_FILES
         .iter()
         .map(|n| dir.join(n))
@@ -287,7 +287,7 @@ fn load_or_generate(root: &Path, dir: &Path) -> Result<(PathBuf, bool, Mapping),
 /// directory with its own kustomization file is listed itself and not entered. Every
 /// listed file must be Kubernetes YAML: Flux fails on any other YAML file (a CI
 /// configuration, `.sops.yaml`) rather than skip it, and so does this.
-fn scan_manifests(root: &Path, base: &Path) -> Result<Vec<String>, GenerateError> {
+pub(crate) fn scan_manifests(root: &Path, base: &Path) -> Result<Vec<String>, GenerateError> {
     let mut out = Vec::new();
     // An explicit stack instead of recursion: artifact trees are untrusted and may
     // nest arbitrarily deep.
@@ -569,7 +569,7 @@ fn merge_image(images: &mut Vec<Yaml>, image: &Image) {
 }
 
 /// Flux's `IsLocalRelativePath`: not a remote reference and not absolute.
-fn is_local_relative(path: &str) -> bool {
+pub(crate) fn is_local_relative(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     let remote = [
         "git::",

@@ -6,11 +6,13 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod decryption;
 /// The tenant clients, shared with helm-controller (`ferroflux_ssa::clients`).
 pub use ferroflux_ssa::clients;
 pub mod dependencies;
 pub mod generator;
 pub mod reconciler;
+pub mod render;
 pub mod source;
 pub mod substitute;
 pub mod vars;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ferroflux_api::conditions::{self, ObjectWithConditions, reasons};
 use ferroflux_api::event::Severity;
-use ferroflux_api::kustomize::v1::{Kustomization, SubstituteStrategy};
+use ferroflux_api::kustomize::v1::Kustomization;
 use ferroflux_runtime::artifact::{ArtifactClient, Limits};
 use ferroflux_runtime::controller::{Outcome, ReconcileError, Reconciler};
 use ferroflux_runtime::events::Recorder;
@@ -22,6 +22,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use serde_json::Value;
 
+use crate::decryption::Decryptor;
 use crate::source::{self, SourceError};
 use ferroflux_ssa::clients::{ClientError, Clients, Target};
 
@@ -386,18 +387,13 @@ impl KustomizationReconciler {
         let vars = crate::vars::gather(&target.client, obj)
             .await
             .map_err(|msg| failed(reasons::BUILD_FAILED, msg, revision.clone()))?;
+        // The decryption Secret is read with the controller's own identity, as Flux.
+        let decryptor = Decryptor::for_kustomization(&self.clients.local().client, obj)
+            .await
+            .map_err(|e| failed(DECRYPTION_FAILED, e.to_string(), revision.clone()))?;
         let spec = obj.spec.clone();
-        let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
-            let mut objects = crate::generator::build(&root, &spec).map_err(|e| e.to_string())?;
-            let always = spec.substitute_strategy() == SubstituteStrategy::Always;
-            if spec.post_build.is_some() && (!vars.is_empty() || always) {
-                objects = crate::substitute::substitute(objects, &vars, false)
-                    .map_err(|e| e.to_string())?;
-            }
-            if let Some(meta) = &spec.common_metadata {
-                crate::generator::set_common_metadata(&mut objects, meta);
-            }
-            Ok(objects)
+        let built = tokio::task::spawn_blocking(move || {
+            crate::render::render(&root, &spec, &vars, decryptor.as_ref())
         })
         .await
         .map_err(|e| {
@@ -407,8 +403,14 @@ impl KustomizationReconciler {
                 revision.clone(),
             )
         })?;
-        let mut objects =
-            built.map_err(|msg| failed(reasons::BUILD_FAILED, msg, revision.clone()))?;
+        let mut objects = built.map_err(|e| {
+            let reason = if e.is_decryption() {
+                DECRYPTION_FAILED
+            } else {
+                reasons::BUILD_FAILED
+            };
+            failed(reason, e.to_string(), revision.clone())
+        })?;
         let name = obj.name_any();
         let ns = obj.namespace().unwrap_or_default();
         for o in &mut objects {
@@ -419,7 +421,6 @@ impl KustomizationReconciler {
 
     async fn steps(&self, obj: &mut Kustomization, started: Instant) -> Step<Verdict> {
         self.check_references(obj)?;
-        check_decryption(obj)?;
         let ns = obj.namespace().unwrap_or_default();
         let name = obj.name_any();
         let local = self.clients.local().client.clone();
@@ -462,9 +463,6 @@ impl KustomizationReconciler {
             .await
             .map_err(|e| client_failure(e, at()))?;
         let objects = self.build(obj, &artifact, &target).await?;
-        if obj.spec.decryption.is_none() {
-            refuse_encrypted(&objects).map_err(|msg| failed(DECRYPTION_FAILED, msg, at()))?;
-        }
 
         let manager = Manager::new(
             target.client.clone(),
@@ -742,42 +740,6 @@ fn health_target(h: &ferroflux_api::meta::NamespacedObjectKindReference, own_ns:
         name: h.name.clone(),
         version: version.to_string(),
     }
-}
-
-/// SOPS decryption is not implemented yet: a Kustomization that asks for
-/// it fails closed (nothing is applied) instead of applying ciphertext.
-fn check_decryption(obj: &Kustomization) -> Step<()> {
-    if obj.spec.decryption.is_some() {
-        return Err(Verdict::stalled(
-            DECRYPTION_FAILED,
-            "spec.decryption: SOPS decryption is not supported yet; nothing was applied",
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses a build holding a SOPS-encrypted object (a top-level `sops`
-/// metadata block) when the Kustomization asks for no decryption:
-/// applying ciphertext is never what was meant. `Err` is the message.
-fn refuse_encrypted(objects: &[Value]) -> Result<(), String> {
-    let Some(o) = objects
-        .iter()
-        .find(|o| o.get("sops").is_some_and(Value::is_object))
-    else {
-        return Ok(());
-    };
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let meta = &o["metadata"];
-    let ns = text(&meta["namespace"]);
-    let name = text(&meta["name"]);
-    let id = if ns.is_empty() {
-        format!("{}/{name}", text(&o["kind"]))
-    } else {
-        format!("{}/{ns}/{name}", text(&o["kind"]))
-    };
-    Err(format!(
-        "{id} is SOPS-encrypted but spec.decryption is not set; refusing to apply ciphertext (nothing was applied)"
-    ))
 }
 
 /// Labels every applied object with the Kustomization that owns it, so

@@ -236,7 +236,8 @@ async fn spec_decryption_fails_closed_and_applies_nothing() {
     repo.commit("first").unwrap();
     h.git_repository("flux-system", "app", "app", "1h").await;
 
-    // Asking for SOPS decryption: not supported yet, stalled, nothing applied.
+    // Asking for SOPS decryption with a key Secret that does not exist:
+    // not ready (the Secret may still come), nothing applied.
     h.kustomization(ks(
         "flux-system",
         "sops",
@@ -247,7 +248,7 @@ async fn spec_decryption_fails_closed_and_applies_nothing() {
     .await;
     let k = h
         .wait_ks("flux-system", "sops", "DecryptionFailed", |k| {
-            stalled(k) && not_ready_with(k, "SOPS decryption is not supported yet")
+            !stalled(k) && not_ready_with(k, "decryption secret 'flux-system/sops-keys' not found")
         })
         .await;
     assert_eq!(reason(&k), "DecryptionFailed");

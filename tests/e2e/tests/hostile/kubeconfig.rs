@@ -312,7 +312,24 @@ async fn spec_decryption_fails_closed() {
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: sops\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n",
     )
     .await;
-    wait_stalled(&e2e, "sops", "SOPS decryption is not supported yet").await;
+    // The key Secret does not exist: not ready (it may still come), nothing applied.
+    e2e.wait(
+        "Kustomization sops failing on its missing key Secret",
+        || async {
+            let k = e2e.get(Kind::Kustomization, "flux-system", "sops").await;
+            let k = k.unwrap_or_default();
+            match ready_condition(&k) {
+                Some((r, _, m))
+                    if r == "False"
+                        && m.contains("decryption secret 'flux-system/sops-age' not found") =>
+                {
+                    Ok(m)
+                }
+                _ => Err(format!("{:#}", k["status"])),
+            }
+        },
+    )
+    .await;
     let k = e2e
         .get(Kind::Kustomization, "flux-system", "sops")
         .await
