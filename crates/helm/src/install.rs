@@ -10,7 +10,7 @@ use ferroflux_gotemplate::Limits;
 use crate::chart::{Chart, LoadError};
 use crate::manifest::{Hook, Manifest, manifest_text, sort_manifests};
 use crate::objects::{DEFAULT_KUBE_VERSION, KubeVersion};
-use crate::render::{EngineOptions, ReleaseInfo, render};
+use crate::render::{EngineOptions, LiveLookup, ReleaseInfo, render};
 use crate::values::{self, Values};
 
 /// Options of a render, as `helm template` takes them.
@@ -30,6 +30,9 @@ pub struct TemplateOptions {
     pub include_crds: bool,
     /// Template limits.
     pub limits: Limits,
+    /// `lookup` against a cluster (helm-controller's); `None` renders offline,
+    /// every lookup an empty map, as `helm template`.
+    pub lookup: Option<LiveLookup>,
 }
 
 impl Default for TemplateOptions {
@@ -42,6 +45,7 @@ impl Default for TemplateOptions {
             is_upgrade: false,
             include_crds: false,
             limits: Limits::default(),
+            lookup: None,
         }
     }
 }
@@ -138,6 +142,7 @@ pub fn template(chart: &Chart, user: &Values, opts: &TemplateOptions) -> Result<
         api_versions: opts.api_versions.clone(),
         limits: opts.limits,
         strict: false,
+        lookup: opts.lookup.clone(),
     };
     let templates = render(&chart, &vals, &engine).map_err(Error::Render)?;
     let notes_key = format!("{}/templates/NOTES.txt", chart.name());

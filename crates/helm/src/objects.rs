@@ -75,8 +75,18 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
 /// client-go's).
 pub const DEFAULT_KUBE_VERSION: &str = "v1.36.0";
 
-/// Helm's version as `.Capabilities.HelmVersion` reports it.
-pub const HELM_VERSION: &str = "v4.2.3";
+/// `.Capabilities.HelmVersion.Version`. Helm's own default, which only a release
+/// build of the helm binary overwrites with the full version (through linker flags):
+/// Helm used as a library (the SDK, Flux's helm-controller) reports `vMAJOR.MINOR`.
+pub const HELM_VERSION: &str = "v4.2";
+
+/// `.Capabilities.HelmVersion.GoVersion`: the Go release Helm v4.2.3's SDK was built
+/// with, so templates see what they see under that engine.
+pub const HELM_GO_VERSION: &str = "go1.26.6";
+
+/// `.Capabilities.HelmVersion.KubeClientVersion`: Helm v4.2.3's client-go, as
+/// `vMAJOR.MINOR`.
+pub const HELM_KUBE_CLIENT_VERSION: &str = "v1.36";
 
 /// A parsed Kubernetes version (`.Capabilities.KubeVersion`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +146,7 @@ enum Kind {
     Files(Rc<BTreeMap<String, Rc<[u8]>>>),
     ApiVersions(Rc<Vec<String>>),
     Kube(Rc<KubeVersion>),
+    HelmVersion,
 }
 
 /// Globs made during one render are kept alive (and bounded) so their
@@ -205,15 +216,23 @@ impl Objects {
         let kv = self
             .register(kv, Kind::Kube(Rc::new(kube.clone())))
             .unwrap_or(Value::Nil);
+        // Helm's BuildInfo struct: its JSON names as the map's keys (toJson, toYaml),
+        // its Go field names answered by the method hook. Known difference: toJson
+        // writes the keys sorted where Go writes them in field order.
         let mut helm = BTreeMap::new();
-        helm.insert("Version".into(), Value::str(HELM_VERSION));
-        helm.insert("GitCommit".into(), Value::str(""));
-        helm.insert("GitTreeState".into(), Value::str(""));
-        helm.insert("GoVersion".into(), Value::str(""));
+        helm.insert("version".into(), Value::str(HELM_VERSION));
+        helm.insert("go_version".into(), Value::str(HELM_GO_VERSION));
+        helm.insert(
+            "kube_client_version".into(),
+            Value::str(HELM_KUBE_CLIENT_VERSION),
+        );
+        let helm = self
+            .register(Value::map(helm), Kind::HelmVersion)
+            .unwrap_or(Value::Nil);
         let mut caps = BTreeMap::new();
         caps.insert("APIVersions".into(), api);
         caps.insert("KubeVersion".into(), kv);
-        caps.insert("HelmVersion".into(), Value::map(helm));
+        caps.insert("HelmVersion".into(), helm);
         Value::map(caps)
     }
 
@@ -228,6 +247,7 @@ impl Objects {
                     Kind::Files(m) => Kind::Files(m.clone()),
                     Kind::ApiVersions(l) => Kind::ApiVersions(l.clone()),
                     Kind::Kube(k) => Kind::Kube(k.clone()),
+                    Kind::HelmVersion => Kind::HelmVersion,
                 }
             };
             this.call(kind, name, args)
@@ -319,6 +339,22 @@ impl Objects {
                     "Major" => &k.major,
                     "Minor" => &k.minor,
                     "GitVersion" | "String" => &k.normalized,
+                    _ => return None,
+                };
+                Some(Ok(Value::str(v)))
+            }
+            Kind::HelmVersion => {
+                let v = match name {
+                    "Version" => HELM_VERSION,
+                    "GitCommit" | "GitTreeState" => "",
+                    "GoVersion" => HELM_GO_VERSION,
+                    "KubeClientVersion" => HELM_KUBE_CLIENT_VERSION,
+                    // printed as Go prints the struct (it has no String method)
+                    "String" => {
+                        return Some(Ok(Value::str(format!(
+                            "{{{HELM_VERSION}   {HELM_GO_VERSION} {HELM_KUBE_CLIENT_VERSION}}}"
+                        ))));
+                    }
                     _ => return None,
                 };
                 Some(Ok(Value::str(v)))

@@ -2,8 +2,10 @@
 //! one template set, each rendered with its chart's built-in objects.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
-use ferroflux_gotemplate::{Limits, Templates, Value};
+use ferroflux_gotemplate::{Limits, Lookup, Templates, Value};
 
 use crate::chart::Chart;
 use crate::objects::{KubeVersion, Objects};
@@ -24,6 +26,70 @@ pub struct ReleaseInfo {
     pub is_upgrade: bool,
 }
 
+/// Helm's `lookup apiVersion kind namespace name` against a cluster: the object as
+/// the API server returns it (JSON), a list object (`{"apiVersion": "v1", "kind":
+/// "SecretList", "items": [...]}`) when `name` is empty, and `null` (or `{}`) when
+/// there is no such object or kind, which templates see as an empty map, as Helm
+/// answers a NotFound. `Err(message)` fails the render as Helm does:
+/// `error calling lookup: MESSAGE`.
+///
+/// Called synchronously on the rendering thread, once per `lookup` call; a client
+/// backed by an async runtime blocks on it there (render inside `spawn_blocking`).
+/// The callback decides what may be read and bounds what it returns.
+pub type LookupFn =
+    dyn Fn(&str, &str, &str, &str) -> Result<serde_json::Value, String> + Send + Sync;
+
+/// A [`LookupFn`] shared by the options that carry it.
+#[derive(Clone)]
+pub struct LiveLookup(pub Arc<LookupFn>);
+
+impl LiveLookup {
+    /// Wraps a lookup callback.
+    pub fn new(
+        f: impl Fn(&str, &str, &str, &str) -> Result<serde_json::Value, String> + Send + Sync + 'static,
+    ) -> LiveLookup {
+        LiveLookup(Arc::new(f))
+    }
+
+    /// The hook gotemplate calls: the object converted as Kubernetes' unstructured
+    /// decoder gives it to Helm (integers `int64`, other numbers `float64`).
+    fn hook(&self) -> Lookup {
+        let f = self.0.clone();
+        Lookup(Rc::new(move |api, kind, ns, name| {
+            f(api, kind, ns, name).map(|j| match j {
+                serde_json::Value::Null => Value::map(BTreeMap::new()),
+                j => unstructured(&j),
+            })
+        }))
+    }
+}
+
+impl std::fmt::Debug for LiveLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveLookup")
+    }
+}
+
+/// JSON as `unstructured.Unstructured` holds it: whole numbers are `int64`.
+fn unstructured(j: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match j {
+        J::Null => Value::Nil,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int64(i),
+            None => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        J::String(s) => Value::str(s),
+        J::Array(a) => Value::list(a.iter().map(unstructured).collect()),
+        J::Object(o) => Value::map(
+            o.iter()
+                .map(|(k, v)| (k.clone(), unstructured(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// What the engine needs beside the chart and values.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -37,6 +103,9 @@ pub struct EngineOptions {
     pub limits: Limits,
     /// `missingkey=error` (Helm's `--strict` lint mode).
     pub strict: bool,
+    /// `lookup` against a cluster; `None` finds nothing (an empty map), as
+    /// `helm template` and client-only dry runs.
+    pub lookup: Option<LiveLookup>,
 }
 
 struct Renderable {
@@ -155,6 +224,7 @@ pub fn render(
     let mut set = Templates::helm();
     set.limits = opts.limits;
     set.methods = Some(objects.methods());
+    set.lookup = opts.lookup.as_ref().map(LiveLookup::hook);
     if opts.strict {
         set.missing_key = ferroflux_gotemplate::MissingKey::Error;
     }

@@ -220,6 +220,19 @@ fn cases() -> Vec<Case> {
         ],
         "port: 8080\n",
     ));
+    // the SDK renders client-only: every lookup finds nothing; ours is given a
+    // live callback that finds nothing, which must read the same
+    out.push(case(
+        "lookup-absent-and-helm-version",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: looker\nversion: 1.0.0\n"),
+            (
+                "templates/cm.yaml",
+                "{{- $s := lookup \"v1\" \"Secret\" \"ns\" \"db\" }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: looked\ndata:\n  secret: {{ $s | toJson | quote }}\n  type: {{ typeOf $s | quote }}\n  found: {{ if $s }}\"yes\"{{ else }}\"no\"{{ end }}\n  list: {{ lookup \"v1\" \"ConfigMap\" \"ns\" \"\" | toJson | quote }}\n  pw: {{ dig \"data\" \"password\" \"fresh\" $s | quote }}\n  helm: {{ .Capabilities.HelmVersion.Version | quote }}\n  helmPrinted: \"{{ .Capabilities.HelmVersion }}\"\n  helmGo: {{ .Capabilities.HelmVersion.GoVersion | quote }}\n  helmKube: {{ .Capabilities.HelmVersion.KubeClientVersion | quote }}\n  helmGit: {{ printf \"%s/%s\" .Capabilities.HelmVersion.GitCommit .Capabilities.HelmVersion.GitTreeState | quote }}\n  helmJson: {{ .Capabilities.HelmVersion | toJson | fromJson | toJson | quote }}\n  newer: {{ semverCompare \">=4.0.0-0\" .Capabilities.HelmVersion.Version | quote }}\n",
+            ),
+        ],
+        "",
+    ));
     out.push(case(
         "kube-version-refused",
         &[
@@ -315,6 +328,9 @@ fn generated_charts_render_as_the_helm_sdk_renders_them() {
             namespace: "ns".into(),
             kube_version: c.kube_version.map(String::from),
             api_versions: c.api_versions.iter().map(|s| s.to_string()).collect(),
+            lookup: c.name.starts_with("lookup").then(|| {
+                ferroflux_helm::render::LiveLookup::new(|_, _, _, _| Ok(serde_json::Value::Null))
+            }),
             ..TemplateOptions::default()
         };
         let user =

@@ -2,5 +2,6 @@
 
 mod conformance;
 mod differential;
+mod lookup;
 mod release;
 mod render;
