@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod build_kustomization;
 pub mod connect;
 pub mod demo;
 mod demo_app;

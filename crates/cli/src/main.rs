@@ -76,6 +76,19 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Build Flux objects locally (as `flux build`).
+    Build {
+        #[command(subcommand)]
+        command: BuildCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BuildCommand {
+    /// Build a Kustomization from a local directory, decrypting SOPS files with the
+    /// given keys, and print what kustomize-controller would apply.
+    #[command(visible_alias = "ks")]
+    Kustomization(ferroflux_cli::build_kustomization::BuildKustomizationArgs),
 }
 
 #[derive(Subcommand)]
@@ -196,6 +209,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "ferroflux", &mut out);
             Ok(())
+        }
+        Command::Build {
+            command: BuildCommand::Kustomization(args),
+        } => {
+            let mut out = std::io::stdout().lock();
+            block_on(ferroflux_cli::build_kustomization::run(&args, &mut out))
         }
         Command::Helm {
             command: HelmCommand::Template(args),

@@ -1,6 +1,7 @@
 //! The `ferroflux` binary as a user runs it.
 
 mod artifact;
+mod build_kustomization;
 mod cluster;
 mod completion;
 mod demo;
