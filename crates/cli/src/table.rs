@@ -5,40 +5,42 @@ use std::io::{IsTerminal, Write};
 
 /// Writes `rows` under `header` (uppercased; none if empty) as flux does:
 /// left-aligned columns padded to their widest cell and separated by a tab.
+/// A cell of several lines takes as many lines, the other columns blank, so
+/// a multi-line event message stays in its column.
 pub fn write_table(
     out: &mut dyn Write,
     header: &[&str],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
-    let columns = header
-        .len()
-        .max(rows.iter().map(Vec::len).max().unwrap_or(0));
-    let mut widths = vec![0usize; columns];
     let header: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
-    for row in std::iter::once(&header).chain(rows) {
+    let all: Vec<&Vec<String>> = std::iter::once(&header)
+        .filter(|h| !h.is_empty())
+        .chain(rows)
+        .collect();
+    let columns = all.iter().map(|r| r.len()).max().unwrap_or(0);
+    let mut widths = vec![0usize; columns];
+    for row in &all {
         for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
+            let w = cell.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            widths[i] = widths[i].max(w);
         }
     }
-    let mut line = |row: &[String]| -> std::io::Result<()> {
-        let mut text = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(cell);
-                let pad = widths[i] - cell.chars().count();
-                text.extend(std::iter::repeat_n(' ', pad));
-                text.push('\t');
+    for row in all {
+        let cells: Vec<Vec<&str>> = row.iter().map(|c| c.lines().collect()).collect();
+        let height = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        for line_no in 0..height {
+            let mut text = String::new();
+            for (i, lines) in cells.iter().enumerate() {
+                let part = lines.get(line_no).copied().unwrap_or("");
+                text.push_str(part);
+                if i + 1 < cells.len() {
+                    let pad = widths[i] - part.chars().count();
+                    text.extend(std::iter::repeat_n(' ', pad));
+                    text.push('\t');
+                }
             }
+            writeln!(out, "{}", text.trim_end())?;
         }
-        writeln!(out, "{}", text.trim_end())
-    };
-    if !header.is_empty() {
-        line(&header)?;
-    }
-    for row in rows {
-        line(row)?;
     }
     Ok(())
 }
@@ -105,6 +107,24 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "NAME   \tREADY\tMESSAGE\npodinfo\tTrue \tok\na      \tFalse\n"
+        );
+    }
+
+    #[test]
+    fn a_cell_of_several_lines_keeps_its_column() {
+        let mut out = Vec::new();
+        write_table(
+            &mut out,
+            &["Object", "Message"],
+            &[vec![
+                "Kustomization/apps".into(),
+                "one created\ntwo created".into(),
+            ]],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "OBJECT            \tMESSAGE\nKustomization/apps\tone created\n                  \ttwo created\n"
         );
     }
 }
