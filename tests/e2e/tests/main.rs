@@ -12,4 +12,5 @@ mod hostile;
 mod oci;
 mod restarts;
 mod seeds;
+mod sops;
 mod support;
