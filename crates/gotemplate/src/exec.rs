@@ -259,13 +259,7 @@ impl<'a> Exec<'a> {
         else_list: Option<&List>,
     ) -> R<()> {
         // the declared variables are bound per element, not to the whole pipeline
-        let decl_free = Pipe {
-            pos: pipe.pos,
-            decl: vec![],
-            is_assign: false,
-            cmds: pipe.cmds.clone(),
-        };
-        let v = self.eval_pipe(dot, &decl_free)?;
+        let v = stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.eval_cmds(dot, pipe))?;
         let mark = self.vars.len();
         let items: Vec<(Value, Value)> = match &v {
             Value::List(l) => l
@@ -357,12 +351,17 @@ impl<'a> Exec<'a> {
         stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.eval_pipe_inner(dot, pipe))
     }
 
-    fn eval_pipe_inner(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+    /// The pipeline's commands, each fed the previous one's value.
+    fn eval_cmds(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
         let mut v: Option<Value> = None;
         for cmd in &pipe.cmds {
             v = Some(self.eval_cmd(dot, cmd, v)?);
         }
-        let v = v.unwrap_or_default();
+        Ok(v.unwrap_or_default())
+    }
+
+    fn eval_pipe_inner(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+        let v = self.eval_cmds(dot, pipe)?;
         for d in &pipe.decl {
             if pipe.is_assign && !self.vars.iter().any(|(n, _)| n == d) {
                 let at = pipe.cmds.last().and_then(|c| c.args.last());

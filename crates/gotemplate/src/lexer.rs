@@ -4,8 +4,9 @@
 /// What a token is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
-    /// Plain text between actions (already trimmed by trim markers).
-    Text(String),
+    /// Plain text between actions (already trimmed by trim markers); shared, as
+    /// the parser looks at tokens again after backing up.
+    Text(std::rc::Rc<str>),
     /// A comment action `{{/* ... */}}`.
     Comment,
     /// `{{`.
@@ -93,7 +94,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
         let Some(l) = next else {
             if !text.is_empty() {
                 out.push(Token {
-                    tok: Tok::Text(text.to_string()),
+                    tok: Tok::Text(std::rc::Rc::from(text)),
                     pos: start,
                 });
             }
@@ -106,7 +107,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
         }
         if !text.is_empty() {
             out.push(Token {
-                tok: Tok::Text(text.to_string()),
+                tok: Tok::Text(std::rc::Rc::from(text)),
                 pos: start,
             });
         }

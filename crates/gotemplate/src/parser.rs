@@ -407,7 +407,7 @@ impl Parser<'_> {
     fn parse_item(&mut self) -> R<Item> {
         let t = self.next();
         match t.tok {
-            Tok::Text(s) => Ok(Item::Node(Node::Text(Rc::from(s)))),
+            Tok::Text(s) => Ok(Item::Node(Node::Text(s))),
             Tok::Comment => Ok(Item::Node(Node::Text(Rc::from("")))),
             Tok::Left => self.parse_action(),
             other => Err((format!("unexpected {other:?}"), t.pos)),

@@ -193,7 +193,7 @@ impl Templates {
         let mut ex = Exec::new(self, tree.clone());
         ex.run(tree, data.clone(), 0, &"")?;
         let out = std::mem::take(&mut ex.out);
-        Ok(if self.strip_no_value {
+        Ok(if self.strip_no_value && out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
             out

@@ -551,3 +551,25 @@ fn aes_and_derived_passwords_interoperate_with_sprig() {
         "cannot find password template nope"
     );
 }
+
+#[test]
+fn rsa_keys_from_the_prime_search_are_exact_sized_and_valid() {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    // genCA's 2048-bit keys, a few: the size must hold for every draw
+    // (genPrivateKey's 4096-bit keys take the same path; unoptimised, as this
+    // crate's generic code is in tests, one takes tens of seconds)
+    for _ in 0..4 {
+        let (pem, bits) = (ok("{{ (genCA \"x\" 1).Key }}", "{}"), 2048);
+        let k = rsa::RsaPrivateKey::from_pkcs1_pem(&pem).expect("PKCS #1 RSA key");
+        k.validate().expect("a consistent RSA key");
+        assert_eq!(k.n().bits(), bits);
+        assert_eq!(k.e(), &rsa::BigUint::from(65537u32));
+        let primes = k.primes();
+        assert_eq!(primes.len(), 2);
+        assert_ne!(primes[0], primes[1]);
+        for p in primes {
+            assert_eq!(p.bits(), bits / 2);
+        }
+    }
+}

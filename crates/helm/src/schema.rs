@@ -15,7 +15,12 @@ pub fn validate(
     let validator = jsonschema::validator_for(&schema)
         .map_err(|e| format!("values.schema.json is not a valid schema: {e}"))?;
     // Go marshals float64s without a fraction as integers
-    let instance = integral(&J::Object(values.clone()));
+    let instance = J::Object(
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), integral(v)))
+            .collect(),
+    );
     let mut out = vec![];
     for e in validator.iter_errors(&instance) {
         let msg = message(e.kind(), e.instance()).unwrap_or_else(|| e.to_string());

@@ -111,9 +111,51 @@ struct Key {
 }
 
 fn new_rsa_key(bits: usize) -> Result<Key, String> {
-    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits)
-        .map_err(|e| format!("error generating RSA key: {e}"))?;
+    let key = match bits {
+        2048 => rsa_from_primes::<{ crypto_bigint::U1024::LIMBS }>(bits),
+        4096 => rsa_from_primes::<{ crypto_bigint::U2048::LIMBS }>(bits),
+        _ => rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits),
+    }
+    .map_err(|e| format!("error generating RSA key: {e}"))?;
     rsa_key(&key)
+}
+
+/// A two-prime RSA key of exactly `bits` bits with e = 65537 (as Go's
+/// `rsa.GenerateKey`), its primes `bits / 2` bits each from crypto-primes
+/// (sieve, then Miller-Rabin base 2 and a strong Lucas test); the key is
+/// assembled and checked by the rsa crate. `L` limbs hold `bits / 2` bits.
+fn rsa_from_primes<const L: usize>(bits: usize) -> rsa::errors::Result<rsa::RsaPrivateKey>
+where
+    crypto_bigint::Uint<L>: crypto_bigint::Encoding,
+{
+    use crypto_bigint::Encoding;
+    let half = bits / 2;
+    let to_big = |p: crypto_bigint::Uint<L>| rsa::BigUint::from_bytes_be(p.to_be_bytes().as_ref());
+    loop {
+        let p = to_big(random_prime::<L>(half));
+        let q = to_big(random_prime::<L>(half));
+        // the two top bits set in both primes give a product of exactly `bits`
+        // bits; a key the rsa crate refuses (p == q, e not invertible) is drawn again
+        match rsa::RsaPrivateKey::from_p_q(p, q, rsa::BigUint::from(65537u32)) {
+            Ok(k) if rsa::traits::PublicKeyParts::n(&k).bits() == bits => return Ok(k),
+            _ => continue,
+        }
+    }
+}
+
+/// A random prime of exactly `bits` bits whose two top bits are set.
+fn random_prime<const L: usize>(bits: usize) -> crypto_bigint::Uint<L> {
+    use crypto_primes::hazmat::{Sieve, random_odd_uint};
+    let rng = &mut rsa::rand_core::OsRng;
+    loop {
+        let start: crypto_bigint::Uint<L> =
+            random_odd_uint::<L>(rng, bits) | (crypto_bigint::Uint::<L>::ONE << (bits - 2));
+        for candidate in Sieve::new(&start, bits, false) {
+            if crypto_primes::is_prime_with_rng(rng, &candidate) {
+                return candidate;
+            }
+        }
+    }
 }
 
 fn rsa_key(key: &rsa::RsaPrivateKey) -> Result<Key, String> {

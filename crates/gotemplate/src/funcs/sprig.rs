@@ -153,8 +153,33 @@ pub(crate) fn deep_copy(v: &Value) -> Value {
     }
 }
 
+/// Compiled patterns kept per thread: charts call `regexMatch` and friends with
+/// the same few literal patterns in every include and every render, and
+/// compiling one costs far more than matching it (Go's compiler is cheap; this
+/// one builds automata). Bounded in count and pattern length.
+const REGEX_CACHE_ENTRIES: usize = 64;
+const REGEX_CACHE_PATTERN_LEN: usize = 1024;
+
+thread_local! {
+    static REGEX_CACHE: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 fn regex(re: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(re).map_err(|e| format!("error parsing regexp: {e}"))
+    if let Some(r) = REGEX_CACHE.with(|c| c.borrow().get(re).cloned()) {
+        return Ok(r);
+    }
+    let r = regex::Regex::new(re).map_err(|e| format!("error parsing regexp: {e}"))?;
+    if re.len() <= REGEX_CACHE_PATTERN_LEN {
+        REGEX_CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= REGEX_CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(re.to_string(), r.clone());
+        });
+    }
+    Ok(r)
 }
 
 fn until_step(start: i64, stop: i64, step: i64) -> Result<Value, String> {
