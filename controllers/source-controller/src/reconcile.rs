@@ -77,6 +77,13 @@ pub fn failed(reason: &str, message: impl Into<String>) -> StepFailure {
     Verdict::failed(reason, message).into()
 }
 
+/// A wait on something outside the object that a watch reports (a source
+/// with no artifact yet): `Reconciling`, no failure condition, no event;
+/// looked at again after a minute at the latest.
+pub fn waiting(reason: &str, message: impl Into<String>) -> StepFailure {
+    Verdict::progressing(reason, message, std::time::Duration::from_secs(60)).into()
+}
+
 /// A failure that needs a spec change (`Stalled=True`), retried with
 /// backoff all the same.
 pub fn stalled(reason: &str, message: impl Into<String>) -> StepFailure {
@@ -165,6 +172,33 @@ pub trait ArtifactSource: Send + Sync + 'static {
     /// Drops what the kind keeps for the object besides its artifacts
     /// (caches), when the object is deleted.
     fn forget(&self, _obj: &Self::Object) {}
+
+    /// The reason and message of `Ready` (and `ArtifactInStorage`, and the
+    /// event announcing a new artifact) once the artifact at `revision` is
+    /// stored and recorded in `obj`: by default `Succeeded`, "stored
+    /// artifact for revision '<revision>'".
+    fn ready_summary(_obj: &Self::Object, revision: &str) -> (String, String) {
+        (
+            reasons::SUCCEEDED.to_string(),
+            format!("stored artifact for revision '{revision}'"),
+        )
+    }
+
+    /// The reason of the event announcing a new artifact (`NewArtifact`;
+    /// Flux's HelmChart uses its build's reason).
+    fn new_artifact_reason(_obj: &Self::Object) -> String {
+        "NewArtifact".to_string()
+    }
+
+    /// The reason and message of `ArtifactOutdated`, set while the remote
+    /// has a revision that is not stored yet (kept when fetching or storing
+    /// it fails, removed once it is stored): Flux's `NewRevision`.
+    fn outdated(_obj: &Self::Object, revision: &str) -> (&'static str, String) {
+        (
+            reasons::NEW_REVISION,
+            format!("new upstream revision '{revision}'"),
+        )
+    }
 }
 
 /// The shared artifact reconcile, for the source kind `S`.
@@ -212,8 +246,21 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
             .is_some_and(|a| a.revision == revision && self.storage.exists(a))
             && S::spec_unchanged(obj);
         if up_to_date {
-            return Ok(stored(&revision));
+            return Ok(stored::<S>(obj, &revision));
         }
+        // Until the new revision is stored, the object says so; a failure
+        // below leaves it in place (removed by `conclude` on success).
+        let (reason, message) = S::outdated(obj, &revision);
+        let generation = obj.meta().generation;
+        conditions::set(
+            obj.conditions_mut(),
+            conditions::ARTIFACT_OUTDATED,
+            true,
+            reason,
+            &message,
+            generation,
+            conditions::now(),
+        );
 
         // Fetches go to the scratch directory, removed on every return.
         let mut builder = tempfile::Builder::new();
@@ -252,11 +299,11 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
             S::set_artifact(obj, artifact);
         }
         S::record(obj, record);
-        let verdict = stored(&new_revision);
+        let verdict = stored::<S>(obj, &new_revision);
         Ok(if changed {
             let message = verdict.message().to_string();
             verdict.announce(Announcement {
-                reason: "NewArtifact".to_string(),
+                reason: S::new_artifact_reason(obj),
                 message,
                 metadata: BTreeMap::from([("revision".to_string(), new_revision)]),
             })
@@ -314,6 +361,7 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
             Ok(verdict) => {
                 let conds = obj.conditions_mut();
                 conditions::remove(conds, conditions::FETCH_FAILED);
+                conditions::remove(conds, conditions::ARTIFACT_OUTDATED);
                 for c in S::FAILURE_CONDITIONS {
                     conditions::remove(conds, c);
                 }
@@ -321,13 +369,15 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
                     conds,
                     conditions::ARTIFACT_IN_STORAGE,
                     true,
-                    reasons::SUCCEEDED,
+                    verdict.reason(),
                     verdict.message(),
                     generation,
                     now,
                 );
                 verdict
             }
+            // A wait (a source with no artifact yet) is no failure.
+            Err(StepFailure { verdict, .. }) if verdict.is_waiting() => verdict,
             Err(StepFailure { verdict, condition }) => {
                 let conds = obj.conditions_mut();
                 for type_ in condition.into_iter().chain([conditions::FETCH_FAILED]) {
@@ -349,11 +399,9 @@ impl<S: ArtifactSource> ArtifactReconciler<S> {
 }
 
 /// The ready verdict of an artifact in storage at `revision`.
-fn stored(revision: &str) -> Verdict {
-    Verdict::ready(
-        reasons::SUCCEEDED,
-        format!("stored artifact for revision '{revision}'"),
-    )
+fn stored<S: ArtifactSource>(obj: &S::Object, revision: &str) -> Verdict {
+    let (reason, message) = S::ready_summary(obj, revision);
+    Verdict::ready(reason, message)
 }
 
 impl<S: ArtifactSource> Reconciler<S::Object> for ArtifactReconciler<S> {

@@ -29,7 +29,9 @@ use crate::helm::http::RepoClient;
 use crate::helm::index::{self, ChartVersion};
 use crate::helm::{self, HelmError};
 use crate::ignore::IgnoreRules;
-use crate::reconcile::{ArtifactReconciler, ArtifactSource, Fetched, SourceStep, failed, stalled};
+use crate::reconcile::{
+    ArtifactReconciler, ArtifactSource, Fetched, SourceStep, failed, stalled, waiting,
+};
 use crate::storage::Storage;
 
 /// Reason of a chart whose signature verification is asked for (Flux's).
@@ -233,7 +235,7 @@ impl HelmCharts {
             .and_then(|s| s.artifact.clone())
             .filter(|a| self.storage.exists(a))
             .ok_or_else(|| {
-                failed(
+                waiting(
                     SOURCE_UNAVAILABLE,
                     format!(
                         "HelmRepository '{}/{}' has no index artifact yet",
@@ -556,6 +558,67 @@ impl ArtifactSource for HelmCharts {
     fn file_name(record: &ChartRecord) -> Option<String> {
         Some(record.file_name.clone())
     }
+
+    fn ready_summary(obj: &HelmChart, revision: &str) -> (String, String) {
+        let (reason, message) = build_summary(obj, revision);
+        (reason.to_string(), message)
+    }
+
+    fn new_artifact_reason(obj: &HelmChart) -> String {
+        let revision = Self::artifact(obj)
+            .map(|a| a.revision.clone())
+            .unwrap_or_default();
+        build_summary(obj, &revision).0.to_string()
+    }
+
+    fn outdated(obj: &HelmChart, revision: &str) -> (&'static str, String) {
+        (
+            NEW_CHART,
+            format!("new chart version '{revision}' of '{}'", obj.spec.chart),
+        )
+    }
+}
+
+/// Reason of a chart pulled as it is (Flux's).
+pub const CHART_PULL_SUCCEEDED: &str = "ChartPullSucceeded";
+/// Reason of a chart packaged here (Flux's).
+pub const CHART_PACKAGE_SUCCEEDED: &str = "ChartPackageSucceeded";
+/// Reason of `ArtifactOutdated` while a new chart version is not stored
+/// (Flux's).
+pub const NEW_CHART: &str = "NewChart";
+
+/// Flux's summary of the chart stored at `revision`: "pulled" when it is
+/// the repository's archive as it is, "packaged" when it was built from a
+/// source or repackaged with values files (which are then listed as Go
+/// prints a list).
+fn build_summary(obj: &HelmChart, revision: &str) -> (&'static str, String) {
+    let status = obj.status.as_ref();
+    let file_name = status
+        .and_then(|s| s.artifact.as_ref())
+        .and_then(|a| a.path.rsplit('/').next());
+    let name = file_name
+        .and_then(|f| f.strip_suffix(".tgz"))
+        .and_then(|f| f.strip_suffix(revision))
+        .and_then(|f| f.strip_suffix('-'))
+        .unwrap_or(obj.spec.chart.as_str());
+    let values_files = status
+        .map(|s| s.observed_values_files.clone())
+        .unwrap_or_default();
+    let packaged = obj.spec.source_ref.kind != HelmChartSourceKind::HelmRepository
+        || !obj.spec.values_files.is_empty();
+    let (reason, action) = if packaged {
+        (CHART_PACKAGE_SUCCEEDED, "packaged")
+    } else {
+        (CHART_PULL_SUCCEEDED, "pulled")
+    };
+    let mut message = format!("{action} '{name}' chart with version '{revision}'");
+    if !values_files.is_empty() {
+        message.push_str(&format!(
+            " and merged values files [{}]",
+            values_files.join(" ")
+        ));
+    }
+    (reason, message)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use super::helm_repository::{credentials, repo_client};
 use crate::helm::http::{RepoClient, normalize_url};
 use crate::helm::local::{self, SourceChart};
 use crate::helm::{self, HelmError, index, oci};
-use crate::reconcile::{SourceStep, failed};
+use crate::reconcile::{SourceStep, failed, waiting};
 use crate::storage::Storage;
 
 /// A GitRepository's or Bucket's artifact, as a HelmChart reads it.
@@ -74,9 +74,10 @@ pub async fn source_artifact(
         }
     };
     let artifact = artifact.filter(|a| storage.exists(a)).ok_or_else(|| {
-        unavailable(format!(
-            "no artifact available for {kind} source '{ns}/{name}'"
-        ))
+        waiting(
+            SOURCE_UNAVAILABLE,
+            format!("no artifact available for {kind} source '{ns}/{name}'"),
+        )
     })?;
     let archive = storage.local_path(&artifact).map_err(|e| {
         failed(

@@ -247,9 +247,42 @@ async fn a_chart_from_git_is_built_with_local_http_and_oci_dependencies() {
         status.observed_values_files,
         ["charts/app/values.yaml", "charts/app/values-prod.yaml"]
     );
+    // Flux's words: Ready and ArtifactInStorage say what was built.
+    let summary = format!(
+        "packaged 'app' chart with version '{revision}' and merged values files [charts/app/values.yaml charts/app/values-prod.yaml]"
+    );
     assert_eq!(
-        ready_reason(&ready).unwrap().2,
-        format!("stored artifact for revision '{revision}'")
+        ready_reason(&ready).unwrap(),
+        (true, "ChartPackageSucceeded".to_string(), summary.clone())
+    );
+    let stored = conditions::get(ready.conditions(), conditions::ARTIFACT_IN_STORAGE).unwrap();
+    assert_eq!(
+        (stored.reason.as_str(), stored.message.as_str()),
+        ("ChartPackageSucceeded", summary.as_str())
+    );
+    assert!(conditions::get(ready.conditions(), conditions::ARTIFACT_OUTDATED).is_none());
+    let announced = |events: &[serde_json::Value]| {
+        events.iter().any(|e| {
+            e["reason"] == "ChartPackageSucceeded"
+                && e["message"] == summary.as_str()
+                && e["metadata"]["source.toolkit.fluxcd.io/revision"] == revision.as_str()
+        })
+    };
+    for _ in 0..200 {
+        if announced(&h.events.events()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(announced(&h.events.events()), "{:?}", h.events.events());
+    // Waiting for the GitRepository's first artifact was no failure.
+    assert!(
+        !h.events
+            .events()
+            .iter()
+            .any(|e| e["involvedObject"]["kind"] == "HelmChart" && e["severity"] == "error"),
+        "{:?}",
+        h.events.events()
     );
 
     // Helm loads the package: every dependency in charts/, merged values,
@@ -367,6 +400,10 @@ async fn a_chart_from_a_bucket_follows_its_version_and_bad_paths_stall() {
 
     let ready = wait_for(&charts, "app", "Ready", is_ready).await;
     assert_eq!(chart_revision(&ready).as_deref(), Some("0.1.0"));
+    assert_eq!(
+        ready_reason(&ready).unwrap().2,
+        "packaged 'app' chart with version '0.1.0'"
+    );
     let first = ready.status.clone().unwrap().artifact.unwrap();
     assert_eq!(first.path, format!("helmchart/{NS}/app/app-0.1.0.tgz"));
     let bucket_revision = ready
@@ -414,6 +451,13 @@ async fn a_chart_from_a_bucket_follows_its_version_and_bad_paths_stall() {
         assert!(message.contains(words), "{name}: {message}");
         assert!(failed.status.as_ref().unwrap().artifact.is_none(), "{name}");
     }
+    // The escaping dependency fails after the chart's version was read:
+    // the object says a new chart is waiting to be stored.
+    let escape = charts.get("escape").await.unwrap();
+    let outdated = conditions::get(escape.conditions(), conditions::ARTIFACT_OUTDATED).unwrap();
+    assert_eq!(outdated.status, "True");
+    assert_eq!(outdated.reason, "NewChart");
+    assert!(outdated.message.contains("'1.0.0'"), "{}", outdated.message);
 
     // The same version with other content: ChartVersion keeps the artifact.
     let buckets: Api<Bucket> = Api::namespaced(h.client.clone(), NS);
@@ -540,6 +584,14 @@ async fn charts_from_an_oci_helm_repository() {
     assert_eq!(
         artifact.path,
         format!("helmchart/{NS}/app/app-1.3.0+build.1.tgz")
+    );
+    assert_eq!(
+        ready_reason(&ready).unwrap(),
+        (
+            true,
+            "ChartPullSucceeded".to_string(),
+            "pulled 'app' chart with version '1.3.0+build.1'".to_string()
+        )
     );
     let view = sdk_view(&python, &ready).await;
     assert_eq!(view["metadata"]["version"], "1.3.0+build.1");
