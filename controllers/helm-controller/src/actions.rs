@@ -65,6 +65,8 @@ pub struct Release<'a> {
     pub caps: &'a Capabilities,
     /// Requests in flight at once while applying.
     pub concurrency: usize,
+    /// Notified when a newer generation of the HelmRelease arrives.
+    pub cancel: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 fn status_of(record: &Record) -> String {
@@ -155,7 +157,13 @@ impl Release<'_> {
             .filter(|m| jobs || !(m.kind == "Job" && m.group == "batch"))
             .collect();
         self.waits
-            .until_ready(&self.manager(), &metas, timeout, self.watch)
+            .until_ready(
+                &self.manager(),
+                &metas,
+                timeout,
+                self.watch,
+                self.cancel.as_deref(),
+            )
             .await
     }
 
@@ -344,7 +352,19 @@ impl Release<'_> {
             .await
             .map_err(|e| Failed::before_record(format!("Unable to continue with update: {e}")))?;
         }
-        let old = self.stored_objects(&current.release.manifest).await;
+        // What the new revision no longer has goes: from the deployed
+        // revision, and (better than Helm, which leaves them behind) from a
+        // failed one after it.
+        let mut old = self.stored_objects(&current.release.manifest).await;
+        if last.release.version != current.release.version {
+            for o in self.stored_objects(&last.release.manifest).await {
+                let known = ObjMeta::of(&o)
+                    .is_ok_and(|m| objects::metas(&old).iter().any(|x| x.same_object(&m)));
+                if !known {
+                    old.push(o);
+                }
+            }
+        }
         let mut record = revision::upgrade(
             last,
             &current.release,

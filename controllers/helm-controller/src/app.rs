@@ -12,7 +12,7 @@ use ferroflux_ssa::clients::Clients;
 use tokio::task::JoinHandle;
 
 use crate::reconciler::{HelmReleaseReconciler, Options};
-use crate::waits::Waits;
+use crate::waits::{Cancels, Waits};
 
 /// The controller's name in events, metrics and leases.
 pub const CONTROLLER: &str = "helm-controller";
@@ -79,8 +79,15 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
     )
     .with_kubeconfig_policy(config.kubeconfig_policy);
     let waits = Waits::new(client.clone(), clients.local().resolver.clone());
-    let reconciler =
-        HelmReleaseReconciler::new(clients, artifacts, recorder, config.options, waits);
+    let cancels = Cancels::default();
+    let reconciler = HelmReleaseReconciler::new(
+        clients,
+        artifacts,
+        recorder,
+        config.options,
+        waits,
+        cancels.clone(),
+    );
     let namespace = config.loop_config.namespace.clone();
     let metrics = config.loop_config.metrics.clone();
     let watch_client = client.clone();
@@ -92,7 +99,7 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         move |c| {
             let ns = namespace.as_deref();
             let c = crate::watches::watch_sources(c, watch_client.clone(), ns);
-            let c = crate::watches::watch_dependencies(c, watch_client.clone(), ns);
+            let c = crate::watches::watch_dependencies(c, watch_client.clone(), ns, cancels);
             crate::watches::watch_values(c, watch_client, ns)
         },
     );

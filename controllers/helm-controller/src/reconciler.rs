@@ -36,7 +36,7 @@ use crate::snapshot;
 use crate::state::{self, State};
 use crate::storage::Storage;
 use crate::values;
-use crate::waits::Waits;
+use crate::waits::{CANCELLED, Cancels, Waits};
 
 /// Condition types and reasons of HelmReleases (Flux's).
 pub mod helm_reasons {
@@ -115,6 +115,7 @@ pub struct HelmReleaseReconciler {
     recorder: Recorder,
     options: Options,
     waits: Waits,
+    cancels: Cancels,
     capabilities: AsyncMutex<Option<(Instant, Arc<Capabilities>)>>,
 }
 
@@ -246,6 +247,7 @@ impl HelmReleaseReconciler {
         recorder: Recorder,
         options: Options,
         waits: Waits,
+        cancels: Cancels,
     ) -> Self {
         HelmReleaseReconciler {
             clients,
@@ -253,6 +255,7 @@ impl HelmReleaseReconciler {
             recorder,
             options,
             waits,
+            cancels,
             capabilities: AsyncMutex::new(None),
         }
     }
@@ -468,6 +471,8 @@ impl HelmReleaseReconciler {
             .capabilities(&target, obj.spec.kube_config.is_some())
             .await;
         let hr_snapshot = obj.clone();
+        let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+        let cancel = self.cancels.begin(&key, generation);
         let release = Release {
             hr: &hr_snapshot,
             name,
@@ -480,6 +485,7 @@ impl HelmReleaseReconciler {
             values: &composed,
             caps: &caps,
             concurrency: self.options.apply_concurrency,
+            cancel: Some(cancel.notify.clone()),
         };
         self.atomic(obj, &release, &values_digest, force).await
     }
@@ -576,6 +582,14 @@ impl HelmReleaseReconciler {
             tracing::info!(release = %r.name, action = next.name(), "{msg}");
             let ok = self.run(obj, r, &history, next.clone()).await;
             force = false;
+            if !ok && r.cancel.as_ref().is_some_and(|_| self.was_cancelled(obj)) {
+                // A newer generation is queued: it decides what happens next.
+                return Ok(Verdict::progressing(
+                    reasons::HEALTH_CHECK_CANCELED,
+                    CANCELLED,
+                    Duration::from_millis(100),
+                ));
+            }
             if !ok && let Some(interval) = state::active_retry(obj) {
                 let v = self.summarize(obj, false);
                 return Ok(retrying(v, Retry::After(interval)));
@@ -591,6 +605,28 @@ impl HelmReleaseReconciler {
             previous.push(next.kind());
         }
         Ok(self.must_requeue(obj))
+    }
+
+    /// Whether the action just run gave up its wait for a newer generation
+    /// (its failure is then not counted).
+    fn was_cancelled(&self, obj: &mut HelmRelease) -> bool {
+        let cancelled = conditions::get(obj.conditions(), conditions::RELEASED)
+            .is_some_and(|c| c.status == "False" && c.message.ends_with(CANCELLED));
+        if cancelled {
+            let action = obj.last_attempted_release_action();
+            let s = status_mut(obj);
+            s.failures = (s.failures - 1).max(0);
+            match action {
+                Some(ReleaseAction::Install) => {
+                    s.install_failures = (s.install_failures - 1).max(0)
+                }
+                Some(ReleaseAction::Upgrade) => {
+                    s.upgrade_failures = (s.upgrade_failures - 1).max(0)
+                }
+                _ => {}
+            }
+        }
+        cancelled
     }
 
     fn timeout_of(&self, obj: &HelmRelease, next: &Next) -> Duration {
@@ -1471,6 +1507,7 @@ impl HelmReleaseReconciler {
             values: &values,
             caps: &caps,
             concurrency: self.options.apply_concurrency,
+            cancel: None,
         };
         match release.uninstall(&history).await {
             Ok(Some(rec)) => {

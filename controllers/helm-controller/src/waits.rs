@@ -26,6 +26,63 @@ pub struct Waits {
     pub poll: Duration,
 }
 
+/// Reconciles in progress by HelmRelease (`namespace/name`), with the
+/// generation each started from: a newer generation seen by the watch
+/// cancels the wait of the older one, so a release stuck waiting on a bad
+/// revision gives way to the fix at once instead of at its timeout.
+#[derive(Clone, Default)]
+pub struct Cancels(Arc<Mutex<HashMap<String, Registered>>>);
+
+/// The generation a reconcile started from, and how to cancel its wait.
+type Registered = (i64, Arc<Notify>);
+
+/// Unregisters a reconcile from [`Cancels`] when it ends.
+pub struct CancelGuard {
+    cancels: Cancels,
+    key: String,
+    /// Notified when a newer generation arrives.
+    pub notify: Arc<Notify>,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        self.cancels
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}
+
+impl Cancels {
+    /// Registers the reconcile of `key` at `generation`.
+    pub fn begin(&self, key: &str, generation: i64) -> CancelGuard {
+        let notify = Arc::new(Notify::new());
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), (generation, notify.clone()));
+        CancelGuard {
+            cancels: self.clone(),
+            key: key.to_string(),
+            notify,
+        }
+    }
+
+    /// The watch saw `key` at `generation`: cancels an older reconcile's wait.
+    pub fn observed(&self, key: &str, generation: i64) {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((g, n)) = m.get(key)
+            && *g < generation
+        {
+            n.notify_one();
+        }
+    }
+}
+
+/// The message of a wait given up for a newer generation.
+pub const CANCELLED: &str = "wait canceled: a newer generation of the HelmRelease arrived";
+
 /// Forgets a wait when it ends, however it ends.
 struct Registration<'a> {
     waits: &'a Waits,
@@ -81,6 +138,7 @@ impl Waits {
         objects: &[ObjMeta],
         timeout: Duration,
         watch: bool,
+        cancel: Option<&Notify>,
     ) -> Result<(), String> {
         if objects.is_empty() {
             return Ok(());
@@ -133,7 +191,14 @@ impl Waits {
             }
             pending = still;
             let pause = if watched { self.safety_poll } else { self.poll };
+            let cancelled = async {
+                match cancel {
+                    Some(c) => c.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                _ = cancelled => return Err(CANCELLED.to_string()),
                 _ = notify.notified() => {}
                 _ = tokio::time::sleep(pause) => {}
                 _ = tokio::time::sleep_until(deadline) => {}

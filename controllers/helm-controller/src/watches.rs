@@ -103,10 +103,13 @@ pub fn watch_sources(
 
 /// Adds the watch that wakes the dependents of a HelmRelease whose
 /// readiness or released revision changed.
+/// The same watch tells `cancels` about new generations, so a wait of an
+/// older one gives way.
 pub fn watch_dependencies(
     controller: Controller<HelmRelease>,
     client: kube::Client,
     namespace: Option<&str>,
+    cancels: crate::waits::Cancels,
 ) -> Controller<HelmRelease> {
     let store = controller.store();
     let memory = Memory::default();
@@ -116,6 +119,10 @@ pub fn watch_dependencies(
         move |dep: HelmRelease| {
             let dep_ns = dep.namespace().unwrap_or_default();
             let dep_name = dep.name_any();
+            cancels.observed(
+                &format!("{dep_ns}/{dep_name}"),
+                dep.metadata.generation.unwrap_or_default(),
+            );
             let status = dep.status.as_ref();
             let ready =
                 status.is_some_and(|s| conditions::is_true(&s.conditions, conditions::READY));

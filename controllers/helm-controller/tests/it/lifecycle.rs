@@ -379,3 +379,67 @@ async fn a_release_helm_installed_is_adopted_and_upgraded() {
         vec![(1, "superseded".to_string()), (2, "deployed".to_string())]
     );
 }
+
+/// Better than Flux: a release waiting on a revision that will never be
+/// ready gives way as soon as a new generation arrives, instead of holding
+/// on until its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_generation_cancels_a_wait_in_progress() {
+    let Some(h) = harness(Setup::default()).await else {
+        return;
+    };
+    let ns = "cancel";
+    h.publish(&[chart("demo", "1.0.0"), failing_chart()]);
+    h.namespace_with_repo(ns).await;
+    h.helm_release(release(ns, "web", "demo", "1.0.0", json!({})))
+        .await;
+    h.wait_hr(ns, "web", "installed", ready).await;
+    let mut stuck = release(ns, "web", "demo", "2.0.0", json!({}));
+    stuck["spec"]["timeout"] = json!("30m");
+    h.helm_release(stuck).await;
+    // The upgrade is under way once its Deployment exists.
+    for _ in 0..600 {
+        if h.get("apps/v1", "Deployment", ns, "web-app")
+            .await
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        h.get("apps/v1", "Deployment", ns, "web-app")
+            .await
+            .is_some()
+    );
+    let mut fixed = release(ns, "web", "demo", "1.0.0", json!({"greeting": "fixed"}));
+    fixed["spec"]["timeout"] = json!("30m");
+    h.helm_release(fixed).await;
+    let hr = h
+        .wait_hr(
+            ns,
+            "web",
+            "the fix released long before the 30m timeout",
+            |hr| {
+                ready(hr)
+                    && hr.status.as_ref().is_some_and(|s| {
+                        s.history
+                            .first()
+                            .is_some_and(|x| x.chart_version == "1.0.0" && x.version >= 3)
+                    })
+            },
+        )
+        .await;
+    assert_eq!(
+        hr.status.as_ref().unwrap().upgrade_failures,
+        0,
+        "a canceled wait is not a failure"
+    );
+    let cm = h.get("v1", "ConfigMap", ns, "web-cm").await.unwrap();
+    assert_eq!(cm["data"]["greeting"], "fixed");
+    assert!(
+        h.get("apps/v1", "Deployment", ns, "web-app")
+            .await
+            .is_none()
+    );
+}
