@@ -179,3 +179,97 @@ fn bad_key_file_is_named() {
     assert!(err.contains("bad.txt"), "{err}");
     assert!(!err.contains("NOTAKEY"), "{err}");
 }
+
+/// Without `--dry-run`: the Kustomization, its decryption Secret and its
+/// `substituteFrom` ConfigMap come from the cluster, as the controller reads them.
+#[tokio::test]
+async fn from_the_cluster_with_its_decryption_secret_and_variables() {
+    use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+    use kube::api::{Api, PostParams};
+
+    let c = crate::cluster::Cluster::start().await;
+    let key = std::fs::read_to_string(fixtures().join("keys/age-global.txt")).unwrap();
+    let secrets: Api<Secret> = Api::namespaced(c.client.clone(), "flux-system");
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "sops-keys"},
+        "stringData": {"global.agekey": key},
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "flux-system");
+    let cm: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "vars"}, "data": {"team": "blue"},
+    }))
+    .unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    c.create(
+        &ferroflux_cli::kinds::KUSTOMIZATION,
+        "flux-system",
+        "app",
+        serde_json::json!({
+            "interval": "1m", "prune": true, "path": "./ignored",
+            "sourceRef": {"kind": "GitRepository", "name": "x"},
+            "commonMetadata": {"labels": {"team": "${team}"}},
+            "postBuild": {"substituteFrom": [{"kind": "ConfigMap", "name": "vars"}]},
+            "decryption": {"provider": "sops", "secretRef": {"name": "sops-keys"}},
+        }),
+        serde_json::json!({}),
+    )
+    .await;
+    let run = c
+        .ferroflux(&[
+            "build",
+            "kustomization",
+            "app",
+            "--path",
+            path(&fixtures().join("global")),
+        ])
+        .await;
+    run.assert_ok();
+    let objs: Vec<Value> = serde_yaml::Deserializer::from_str(&run.stdout)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let s = find(&objs, "Secret", "global-age-secret");
+    assert_eq!(s["stringData"]["key"], "global-value");
+    // commonMetadata is set after substitution, as the controller does.
+    assert_eq!(s["metadata"]["labels"]["team"], "${team}");
+
+    // A missing decryption Secret is named.
+    secrets
+        .delete("sops-keys", &Default::default())
+        .await
+        .unwrap();
+    let run = c
+        .ferroflux(&[
+            "build",
+            "kustomization",
+            "app",
+            "--path",
+            path(&fixtures().join("global")),
+        ])
+        .await;
+    assert!(!run.ok());
+    assert!(
+        run.stderr
+            .contains("decryption secret 'flux-system/sops-keys' not found"),
+        "{}",
+        run.stderr
+    );
+
+    // The variables are read from the cluster too.
+    cms.delete("vars", &Default::default()).await.unwrap();
+    let run = c
+        .ferroflux(&[
+            "build",
+            "kustomization",
+            "app",
+            "--path",
+            path(&fixtures().join("global")),
+        ])
+        .await;
+    assert!(!run.ok());
+    assert!(run.stderr.contains("ConfigMap/vars"), "{}", run.stderr);
+}
