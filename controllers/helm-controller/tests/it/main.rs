@@ -3,4 +3,5 @@
 
 mod features;
 mod lifecycle;
+mod sources;
 mod support;
