@@ -32,6 +32,17 @@ pub enum SubstituteError {
         /// What went wrong.
         source: EvalError,
     },
+    /// Like [`SubstituteError::Eval`], in a Secret: the text near the fault is not
+    /// shown, since it may be a secret value (decrypted or not).
+    #[error(
+        "post build failed for '{object}': variable substitution failed: {what} (the text is not shown: the object is a Secret)"
+    )]
+    EvalInSecret {
+        /// The Secret, as `Secret/namespace/name`.
+        object: String,
+        /// What went wrong, without the text.
+        what: String,
+    },
     /// The object could not be rendered as YAML before substitution.
     #[error("post build failed for '{object}': cannot render the object as YAML: {message}")]
     Render {
@@ -98,9 +109,17 @@ pub fn substitute(
             out.push(obj);
             continue;
         }
-        let expanded = eval(&text, &lookup, strict).map_err(|source| SubstituteError::Eval {
-            object: object_id(&obj),
-            source,
+        let expanded = eval(&text, &lookup, strict).map_err(|source| {
+            let object = object_id(&obj);
+            if obj.get("kind").and_then(Value::as_str) == Some("Secret") {
+                // The evaluator quotes the text near the fault; in a Secret that may be
+                // a value, which must not reach a status or an event.
+                let full = source.to_string();
+                let what = full.split(" near '").next().unwrap_or_default().to_string();
+                SubstituteError::EvalInSecret { object, what }
+            } else {
+                SubstituteError::Eval { object, source }
+            }
         })?;
         let mut parsed = parse_object(&expanded).map_err(|message| SubstituteError::Parse {
             object: object_id(&obj),

@@ -146,3 +146,23 @@ fn string_only_fields_stay_strings() {
     assert_eq!(c["args"][0], "7");
     assert_eq!(c["env"][0]["value"], "7");
 }
+
+#[test]
+fn a_fault_in_a_secret_never_quotes_its_text() {
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"},
+        "stringData": {"password": "hunter2${oops"},
+    });
+    let err = sub_one(secret, &[("x", "1")], false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Secret/default/db"), "{err}");
+    assert!(err.contains("variable substitution failed"), "{err}");
+    assert!(!err.contains("hunter2") && !err.contains("oops"), "{err}");
+    // Elsewhere the text near the fault helps find it.
+    let err = sub_one(cm(json!({"k": "plain${oops"})), &[("x", "1")], false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("oops"), "{err}");
+}
