@@ -181,3 +181,52 @@ async fn a_chart_from_a_git_repository_is_released() {
     let cm = h.get("v1", "ConfigMap", ns, "web-cm").await.unwrap();
     assert_eq!(cm["data"]["greeting"], "from-git");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_from_an_oci_repository_records_its_digest() {
+    use ferroflux_testsupport::oci_registry::{Registry, available};
+    if !available() {
+        return;
+    }
+    let Some(h) = harness(Setup::default()).await else {
+        return;
+    };
+    let ns = "ocichart";
+    h.namespace_with_repo(ns).await;
+    let registry = Registry::start();
+    ferroflux_testsupport::helm_repo::push_oci(
+        &h.python,
+        &registry.url("charts"),
+        &[chart("demo", "1.2.0")],
+        None,
+    );
+    apply_as_admin(
+        &h.client,
+        vec![json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+                    "metadata": {"name": "demo", "namespace": ns},
+                    "spec": {"url": registry.url("charts/demo"), "interval": "1h", "insecure": true,
+                             "ref": {"tag": "1.2.0"},
+                             "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "operation": "copy"}}})],
+    )
+    .await;
+    h.helm_release(json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"interval": "1h", "chartRef": {"kind": "OCIRepository", "name": "demo"}}
+    }))
+    .await;
+    let hr = h.wait_hr(ns, "web", "installed from OCI", ready).await;
+    let snap = &hr.status.as_ref().unwrap().history[0];
+    let digest = snap.oci_digest.clone().expect("OCI digest recorded");
+    let hex = digest.strip_prefix("sha256:").expect("sha256 digest");
+    assert_eq!(snap.chart_version, format!("1.2.0+{}", &hex[..12]));
+    assert_eq!(
+        hr.status
+            .as_ref()
+            .unwrap()
+            .last_attempted_revision_digest
+            .as_deref(),
+        Some(digest.as_str())
+    );
+    assert!(h.get("v1", "ConfigMap", ns, "web-cm").await.is_some());
+}
