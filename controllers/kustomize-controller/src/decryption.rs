@@ -353,6 +353,11 @@ impl Decryptor {
             }
             return Ok(false);
         };
+        // Every SOPS format keeps its metadata under `sops` (a key, a section, a
+        // prefix); without it there is nothing to decrypt, and no need to parse.
+        if !bytes.windows(4).any(|w| w == b"sops") {
+            return Ok(false);
+        }
         if secret_only && !is_secret_manifest(&bytes) {
             return Ok(false);
         }
