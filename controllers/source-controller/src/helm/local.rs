@@ -446,6 +446,63 @@ mod tests {
         assert_eq!(again.values["b"]["d"], 3.0);
     }
 
+    /// A gzipped tar of `entries`, names written into the headers as they
+    /// are (the tar crate refuses `..` when building).
+    fn raw_tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        use flate2::Compression;
+        use flate2::write::GzEncoder;
+        let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::best()));
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn hostile_packaged_charts_in_a_source_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let chart = b"apiVersion: v2\nname: app\nversion: 1.0.0\n";
+        std::fs::write(
+            root.join("climb.tgz"),
+            raw_tgz(&[("app/Chart.yaml", chart), ("app/../../evil", b"x")]),
+        )
+        .unwrap();
+        let bomb = vec![0u8; 8 << 20];
+        std::fs::write(
+            root.join("bomb.tgz"),
+            raw_tgz(&[("app/Chart.yaml", chart), ("app/zeros.bin", &bomb)]),
+        )
+        .unwrap();
+        std::fs::write(root.join("big.tgz"), vec![0u8; 4096]).unwrap();
+        let small = LoadLimits {
+            max_file_bytes: 1 << 20,
+            ..limits(1 << 20)
+        };
+        let e = load_chart(root, "climb.tgz", &small).err().unwrap();
+        assert!(e.to_string().contains("parent directory"), "{e}");
+        let e = load_chart(root, "bomb.tgz", &small).err().unwrap();
+        assert!(e.to_string().contains("larger than the maximum"), "{e}");
+        let e = load_chart(root, "big.tgz", &limits(1024)).err().unwrap();
+        assert!(
+            e.to_string().contains("exceeds the maximum size of 1024"),
+            "{e}"
+        );
+        // Nothing was unpacked beside the archives.
+        let mut names: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["big.tgz", "bomb.tgz", "climb.tgz"]);
+    }
+
     #[test]
     fn a_lock_file_takes_precedence_and_links_out_are_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -51,6 +51,58 @@ pub struct HelmCharts {
     max_chart_size: u64,
     versions: VersionCache,
     scratch: Option<PathBuf>,
+    built: BuiltCache,
+}
+
+/// Per HelmChart built from a source: the source revision and generation
+/// it was last built from and the chart revision that gave. With the
+/// `ChartVersion` strategy a new source revision whose chart version did
+/// not change stores nothing (so `observedSourceArtifactRevision` stays);
+/// this keeps every later interval from unpacking the source again.
+#[derive(Default)]
+struct BuiltCache(Mutex<HashMap<String, Built>>);
+
+/// The source revision and generation a chart was built from, and the
+/// chart revision that gave.
+type Built = (String, Option<i64>, String);
+
+impl BuiltCache {
+    /// Objects remembered at most; past it the cache starts again.
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn key(obj: &HelmChart) -> String {
+        format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+    }
+
+    /// The chart revision last built for `obj` from `source_revision`.
+    fn get(&self, obj: &HelmChart, source_revision: &str) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&Self::key(obj))
+            .filter(|(rev, generation, _)| {
+                rev == source_revision && *generation == obj.meta().generation
+            })
+            .map(|(_, _, built)| built.clone())
+    }
+
+    fn insert(&self, obj: &HelmChart, source_revision: &str, built: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(
+            Self::key(obj),
+            (
+                source_revision.to_string(),
+                obj.meta().generation,
+                built.to_string(),
+            ),
+        );
+    }
+
+    fn forget(&self, obj: &HelmChart) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&Self::key(obj));
+    }
 }
 
 /// A chart's versions as read from one index, keyed by the index's revision
@@ -151,6 +203,7 @@ pub fn reconciler(
         max_chart_size,
         versions: VersionCache::default(),
         scratch: scratch.clone(),
+        built: BuiltCache::default(),
     };
     let r = ArtifactReconciler::new(source, storage, recorder)
         .with_max_size(helm::DEFAULT_MAX_CHART_UNPACKED_SIZE);
@@ -426,13 +479,17 @@ impl ArtifactSource for HelmCharts {
                 if let Some(stored) = Self::artifact(obj)
                     && Self::spec_unchanged(obj)
                     && self.storage.exists(stored)
-                    && obj
+                {
+                    let observed = obj
                         .status
                         .as_ref()
-                        .and_then(|s| s.observed_source_artifact_revision.as_deref())
-                        == Some(artifact.revision.as_str())
-                {
-                    return Ok(Resolved::Unchanged(stored.revision.clone()));
+                        .and_then(|s| s.observed_source_artifact_revision.as_deref());
+                    let built = self.built.get(obj, &artifact.revision);
+                    if observed == Some(artifact.revision.as_str())
+                        || built.as_deref() == Some(stored.revision.as_str())
+                    {
+                        return Ok(Resolved::Unchanged(stored.revision.clone()));
+                    }
                 }
                 let (obj2, artifact2) = (
                     obj.clone(),
@@ -448,6 +505,7 @@ impl ArtifactSource for HelmCharts {
                 .await
                 .map_err(|e| failed(helm::CHART_PACKAGE_ERROR, format!("chart task failed: {e}")))?
                 .map_err(helm_failure)?;
+                self.built.insert(obj, &artifact.revision, &built.revision);
                 Ok(Resolved::Built(Box::new(built)))
             }
         }
@@ -557,6 +615,10 @@ impl ArtifactSource for HelmCharts {
 
     fn file_name(record: &ChartRecord) -> Option<String> {
         Some(record.file_name.clone())
+    }
+
+    fn forget(&self, obj: &HelmChart) {
+        self.built.forget(obj);
     }
 
     fn ready_summary(obj: &HelmChart, revision: &str) -> (String, String) {
@@ -700,5 +762,33 @@ mod version_cache_tests {
             cache.insert(&format!("sha256:{i}"), "c", versions("1.0.0"));
         }
         assert!(cache.0.lock().unwrap().len() <= VersionCache::MAX_ENTRIES);
+    }
+}
+
+#[cfg(test)]
+mod built_cache_tests {
+    use super::*;
+
+    fn chart(name: &str, generation: i64) -> HelmChart {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+            "metadata": {"name": name, "namespace": "ns", "generation": generation},
+            "spec": {"chart": "./app", "interval": "1h",
+                     "sourceRef": {"kind": "GitRepository", "name": "repo"}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn keyed_by_object_source_revision_and_generation() {
+        let cache = BuiltCache::default();
+        let a = chart("a", 1);
+        cache.insert(&a, "main@sha1:1", "1.0.0");
+        assert_eq!(cache.get(&a, "main@sha1:1").as_deref(), Some("1.0.0"));
+        assert!(cache.get(&a, "main@sha1:2").is_none());
+        assert!(cache.get(&chart("a", 2), "main@sha1:1").is_none());
+        assert!(cache.get(&chart("b", 1), "main@sha1:1").is_none());
+        cache.forget(&a);
+        assert!(cache.get(&a, "main@sha1:1").is_none());
     }
 }
