@@ -8,6 +8,7 @@ pub mod build_kustomization;
 pub mod connect;
 pub mod demo;
 mod demo_app;
+pub mod diff;
 pub mod events;
 pub mod get;
 pub mod helm_template;

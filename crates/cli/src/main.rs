@@ -76,11 +76,24 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Show what applying local changes would do to the cluster (as `flux diff`).
+    Diff {
+        #[command(subcommand)]
+        command: DiffCommand,
+    },
     /// Build Flux objects locally (as `flux build`).
     Build {
         #[command(subcommand)]
         command: BuildCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum DiffCommand {
+    /// Compare a Kustomization built from a local directory with the cluster
+    /// (server-side dry-run); exit code 1 when anything would change.
+    #[command(visible_alias = "ks")]
+    Kustomization(ferroflux_cli::diff::DiffKustomizationArgs),
 }
 
 #[derive(Subcommand)]
@@ -209,6 +222,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "ferroflux", &mut out);
             Ok(())
+        }
+        Command::Diff {
+            command: DiffCommand::Kustomization(args),
+        } => {
+            let mut out = std::io::stdout().lock();
+            match block_on(ferroflux_cli::diff::run(&args, &mut out))? {
+                ferroflux_cli::diff::Verdict::Same => Ok(()),
+                ferroflux_cli::diff::Verdict::Changed => Err(anyhow::anyhow!(
+                    "identified at least one change, exiting with non-zero exit code"
+                )),
+            }
         }
         Command::Build {
             command: BuildCommand::Kustomization(args),

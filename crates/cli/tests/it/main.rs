@@ -5,6 +5,7 @@ mod build_kustomization;
 mod cluster;
 mod completion;
 mod demo;
+mod diff;
 mod events;
 mod get;
 mod helm_template;
