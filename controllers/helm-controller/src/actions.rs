@@ -67,6 +67,10 @@ pub struct Release<'a> {
     pub concurrency: usize,
     /// Notified when a newer generation of the HelmRelease arrives.
     pub cancel: Option<std::sync::Arc<tokio::sync::Notify>>,
+    /// The work slot this release holds (`--concurrent` of them): given
+    /// back while it only waits for readiness, so a slow release never
+    /// holds up the others.
+    pub slot: crate::gate::Slot,
 }
 
 fn status_of(record: &Record) -> String {
@@ -156,15 +160,15 @@ impl Release<'_> {
             .into_iter()
             .filter(|m| jobs || !(m.kind == "Job" && m.group == "batch"))
             .collect();
-        self.waits
-            .until_ready(
-                &self.manager(),
-                &metas,
-                timeout,
-                self.watch,
-                self.cancel.as_deref(),
-            )
-            .await
+        let manager = self.manager();
+        let wait = self.waits.until_ready(
+            &manager,
+            &metas,
+            timeout,
+            self.watch,
+            self.cancel.as_deref(),
+        );
+        self.slot.released_while(wait).await
     }
 
     /// CRDs from the chart's `crds/` as `policy` says.

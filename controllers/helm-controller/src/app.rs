@@ -11,6 +11,7 @@ use ferroflux_runtime::leader::{self, LeaderConfig};
 use ferroflux_ssa::clients::Clients;
 use tokio::task::JoinHandle;
 
+use crate::gate::Gate;
 use crate::reconciler::{HelmReleaseReconciler, Options};
 use crate::waits::{Cancels, Waits};
 
@@ -87,15 +88,20 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         config.options,
         waits,
         cancels.clone(),
+        Gate::new(usize::from(config.loop_config.concurrency)),
     );
     let namespace = config.loop_config.namespace.clone();
     let metrics = config.loop_config.metrics.clone();
     let watch_client = client.clone();
     tracing::info!("starting HelmRelease reconciler");
+    // `--concurrent` bounds the releases at work (the gate); the loop runs
+    // many more, so that those waiting for readiness hold no work slot.
+    let mut loop_config = config.loop_config;
+    loop_config.concurrency = loop_config.concurrency.saturating_mul(64).max(256);
     let work = controller::run_with::<HelmRelease, _, _>(
         client.clone(),
         reconciler,
-        config.loop_config,
+        loop_config,
         move |c| {
             let ns = namespace.as_deref();
             let c = crate::watches::watch_sources(c, watch_client.clone(), ns);

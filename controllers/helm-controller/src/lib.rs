@@ -9,6 +9,7 @@ pub mod actions;
 pub mod app;
 pub mod chart;
 pub mod drift;
+pub mod gate;
 pub mod hooks;
 pub mod objects;
 pub mod reconciler;

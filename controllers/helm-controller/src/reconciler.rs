@@ -116,6 +116,7 @@ pub struct HelmReleaseReconciler {
     options: Options,
     waits: Waits,
     cancels: Cancels,
+    gate: crate::gate::Gate,
     capabilities: AsyncMutex<Option<(Instant, Arc<Capabilities>)>>,
 }
 
@@ -248,6 +249,7 @@ impl HelmReleaseReconciler {
         options: Options,
         waits: Waits,
         cancels: Cancels,
+        gate: crate::gate::Gate,
     ) -> Self {
         HelmReleaseReconciler {
             clients,
@@ -256,6 +258,7 @@ impl HelmReleaseReconciler {
             options,
             waits,
             cancels,
+            gate,
             capabilities: AsyncMutex::new(None),
         }
     }
@@ -366,6 +369,7 @@ impl HelmReleaseReconciler {
     }
 
     async fn steps(&self, obj: &mut HelmRelease) -> Step<Verdict> {
+        let slot = self.gate.enter().await;
         obj.spec
             .validate()
             .map_err(|e| Verdict::stalled(reasons::RECONCILIATION_FAILED, e.to_string()))?;
@@ -486,6 +490,7 @@ impl HelmReleaseReconciler {
             caps: &caps,
             concurrency: self.options.apply_concurrency,
             cancel: Some(cancel.notify.clone()),
+            slot,
         };
         self.atomic(obj, &release, &values_digest, force).await
     }
@@ -1508,6 +1513,7 @@ impl HelmReleaseReconciler {
             caps: &caps,
             concurrency: self.options.apply_concurrency,
             cancel: None,
+            slot: self.gate.none(),
         };
         match release.uninstall(&history).await {
             Ok(Some(rec)) => {

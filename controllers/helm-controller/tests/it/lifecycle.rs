@@ -443,3 +443,44 @@ async fn a_new_generation_cancels_a_wait_in_progress() {
             .is_none()
     );
 }
+
+/// Better than Flux: with one work slot (`--concurrent 1`), a release
+/// waiting for a rollout that never comes does not keep another from
+/// being installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_release_does_not_hold_up_the_others() {
+    let Some(h) = harness(Setup {
+        concurrency: Some(1),
+        ..Setup::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let ns = "slots";
+    h.publish(&[chart("demo", "1.0.0"), failing_chart()]);
+    h.namespace_with_repo(ns).await;
+    let mut slow = release(ns, "slow", "demo", "2.0.0", json!({}));
+    slow["spec"]["timeout"] = json!("30m");
+    h.helm_release(slow).await;
+    for _ in 0..600 {
+        if h.get("apps/v1", "Deployment", ns, "slow-app")
+            .await
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        h.get("apps/v1", "Deployment", ns, "slow-app")
+            .await
+            .is_some()
+    );
+    h.helm_release(release(ns, "quick", "demo", "1.0.0", json!({})))
+        .await;
+    h.wait_hr(ns, "quick", "installed while the other waits", ready)
+        .await;
+    let slow = h.releases(ns).get("slow").await.unwrap();
+    assert!(!ready(&slow), "the slow one is still waiting");
+}

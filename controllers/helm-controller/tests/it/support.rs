@@ -33,6 +33,8 @@ pub struct Setup {
     pub simulate_workloads: Option<Duration>,
     /// Start helm-controller (false: the test starts it itself).
     pub no_helm_controller: bool,
+    /// helm-controller's `--concurrent` (default: the loop's).
+    pub concurrency: Option<u16>,
 }
 
 pub struct Harness {
@@ -154,7 +156,10 @@ impl Harness {
                 ..Default::default()
             },
             events_addr: Some(format!("{}/", self.events.url)),
-            loop_config: fast_loop(self.metrics.clone()),
+            loop_config: LoopConfig {
+                concurrency: self.setup.concurrency.unwrap_or(4),
+                ..fast_loop(self.metrics.clone())
+            },
             leader: None,
         }
     }
