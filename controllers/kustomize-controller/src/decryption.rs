@@ -103,9 +103,6 @@ pub enum DecryptionError {
         /// Why (no plaintext).
         source: ferroflux_sops::Error,
     },
-    /// The build's path could not be resolved.
-    #[error(transparent)]
-    Path(#[from] crate::generator::GenerateError),
     /// An object of the build still holds SOPS metadata.
     #[error("{id} is SOPS-encrypted and could not be decrypted before the build: {why}")]
     EncryptedObject {
@@ -225,7 +222,11 @@ impl Decryptor {
             path: root.display().to_string(),
             message: e.to_string(),
         })?;
-        let dir = resolve_path(&root, spec.path.as_deref().unwrap_or("./"))?;
+        // A path or a tree the build cannot read is the build's to report, as a
+        // build failure.
+        let Ok(dir) = resolve_path(&root, spec.path.as_deref().unwrap_or("./")) else {
+            return Ok(());
+        };
         let mut walk = Walk {
             root: &root,
             dec: self,
@@ -237,7 +238,10 @@ impl Decryptor {
             walk.queue.push(dir.clone());
         } else {
             // The generated kustomization lists these, as the generator will.
-            for rel in scan_manifests(&root, &dir)? {
+            let Ok(listed) = scan_manifests(&root, &dir) else {
+                return Ok(());
+            };
+            for rel in listed {
                 walk.resource(&dir, &rel)?;
             }
         }

@@ -354,3 +354,17 @@ fn secret_entries_are_read_as_flux_names_them() {
     let data = BTreeMap::from([("README".to_string(), b"hello".to_vec())]);
     Decryptor::from_secret_data("ns/keys", &data).unwrap();
 }
+
+#[test]
+fn what_the_build_cannot_read_is_a_build_failure() {
+    let dir = tree();
+    let e = render(
+        dir.path(),
+        &spec("./nowhere"),
+        &BTreeMap::new(),
+        Some(&flux_keys()),
+    )
+    .unwrap_err();
+    assert!(!e.is_decryption(), "{e}");
+    assert!(e.to_string().contains("nowhere"), "{e}");
+}
