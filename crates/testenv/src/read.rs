@@ -96,7 +96,9 @@ pub fn list(server: &Server, path: &ResourcePath, query: &Query) -> Result<Respo
             .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
         _ => 0,
     };
-    let mut items = Vec::new();
+    // Items are written out one by one as JSON text, not gathered as copies.
+    let mut items: Vec<u8> = Vec::new();
+    let mut count = 0usize;
     let mut next = None;
     let mut remaining = 0usize;
     for obj in objects.iter().filter(|o| sel.matches(o)) {
@@ -108,12 +110,16 @@ pub fn list(server: &Server, path: &ResourcePath, query: &Query) -> Result<Respo
         {
             continue;
         }
-        if limit > 0 && items.len() == limit {
+        if limit > 0 && count == limit {
             remaining += 1;
             continue;
         }
-        items.push(present(obj, rt, &path.version));
-        if limit > 0 && items.len() == limit {
+        if count > 0 {
+            items.push(b',');
+        }
+        write_presented(&mut items, obj, rt, &path.version);
+        count += 1;
+        if limit > 0 && count == limit {
             next = Some(format!("{rv}\n{ns}\n{name}"));
         }
     }
@@ -124,13 +130,47 @@ pub fn list(server: &Server, path: &ResourcePath, query: &Query) -> Result<Respo
         metadata["continue"] = json!(URL_SAFE_NO_PAD.encode(token));
         metadata["remainingItemCount"] = json!(remaining);
     }
-    let body = json!({
+    let head = json!({
         "kind": format!("{}List", rt.kind),
         "apiVersion": rt.api_version(&path.version),
         "metadata": metadata,
-        "items": items,
     });
-    Ok(json_response(200, &body))
+    let mut body = head.to_string().into_bytes();
+    body.pop(); // its closing brace
+    body.extend_from_slice(b",\"items\":[");
+    body.append(&mut items);
+    body.extend_from_slice(b"]}");
+    Ok(([("content-type", "application/json")], Bytes::from(body)).into_response())
+}
+
+/// Writes `obj` as [`present`] would give it, without copying it when it is
+/// already in the asked version.
+fn write_presented(out: &mut Vec<u8>, obj: &Value, rt: &ResourceType, version: &str) {
+    let as_asked = obj["apiVersion"].as_str() == Some(rt.api_version(version).as_str())
+        && obj["kind"].as_str() == Some(rt.kind.as_str());
+    // Writing a Value into a Vec cannot fail.
+    let _ = if as_asked {
+        serde_json::to_writer(&mut *out, obj)
+    } else {
+        serde_json::to_writer(&mut *out, &present(obj, rt, version))
+    };
+}
+
+/// The watch line of a stored change: its JSON text as stored when the watch
+/// asked for the stored version (no copy of the object), else the object
+/// presented in the asked version.
+fn change_line(type_: &str, e: &Event, rt: &ResourceType, version: &str) -> Bytes {
+    let (api_version, kind) = &*e.type_meta;
+    if *api_version == rt.api_version(version) && *kind == rt.kind {
+        let mut line = Vec::with_capacity(e.json.len() + 40);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(type_.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        line.extend_from_slice(&e.json);
+        line.extend_from_slice(b"}\n");
+        return Bytes::from(line);
+    }
+    event_line(type_, &present(&e.object(), rt, version))
 }
 
 fn event_line(type_: &str, object: &Value) -> Bytes {
@@ -182,9 +222,9 @@ pub fn watch(
         let in_scope = |e: &Event| namespace.as_deref().is_none_or(|ns| e.key.namespace == ns);
         let mut last_rv = 0u64;
         for e in replay.iter().filter(|e| in_scope(e)) {
-            if let Some((t, obj)) = translate(e, &sel) {
+            if let Some(t) = translate(e, &sel) {
                 last_rv = last_rv.max(e.rv);
-                yield Ok::<Bytes, std::io::Error>(event_line(t, &present(obj, &rt, &version)));
+                yield Ok::<Bytes, std::io::Error>(change_line(t, e, &rt, &version));
             }
         }
         let start_rv = server.store.current_rv();
@@ -214,9 +254,9 @@ pub fn watch(
                         if e.rv <= last_rv || e.key.group != rt.group || e.key.plural != rt.plural || !in_scope(&e) {
                             continue;
                         }
-                        if let Some((t, obj)) = translate(&e, &sel) {
+                        if let Some(t) = translate(&e, &sel) {
                             last_rv = e.rv;
-                            yield Ok(event_line(t, &present(obj, &rt, &version)));
+                            yield Ok(change_line(t, &e, &rt, &version));
                         }
                     }
                     Err(RecvError::Lagged(_)) => {
@@ -243,17 +283,17 @@ pub fn watch(
 
 /// The event a selector-filtered watch sees: an object that starts matching
 /// is ADDED, one that stops matching is DELETED.
-fn translate<'e>(e: &'e Event, sel: &Selectors) -> Option<(&'static str, &'e Value)> {
-    let now = sel.matches(&e.object);
+fn translate(e: &Event, sel: &Selectors) -> Option<&'static str> {
+    let now = sel.matches(&e.view);
     match e.type_ {
-        EventType::Added => now.then_some(("ADDED", &*e.object)),
-        EventType::Deleted => now.then_some(("DELETED", &*e.object)),
+        EventType::Added => now.then_some("ADDED"),
+        EventType::Deleted => now.then_some("DELETED"),
         EventType::Modified => {
             let before = e.previous.as_deref().is_some_and(|p| sel.matches(p));
             match (before, now) {
-                (true, true) => Some(("MODIFIED", &*e.object)),
-                (false, true) => Some(("ADDED", &*e.object)),
-                (true, false) => Some(("DELETED", &*e.object)),
+                (true, true) => Some("MODIFIED"),
+                (false, true) => Some("ADDED"),
+                (true, false) => Some("DELETED"),
                 (false, false) => None,
             }
         }

@@ -1,10 +1,17 @@
 //! The object store: every object by (group, resource, namespace, name), a
 //! global increasing resourceVersion, and a bounded history of changes that
 //! watches replay from.
+//!
+//! The history keeps each change as the JSON text watches send (made once per
+//! change, shared with every live watch), not as a parsed object: a parsed
+//! `serde_json::Value` takes several times its text's size (a map node per
+//! object, however small), and the history mostly holds versions the store no
+//! longer has. A replay parses them again.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -57,7 +64,9 @@ impl EventType {
     }
 }
 
-/// One change, as watches see it.
+/// One change, as watches see it and the history keeps it: the object as
+/// JSON text and what selectors see of it, never the parsed object (which
+/// the store drops as soon as a newer version replaces it).
 #[derive(Debug, Clone)]
 pub struct Event {
     /// The resourceVersion the change produced.
@@ -66,15 +75,55 @@ pub struct Event {
     pub type_: EventType,
     /// Where the object lives.
     pub key: Key,
-    /// The object after the change (for deletes: its last state, with the delete's resourceVersion).
-    pub object: Arc<Value>,
-    /// What selectors can see of the object before the change (name, namespace,
-    /// labels and the selectable fields, see [`crate::selectors::selector_view`]),
-    /// for modifications (selector transitions) and deletes; never the whole
-    /// object, so the history does not keep every old version twice.
+    /// The object after the change (for deletes: its last state, with the
+    /// delete's resourceVersion) as JSON text, serialized once for every watch.
+    pub json: Bytes,
+    /// The object's `apiVersion` and `kind`.
+    pub type_meta: Arc<(String, String)>,
+    /// What selectors can see of the object after the change (name, namespace,
+    /// labels and the selectable fields, see [`crate::selectors::selector_view`]).
+    pub view: Arc<Value>,
+    /// The same of the object before the change, for modifications (selector
+    /// transitions) and deletes.
     pub previous: Option<Arc<Value>>,
-    /// Approximate bytes this event keeps alive (see [`approx_size`]).
+    /// Bytes this event keeps alive (see [`Event::new`]).
     pub size: usize,
+}
+
+impl Event {
+    fn new(rv: u64, type_: EventType, key: Key, obj: &Value, previous: Option<&Value>) -> Self {
+        let json = to_json(obj);
+        let view = selector_view(obj);
+        let previous = previous.map(selector_view);
+        let str_of = |f: &str| obj[f].as_str().unwrap_or("").to_string();
+        let type_meta = (str_of("apiVersion"), str_of("kind"));
+        let size = std::mem::size_of::<Event>()
+            + json.len()
+            + key.group.len()
+            + key.plural.len()
+            + key.namespace.len()
+            + key.name.len()
+            + type_meta.0.len()
+            + type_meta.1.len()
+            + approx_size(&view)
+            + previous.as_ref().map_or(0, approx_size);
+        Self {
+            rv,
+            type_,
+            key,
+            json,
+            type_meta: Arc::new(type_meta),
+            view: Arc::new(view),
+            previous: previous.map(Arc::new),
+            size,
+        }
+    }
+
+    /// The object, parsed from its text.
+    pub fn object(&self) -> Value {
+        // The text was serialized from a Value: it parses.
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
 }
 
 /// What a watch starts from: the events to replay, and a receiver for
@@ -84,9 +133,10 @@ pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 /// How many past changes watches can resume from; older resourceVersions get 410 Gone.
 pub const DEFAULT_HISTORY: usize = 10_000;
 
-/// How many bytes (as [`approx_size`] counts them) the history may keep; the
-/// oldest events go first, as with [`DEFAULT_HISTORY`] (410 Gone for them).
-pub const DEFAULT_HISTORY_BYTES: usize = 64 << 20;
+/// How many bytes the history may keep (the objects' JSON text, their keys
+/// and the previous selector views); the oldest events go first, as with
+/// [`DEFAULT_HISTORY`] (410 Gone for them).
+pub const DEFAULT_HISTORY_BYTES: usize = 32 << 20;
 
 struct Inner {
     objects: BTreeMap<Key, Arc<Value>>,
@@ -100,7 +150,8 @@ struct Inner {
 }
 
 /// Roughly how many heap bytes a JSON value takes: its strings and keys plus
-/// a fixed cost per node. Cheap enough to run on every write.
+/// a fixed cost per node (an undercount for maps, whose tree nodes hold room
+/// for several entries). Cheap enough to run on every write.
 pub fn approx_size(v: &Value) -> usize {
     const NODE: usize = 32;
     NODE + match v {
@@ -171,7 +222,7 @@ impl Store {
         self.lock().group_rv.get(group).copied().unwrap_or(0)
     }
 
-    /// How many events the history keeps, and their approximate bytes.
+    /// How many events the history keeps, and the bytes they keep alive.
     pub fn history_usage(&self) -> (usize, usize) {
         let inner = self.lock();
         (inner.history.len(), inner.history_bytes)
@@ -200,36 +251,42 @@ impl Store {
     ) -> Result<WatchStart, (u64, u64)> {
         let inner = self.lock();
         let rx = self.tx.subscribe();
-        let replay = match from {
-            None => list_in(&inner.objects, group, plural, None)
+        let Some(rv) = from else {
+            let current = list_in(&inner.objects, group, plural, None);
+            drop(inner);
+            let replay = current
                 .into_iter()
                 .map(|o| {
-                    Arc::new(Event {
-                        rv: 0,
-                        type_: EventType::Added,
-                        key: key_of(group, plural, &o),
-                        object: o,
-                        previous: None,
-                        size: 0,
-                    })
+                    Arc::new(Event::new(
+                        0,
+                        EventType::Added,
+                        key_of(group, plural, &o),
+                        &o,
+                        None,
+                    ))
                 })
-                .collect(),
-            Some(rv) => {
-                let oldest = inner.history.front().map(|e| e.rv).unwrap_or(inner.rv);
-                // Resuming is possible when every change after `rv` is still kept.
-                if rv + 1 < oldest && rv < inner.rv {
-                    return Err((rv, oldest.saturating_sub(1)));
-                }
-                inner
-                    .history
-                    .iter()
-                    .filter(|e| e.rv > rv && e.key.group == group && e.key.plural == plural)
-                    .cloned()
-                    .collect()
-            }
+                .collect();
+            return Ok((replay, rx));
         };
+        let oldest = inner.history.front().map(|e| e.rv).unwrap_or(inner.rv);
+        // Resuming is possible when every change after `rv` is still kept.
+        if rv + 1 < oldest && rv < inner.rv {
+            return Err((rv, oldest.saturating_sub(1)));
+        }
+        let replay = inner
+            .history
+            .iter()
+            .filter(|e| e.rv > rv && e.key.group == group && e.key.plural == plural)
+            .cloned()
+            .collect();
         Ok((replay, rx))
     }
+}
+
+/// An object as JSON text.
+fn to_json(obj: &Value) -> Bytes {
+    // Serializing a Value cannot fail (its map keys are strings).
+    Bytes::from(serde_json::to_vec(obj).unwrap_or_default())
 }
 
 fn key_of(group: &str, plural: &str, obj: &Value) -> Key {
@@ -297,14 +354,7 @@ impl Txn<'_> {
         } else {
             EventType::Added
         };
-        self.publish(Event {
-            rv,
-            type_,
-            key,
-            object: obj.clone(),
-            previous: previous.map(|p| Arc::new(selector_view(&p))),
-            size: 0,
-        });
+        self.publish(Event::new(rv, type_, key, &obj, previous.as_deref()));
         obj
     }
 
@@ -316,19 +366,17 @@ impl Txn<'_> {
         let mut last = (*old).clone();
         last["metadata"]["resourceVersion"] = Value::String(rv.to_string());
         let last = Arc::new(last);
-        self.publish(Event {
+        self.publish(Event::new(
             rv,
-            type_: EventType::Deleted,
-            key: key.clone(),
-            object: last.clone(),
-            previous: Some(Arc::new(selector_view(&old))),
-            size: 0,
-        });
+            EventType::Deleted,
+            key.clone(),
+            &last,
+            Some(&old),
+        ));
         Some(last)
     }
 
-    fn publish(&mut self, mut event: Event) {
-        event.size = approx_size(&event.object) + event.previous.as_deref().map_or(0, approx_size);
+    fn publish(&mut self, event: Event) {
         let inner = &mut *self.inner;
         match inner.group_rv.get_mut(&event.key.group) {
             Some(rv) => *rv = event.rv,
@@ -460,8 +508,8 @@ mod tests {
             "db"
         );
         // The full objects are still what watches are sent.
-        assert_eq!(events[0].object["spec"]["containers"][0]["image"], "i");
-        assert_eq!(events[1].object["metadata"]["labels"]["app"], "db");
+        assert_eq!(events[0].object()["spec"]["containers"][0]["image"], "i");
+        assert_eq!(events[1].object()["metadata"]["labels"]["app"], "db");
     }
 
     #[test]
@@ -501,7 +549,10 @@ mod tests {
             json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
                 "metadata": {"name": format!("app-{i}"), "namespace": format!("ns-{i}"),
                     "labels": {"app": format!("app-{i}")},
-                    "managedFields": [{"manager": "kustomize-controller", "fieldsV1": {"f:status": "x".repeat(1500)}}]},
+                    "managedFields": [{"manager": "kustomize-controller", "operation": "Apply",
+                        "fieldsV1": {"f:status": {"f:conditions": {"k:{\"type\":\"Ready\"}": {".": {}, "f:type": {},
+                            "f:status": {}, "f:message": {}, "f:reason": {}, "f:lastTransitionTime": {}}},
+                            "f:inventory": {".": {}, "f:entries": {}}, "f:observedGeneration": {}}}}]},
                 "spec": {"interval": "10m", "path": "./deploy", "prune": true,
                     "sourceRef": {"kind": "GitRepository", "name": "repo"}},
                 "status": {"conditions": [{"type": "Ready", "status": "True",
@@ -523,21 +574,34 @@ mod tests {
             }
         }
         let (events, bytes) = store.history_usage();
-        let before = bytes
-            - store
-                .lock()
-                .history
-                .iter()
-                .filter_map(|e| e.previous.as_deref())
-                .map(approx_size)
-                .sum::<usize>()
-            + whole_previous;
+        let as_values: usize = {
+            let inner = store.lock();
+            inner.history.iter().map(|p| approx_size(&p.object())).sum()
+        };
         eprintln!(
-            "history: {events} events, ~{} KiB retained (~{} KiB with whole previous objects)",
+            "history: {events} events, {} KiB retained as text (~{} KiB as parsed objects, undercounted; \
+             ~{} KiB more with whole previous objects)",
             bytes >> 10,
-            before >> 10
+            as_values >> 10,
+            whole_previous >> 10
         );
         assert_eq!(events, 6000);
-        assert!(bytes * 10 < before * 6, "{bytes} vs {before}");
+        assert!(bytes * 2 < as_values, "{bytes} vs {as_values}");
+        // A replay gives the objects back whole.
+        let (replay, _) = store
+            .watch(
+                "kustomize.toolkit.fluxcd.io",
+                "kustomizations",
+                Some(store.current_rv() - 2),
+            )
+            .unwrap();
+        assert_eq!(replay.len(), 2);
+        let object = replay[1].object();
+        assert_eq!(object["metadata"]["name"], "app-999");
+        assert_eq!(
+            object["status"]["inventory"]["entries"][9]["id"],
+            "ns-999_cm-9__ConfigMap"
+        );
+        assert_eq!(replay[1].view["metadata"]["labels"]["app"], "app-999");
     }
 }
