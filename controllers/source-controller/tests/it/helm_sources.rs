@@ -521,7 +521,7 @@ async fn charts_from_an_oci_helm_repository() {
     if !oci_registry::available() {
         return;
     }
-    let registry = Registry::start_with(RegistryOptions {
+    let mut registry = Registry::start_with(RegistryOptions {
         auth: Some(("flux".into(), PASSWORD.into())),
         tls: None,
     });
@@ -606,6 +606,45 @@ async fn charts_from_an_oci_helm_repository() {
     let text = serde_json::to_string(&wrong).unwrap();
     assert!(!text.contains("not-the-Pa55word") && !text.contains(PASSWORD));
 
+    // A new version in range is picked up at once after requestedAt.
+    helm_repo::push_oci(
+        &python,
+        &url,
+        &[ChartSpec::new("app", "1.4.0")],
+        Some(("flux", PASSWORD)),
+    );
+    request_reconcile(&charts, "app", "1").await;
+    wait_for(&charts, "app", "1.4.0", |o| {
+        chart_revision(o).as_deref() == Some("1.4.0")
+    })
+    .await;
+
+    // A registry that is down: retried, the new version outdated until it
+    // is back, the stored artifact kept.
+    registry.stop();
+    patch_spec(&charts, "app", json!({"version": "1.2.0"})).await;
+    let down = wait_for(&charts, "app", "a failure", |o| {
+        o.status.as_ref().and_then(|s| s.observed_generation) == o.metadata.generation
+            && ready_reason(o).is_some_and(|(ok, _, _)| !ok)
+    })
+    .await;
+    let (_, reason, message) = ready_reason(&down).unwrap();
+    assert_eq!(reason, "Failed", "{message}");
+    assert!(message.contains("failed to download chart"), "{message}");
+    assert!(!conditions::is_true(down.conditions(), conditions::STALLED));
+    let outdated = conditions::get(down.conditions(), conditions::ARTIFACT_OUTDATED).unwrap();
+    assert_eq!(
+        (outdated.reason.as_str(), outdated.status.as_str()),
+        ("NewChart", "True")
+    );
+    assert_eq!(chart_revision(&down).as_deref(), Some("1.4.0"));
+    registry.resume();
+    let back = wait_for(&charts, "app", "1.2.0 once the registry is back", |o| {
+        is_ready(o) && chart_revision(o).as_deref() == Some("1.2.0")
+    })
+    .await;
+    assert!(conditions::get(back.conditions(), conditions::ARTIFACT_OUTDATED).is_none());
+
     // An exact version is pulled as it is; values files repackage it.
     patch_spec(
         &charts,
@@ -614,7 +653,7 @@ async fn charts_from_an_oci_helm_repository() {
     )
     .await;
     let exact = wait_for(&charts, "app", "1.0.0 with values", |o| {
-        is_ready(o) && chart_revision(o).as_deref() == Some("1.0.0+2")
+        is_ready(o) && chart_revision(o).as_deref() == Some("1.0.0+3")
     })
     .await;
     assert_eq!(
@@ -648,5 +687,5 @@ async fn charts_from_an_oci_helm_repository() {
         "{message}"
     );
     // The last good artifact stays.
-    assert_eq!(chart_revision(&stalled).as_deref(), Some("1.0.0+2"));
+    assert_eq!(chart_revision(&stalled).as_deref(), Some("1.0.0+3"));
 }
