@@ -49,7 +49,7 @@ impl Default for Limits {
 }
 
 /// Which functions templates may call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FuncSet {
     /// Go's builtins only.
     Go,
@@ -89,6 +89,52 @@ impl std::fmt::Debug for Lookup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Lookup")
     }
+}
+
+/// Parsed trees kept per thread, by template name, function set and nesting
+/// limit, checked against the whole source text: a controller renders the same
+/// charts again and again (and `tpl` parses the same text in every loop
+/// iteration), and a parse costs as much as an execution. Trees are immutable
+/// and shared. Bounded by the bytes of source held.
+const PARSE_CACHE_BYTES: usize = 8 << 20;
+
+type ParseKey = (String, FuncSet, usize);
+
+#[derive(Default)]
+struct ParseCache {
+    entries: HashMap<ParseKey, (std::rc::Rc<str>, Vec<Tree>)>,
+    bytes: usize,
+}
+
+impl ParseCache {
+    fn get(&self, key: &ParseKey, text: &str) -> Option<Vec<Tree>> {
+        let (src, trees) = self.entries.get(key)?;
+        (**src == *text).then(|| trees.clone())
+    }
+
+    fn put(&mut self, key: ParseKey, text: &str, trees: &[Tree]) {
+        let cost = text.len() + key.0.len();
+        if cost > PARSE_CACHE_BYTES {
+            return;
+        }
+        if self.bytes + cost > PARSE_CACHE_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        // the trees hold the text already: the entry shares it
+        let src = trees
+            .first()
+            .map(|t| t.text.clone())
+            .unwrap_or_else(|| std::rc::Rc::from(text));
+        if let Some((old, _)) = self.entries.insert(key.clone(), (src, trees.to_vec())) {
+            self.bytes = self.bytes.saturating_sub(old.len() + key.0.len());
+        }
+        self.bytes += cost;
+    }
+}
+
+thread_local! {
+    static PARSED: std::cell::RefCell<ParseCache> = std::cell::RefCell::new(ParseCache::default());
 }
 
 /// A set of named templates, as Go's `*template.Template` with its associates.
@@ -161,13 +207,21 @@ impl Templates {
     }
 
     pub(crate) fn parse_trees(&self, name: &str, text: &str) -> Result<Vec<Tree>, Error> {
+        let key = (name.to_string(), self.funcs, self.limits.max_nesting);
+        if let Some(trees) = PARSED.with(|c| c.borrow().get(&key, text)) {
+            return Ok(trees);
+        }
         let funcs = self.funcs;
         let is_func = move |n: &str| funcs::lookup(funcs, n).is_some();
-        parser::parse(name, text, &is_func, self.limits.max_nesting).map_err(|e| Error::Parse {
-            name: name.to_string(),
-            line: e.line,
-            msg: e.msg,
-        })
+        let trees = parser::parse(name, text, &is_func, self.limits.max_nesting).map_err(|e| {
+            Error::Parse {
+                name: name.to_string(),
+                line: e.line,
+                msg: e.msg,
+            }
+        })?;
+        PARSED.with(|c| c.borrow_mut().put(key, text, &trees));
+        Ok(trees)
     }
 
     pub(crate) fn add(&mut self, t: Tree) {

@@ -573,3 +573,28 @@ fn rsa_keys_from_the_prime_search_are_exact_sized_and_valid() {
         }
     }
 }
+
+#[test]
+fn the_parse_cache_serves_only_the_same_text_under_the_same_rules() {
+    let run = |mut t: Templates, text: &str| {
+        t.parse("x", text)?;
+        t.execute("x", &Value::Nil)
+    };
+    assert_eq!(run(Templates::helm(), "a{{ 1 }}").unwrap(), "a1");
+    // the same name with other text is parsed again
+    assert_eq!(run(Templates::helm(), "b{{ 2 }}").unwrap(), "b2");
+    assert_eq!(run(Templates::helm(), "a{{ 1 }}").unwrap(), "a1");
+    // a function of Helm's set is unknown to Go's, whatever was parsed before
+    assert_eq!(run(Templates::helm(), "{{ upper \"a\" }}").unwrap(), "A");
+    let err = run(Templates::new(), "{{ upper \"a\" }}").unwrap_err();
+    assert!(
+        err.to_string().contains("function \"upper\" not defined"),
+        "{err}"
+    );
+    // and a tighter nesting limit still refuses what a looser one parsed
+    let deep = format!("{}{}", "{{ if 1 }}".repeat(5), "{{ end }}".repeat(5));
+    assert!(run(Templates::helm(), &deep).is_ok());
+    let mut t = Templates::helm();
+    t.limits.max_nesting = 3;
+    assert!(run(t, &deep).is_err());
+}

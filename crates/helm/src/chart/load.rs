@@ -175,17 +175,18 @@ fn walk(
                 path.display()
             )));
         }
-        let size = std::fs::metadata(&path).map_err(io)?.len();
+        // the size from the open file (one path lookup), the buffer sized once;
+        // the read stays bounded should the file grow meanwhile
+        let file = std::fs::File::open(&path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
         if size > ctx.limits.max_file_bytes {
             return Err(LoadError::TooLarge(format!(
                 "chart file {rel:?} is larger than the maximum file size {}",
                 ctx.limits.max_file_bytes
             )));
         }
-        let mut data = vec![];
-        std::fs::File::open(&path)
-            .map_err(io)?
-            .take(ctx.limits.max_file_bytes + 1)
+        let mut data = Vec::with_capacity(size as usize + 1);
+        file.take(ctx.limits.max_file_bytes + 1)
             .read_to_end(&mut data)
             .map_err(io)?;
         ctx.account(&rel, data.len() as u64)?;
