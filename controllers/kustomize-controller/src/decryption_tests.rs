@@ -368,3 +368,21 @@ fn what_the_build_cannot_read_is_a_build_failure() {
     assert!(!e.is_decryption(), "{e}");
     assert!(e.to_string().contains("nowhere"), "{e}");
 }
+
+#[test]
+fn kustomizations_that_refer_to_each_other_are_walked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for (me, other) in [("a", "b"), ("b", "a")] {
+        let d = dir.path().join(me);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("kustomization.yaml"),
+            format!("resources:\n- ../{other}\n- ../{me}\n- https://example.com/x.yaml\n"),
+        )
+        .unwrap();
+    }
+    // Terminates (the build then reports the cycle itself).
+    flux_keys()
+        .decrypt_sources(dir.path(), &spec("./a"))
+        .unwrap();
+}
