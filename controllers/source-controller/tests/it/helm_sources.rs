@@ -345,6 +345,18 @@ async fn a_chart_from_a_bucket_follows_its_version_and_bad_paths_stall() {
         return;
     };
     let chart_yaml = |v: &str| format!("apiVersion: v2\nname: app\nversion: {v}\n");
+    // A public chart repository no HelmRepository names: read anonymously.
+    let public = tempfile::tempdir().unwrap();
+    helm_repo::package_and_index(
+        &python,
+        public.path(),
+        &[ChartSpec::new("db", "2.0.0"), ChartSpec::new("db", "2.1.0")],
+    );
+    let public_server = StaticServer::start(public.path(), ServerAuth::None);
+    let anon_chart = format!(
+        "apiVersion: v2\nname: anon\nversion: 3.0.0\ndependencies:\n- name: db\n  version: '~2.0'\n  repository: {}\n",
+        public_server.url()
+    );
     let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  v: {{ .Chart.Version | quote }}\n";
     s3.create_bucket(
         "charts",
@@ -359,6 +371,7 @@ async fn a_chart_from_a_bucket_follows_its_version_and_bad_paths_stall() {
                 "far/Chart.yaml",
                 b"apiVersion: v2\nname: far\nversion: 1.0.0\ndependencies:\n- name: x\n  version: '*'\n  repository: '@stable'\n",
             ),
+            ("anon/Chart.yaml", anon_chart.as_bytes()),
         ],
     );
     let h = harness().await;
@@ -385,6 +398,7 @@ async fn a_chart_from_a_bucket_follows_its_version_and_bad_paths_stall() {
         ("far", "far"),
         ("missing", "nope"),
         ("climb", "../app"),
+        ("anon", "anon"),
     ] {
         charts
             .create(
@@ -420,6 +434,25 @@ async fn a_chart_from_a_bucket_follows_its_version_and_bad_paths_stall() {
             .as_str()
             .unwrap()
             .contains("v: \"0.1.0\"")
+    );
+
+    // The anonymous dependency: the repository's index and chart fetched
+    // without credentials, the newest 2.0.x packaged in.
+    let anon = wait_for(&charts, "anon", "Ready", is_ready).await;
+    let view = sdk_view(&python, &anon).await;
+    assert_eq!(
+        dependency_versions(&view),
+        [("db".to_string(), "2.0.0".to_string())]
+    );
+    let asked: Vec<String> = public_server
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(asked.iter().any(|p| p == "/index.yaml"), "{asked:?}");
+    assert!(
+        asked.iter().any(|p| p.ends_with("db-2.0.0.tgz")),
+        "{asked:?}"
     );
 
     // Bad paths and dependencies: a clear reason, stalled, nothing stored.
