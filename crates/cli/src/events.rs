@@ -159,7 +159,9 @@ pub async fn run(args: &EventsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    events.sort_by_key(event_time);
+    // Kubernetes' timestamps have whole seconds; the event time's
+    // microseconds break ties, so events of one second keep their order.
+    events.sort_by_key(|e| (event_time(e), e.event_time.as_ref().map(|t| t.0)));
     let now = Timestamp::now();
     let rows: Vec<Vec<String>> = events.iter().map(|e| row(e, show_namespace, now)).collect();
     write_table(out, &headers(show_namespace), &rows)?;

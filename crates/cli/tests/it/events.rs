@@ -161,6 +161,30 @@ async fn events_of_flux_objects_oldest_first() {
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr, "✗ No events found in apps namespace.\n");
 
+    // Two events of one second: the event time's microseconds order them.
+    let api: Api<Event> = Api::namespaced(c.client.clone(), "flux-system");
+    for (name, micros) in [("a-later", "900000"), ("b-earlier", "100000")] {
+        let e: Event = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "involvedObject": {"kind": "Receiver", "name": "hook", "namespace": "flux-system"},
+            "type": "Normal", "reason": "Tie", "message": name, "count": 1,
+            "firstTimestamp": "2026-01-01T00:00:00Z",
+            "lastTimestamp": "2026-01-01T00:00:00Z",
+            "eventTime": format!("2026-01-01T00:00:00.{micros}Z"),
+        }))
+        .unwrap();
+        api.create(&PostParams::default(), &e).await.unwrap();
+    }
+    let run = c.ferroflux(&["events", "--for", "Receiver"]).await;
+    run.assert_ok();
+    let messages: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit('\t').next())
+        .collect();
+    assert_eq!(messages, ["b-earlier", "a-later"], "{}", run.stdout);
+
     let run = c.ferroflux(&["events", "--for", "Deployment/web"]).await;
     assert_eq!(run.code, Some(1));
     assert_eq!(
