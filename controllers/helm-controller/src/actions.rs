@@ -234,7 +234,10 @@ impl Release<'_> {
     }
 
     /// Helm's install.
-    pub async fn install(&self) -> Result<Record, Failed> {
+    /// Helm's install. Earlier revisions left in storage (an uninstall
+    /// that kept its history, a failed install) are replaced as Helm's
+    /// `--replace` does: numbered after them, the last one superseded.
+    pub async fn install(&self, history: &History) -> Result<Record, Failed> {
         let spec = self.hr.install();
         let timeout = spec
             .timeout
@@ -282,6 +285,14 @@ impl Release<'_> {
         record
             .release
             .set_status(Status::PendingInstall, "Initial install underway");
+        if let Some(last) = history.latest() {
+            record.release.version = last.release.version + 1;
+            if last.release.status() != Some(&Status::Superseded) {
+                let mut l = last.clone();
+                l.release.supersede();
+                let _ = self.storage.update(&l).await;
+            }
+        }
         if let Err(e) = self.storage.create(&record).await {
             return Err(Failed::before_record(e.to_string()));
         }
@@ -292,7 +303,7 @@ impl Release<'_> {
                     .await
                     .map_err(|e| format!("failed pre-install: {e}"))?;
             }
-            self.apply(objects.clone(), spec.replace).await?;
+            self.apply(objects.clone(), false).await?;
             if !spec.disable_wait {
                 self.wait(&objects, timeout, !spec.disable_wait_for_jobs)
                     .await?;
@@ -320,9 +331,23 @@ impl Release<'_> {
         Ok(record)
     }
 
-    /// Helm's upgrade from the latest revision in `history`.
+    /// Helm's upgrade from the latest revision in `history`. When the
+    /// chart's name changed and `chartNameChangeStrategy` is `Reinstall`,
+    /// the release is uninstalled and installed anew instead (Flux).
     pub async fn upgrade(&self, history: &History) -> Result<Record, Failed> {
         let spec = self.hr.upgrade();
+        let renamed = history
+            .latest()
+            .and_then(|l| l.release.chart_name())
+            .is_some_and(|n| !n.is_empty() && n != self.chart.chart.metadata.name);
+        if renamed
+            && spec.chart_name_change_strategy()
+                == ferroflux_api::helm::v2::ChartNameChangeStrategy::Reinstall
+        {
+            self.uninstall(history).await?;
+            let after = self.history().await.map_err(Failed::before_record)?;
+            return self.install(&after).await;
+        }
         let timeout = spec
             .timeout
             .as_ref()

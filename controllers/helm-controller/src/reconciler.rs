@@ -982,7 +982,7 @@ impl HelmReleaseReconciler {
                 };
                 status_mut(obj).last_attempted_release_action = Some(action);
                 let result = if install {
-                    r.install().await
+                    r.install(history).await
                 } else {
                     r.upgrade(history).await
                 };

@@ -83,10 +83,20 @@ impl Storage {
         ))
     }
 
+    /// The record's object as it is written here: in the storage
+    /// namespace, which differs from the release's own namespace when the
+    /// HelmRelease has a `targetNamespace` (Helm's driver writes where its
+    /// client is namespaced, whatever the release's namespace).
+    fn secret(&self, record: &Record, stamp: Stamp) -> Result<Secret, StorageError> {
+        let object = record.to_object(Driver::Secret, stamp)?;
+        let mut secret: Secret = serde_json::from_value(object)?;
+        secret.metadata.namespace = Some(self.namespace.clone());
+        Ok(secret)
+    }
+
     /// Creates the object of a new revision (`createdAt` label, as Helm).
     pub async fn create(&self, record: &Record) -> Result<(), StorageError> {
-        let object = record.to_object(Driver::Secret, Stamp::created_now())?;
-        let secret: Secret = serde_json::from_value(object)?;
+        let secret = self.secret(record, Stamp::created_now())?;
         self.api
             .create(&PostParams::default(), &secret)
             .await
@@ -97,8 +107,7 @@ impl Storage {
     /// Replaces the object of an existing revision (`modifiedAt` label,
     /// as Helm's driver: labels are recomputed, the release's own kept).
     pub async fn update(&self, record: &Record) -> Result<(), StorageError> {
-        let object = record.to_object(Driver::Secret, Stamp::modified_now())?;
-        let secret: Secret = serde_json::from_value(object)?;
+        let secret = self.secret(record, Stamp::modified_now())?;
         let name = record.object_name();
         self.api
             .replace(&name, &PostParams::default(), &secret)

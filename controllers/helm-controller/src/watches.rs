@@ -89,7 +89,17 @@ pub fn watch_sources(
                 let name = src.name_any();
                 let source = AnySource::from_dynamic(&src);
                 let ready = conditions::is_true(source.source_conditions(), conditions::READY);
-                let state = format!("{ready}|{}", source.revision().unwrap_or_default());
+                // The digest too: a HelmChart of another chart at the same
+                // version has the same revision.
+                let digest = source
+                    .artifact()
+                    .and_then(|a| a.digest.clone())
+                    .unwrap_or_default();
+                let observed = source.status.as_ref().and_then(|s| s.observed_generation);
+                let state = format!(
+                    "{ready}|{}|{digest}|{observed:?}",
+                    source.revision().unwrap_or_default()
+                );
                 if memory.changed(&format!("{}/{ns}/{name}", info.kind), &state) {
                     releases_of(&store, info.kind, &ns, &name)
                 } else {

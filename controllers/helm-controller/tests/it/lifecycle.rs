@@ -484,3 +484,37 @@ async fn a_slow_release_does_not_hold_up_the_others() {
     let slow = h.releases(ns).get("slow").await.unwrap();
     assert!(!ready(&slow), "the slow one is still waiting");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_chart_is_reinstalled() {
+    let Some(h) = harness(Setup::default()).await else {
+        return;
+    };
+    let ns = "rename";
+    h.publish(&[chart("demo", "1.0.0"), chart("other", "1.0.0")]);
+    h.namespace_with_repo(ns).await;
+    h.helm_release(release(ns, "web", "demo", "1.0.0", json!({})))
+        .await;
+    h.wait_hr(ns, "web", "installed", ready).await;
+    h.helm_release(release(ns, "web", "other", "1.0.0", json!({})))
+        .await;
+    let hr = h
+        .wait_hr(ns, "web", "reinstalled", |hr| {
+            ready(hr)
+                && hr
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.history.first().is_some_and(|x| x.chart_name == "other"))
+        })
+        .await;
+    assert_eq!(
+        hr.status.as_ref().unwrap().history[0].version,
+        1,
+        "a new release, not an upgrade"
+    );
+    let results = h.sdk(ns, json!([{"op": "history", "name": "web"}])).await;
+    assert_eq!(
+        statuses(ok(&results, 0, "history")),
+        vec![(1, "deployed".to_string())]
+    );
+}
