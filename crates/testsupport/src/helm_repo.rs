@@ -302,10 +302,11 @@ import json, os, sys, tempfile
 import helm_python as helm
 
 remote, spec, login = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+tls = len(sys.argv) > 4 and sys.argv[4] == "tls"
 out = tempfile.mkdtemp()
-client = helm.RegistryClient(plain_http=True, credentials_file=os.path.join(out, "registry.json"))
+client = helm.RegistryClient(plain_http=not tls, credentials_file=os.path.join(out, "registry.json"))
 if login:
-    client.login(login["host"], username=login["username"], password=login["password"], plain_http=True)
+    client.login(login["host"], username=login["username"], password=login["password"], plain_http=not tls)
 for chart in spec:
     work = tempfile.mkdtemp()
     root = os.path.join(work, chart["name"])
@@ -322,7 +323,7 @@ for chart in spec:
         with open(full, "w") as f:
             f.write(text)
     archive = helm.package(root, destination=out)
-    client.push(archive, remote)
+    client.push(archive, remote, plain_http=not tls)
 "#;
 
 /// Packages `charts` with the Helm SDK and pushes them with its registry
@@ -330,6 +331,19 @@ for chart in spec:
 /// package` and `helm push` do; logs in as `login` (user, password) first
 /// when given.
 pub fn push_oci(python: &Path, remote: &str, charts: &[ChartSpec], login: Option<(&str, &str)>) {
+    push_oci_with(python, remote, charts, login, None);
+}
+
+/// [`push_oci`] to a registry over HTTPS whose certificate `ca` (PEM)
+/// signed (given to Helm's Go TLS stack as `SSL_CERT_FILE`), or over plain
+/// HTTP when `ca` is `None`.
+pub fn push_oci_with(
+    python: &Path,
+    remote: &str,
+    charts: &[ChartSpec],
+    login: Option<(&str, &str)>,
+    ca: Option<&str>,
+) {
     let spec: Vec<serde_json::Value> = charts
         .iter()
         .map(|c| serde_json::json!({"name": c.name, "version": c.version, "files": c.files}))
@@ -343,12 +357,19 @@ pub fn push_oci(python: &Path, remote: &str, charts: &[ChartSpec], login: Option
         serde_json::Value::Null,
         |(u, p)| serde_json::json!({"host": host, "username": u, "password": p}),
     );
-    let out = Command::new(python)
+    let ca_dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(python);
+    command
         .args(["-c", SDK_PUSH_SCRIPT, remote])
         .arg(serde_json::Value::Array(spec).to_string())
         .arg(login.to_string())
-        .output()
-        .expect("run the Helm SDK");
+        .arg(if ca.is_some() { "tls" } else { "plain" });
+    if let Some(pem) = ca {
+        let file = ca_dir.path().join("ca.crt");
+        std::fs::write(&file, pem).expect("write the CA");
+        command.env("SSL_CERT_FILE", file);
+    }
+    let out = command.output().expect("run the Helm SDK");
     assert!(
         out.status.success(),
         "helm package / push failed: {}",

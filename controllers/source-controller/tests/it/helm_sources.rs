@@ -722,3 +722,72 @@ async fn charts_from_an_oci_helm_repository() {
     // The last good artifact stays.
     assert_eq!(chart_revision(&stalled).as_deref(), Some("1.0.0+3"));
 }
+
+#[tokio::test]
+async fn an_oci_helm_repository_over_tls_trusts_its_cert_secret_ref() {
+    let Some(python) = helm_repo::sdk_python() else {
+        return;
+    };
+    if !oci_registry::available() {
+        return;
+    }
+    let certs = ferroflux_testsupport::tls::TestCerts::new();
+    let registry = Registry::start_with(RegistryOptions {
+        auth: None,
+        tls: Some(certs.clone()),
+    });
+    let url = registry.url("charts");
+    helm_repo::push_oci_with(
+        &python,
+        &url,
+        &[ChartSpec::new("app", "0.9.0")],
+        None,
+        Some(&certs.ca()),
+    );
+    let h = harness().await;
+    secret(&h.client, "registry-ca", json!({"ca.crt": certs.ca()})).await;
+    for (name, spec) in [
+        (
+            "trusted",
+            json!({"url": url, "type": "oci", "interval": "1h", "certSecretRef": {"name": "registry-ca"}}),
+        ),
+        (
+            "untrusted",
+            json!({"url": url, "type": "oci", "interval": "1h"}),
+        ),
+    ] {
+        h.repos
+            .create(&PostParams::default(), &helm_repo(name, spec))
+            .await
+            .unwrap();
+    }
+    let charts: Api<HelmChart> = Api::namespaced(h.client.clone(), NS);
+    for name in ["trusted", "untrusted"] {
+        charts
+            .create(
+                &PostParams::default(),
+                &helm_chart(
+                    name,
+                    json!({"chart": "app", "interval": "1h",
+                           "sourceRef": {"kind": "HelmRepository", "name": name}}),
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    let ready = wait_for(&charts, "trusted", "Ready", is_ready).await;
+    assert_eq!(chart_revision(&ready).as_deref(), Some("0.9.0"));
+    let view = sdk_view(&python, &ready).await;
+    assert_eq!(view["metadata"]["name"], "app");
+    // Without the CA the registry's certificate is not trusted.
+    let refused = wait_for(&charts, "untrusted", "a failure", |o| {
+        ready_reason(o).is_some_and(|(ok, _, _)| !ok)
+    })
+    .await;
+    let (_, _, message) = ready_reason(&refused).unwrap();
+    assert!(
+        message.contains("could not get tags for 'app'"),
+        "{message}"
+    );
+    assert!(refused.status.as_ref().unwrap().artifact.is_none());
+}
