@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod build_kustomization;
+pub mod check;
 pub mod connect;
 pub mod demo;
 mod demo_app;

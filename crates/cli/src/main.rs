@@ -70,6 +70,8 @@ enum Command {
     Events(ferroflux_cli::events::EventsArgs),
     /// Print what a Kustomization or HelmRelease manages, as a tree (as `flux tree`).
     Tree(ferroflux_cli::tree::TreeArgs),
+    /// Check that the installation is healthy (as `flux check`).
+    Check(ferroflux_cli::check::CheckArgs),
     /// Print a shell completion script: `source <(ferroflux completion bash)`.
     Completion {
         /// The shell.
@@ -217,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             block_on(ferroflux_cli::tree::run(&args, &mut out))
         }
+        Command::Check(args) => block_on(ferroflux_cli::check::run(&args)),
         Command::Completion { shell } => {
             use clap::CommandFactory;
             let mut out = std::io::stdout().lock();

@@ -2,6 +2,7 @@
 
 mod artifact;
 mod build_kustomization;
+mod check;
 mod cluster;
 mod completion;
 mod demo;
