@@ -107,16 +107,31 @@ impl Release<'_> {
             .map_err(|e| e.to_string())
     }
 
-    fn render(&self, values: &Map<String, Value>, is_upgrade: bool) -> Result<Manifest, String> {
-        render::render(
-            self.hr,
-            self.chart,
-            values,
-            &self.name,
-            &self.namespace,
-            is_upgrade,
-            self.caps,
-        )
+    /// Renders on a blocking thread (templates are CPU work, and `lookup`
+    /// asks the target cluster synchronously from there).
+    async fn render(
+        &self,
+        values: &Map<String, Value>,
+        is_upgrade: bool,
+        skip_schema_validation: bool,
+    ) -> Result<Manifest, String> {
+        let options = render::RenderOptions {
+            caps: self.caps.clone(),
+            skip_schema_validation,
+            lookup: Some(crate::lookup::live(
+                self.target.client.clone(),
+                self.target.resolver.clone(),
+            )),
+        };
+        let (hr, chart, values) = (self.hr.clone(), self.chart.clone(), values.clone());
+        let (name, namespace) = (self.name.clone(), self.namespace.clone());
+        tokio::task::spawn_blocking(move || {
+            render::render(
+                &hr, &chart, &values, &name, &namespace, is_upgrade, &options,
+            )
+        })
+        .await
+        .map_err(|e| format!("rendering: {e}"))?
     }
 
     /// The manifest's objects, namespaced and marked as the release's.
@@ -244,7 +259,8 @@ impl Release<'_> {
             .as_ref()
             .map_or(self.hr.timeout(), |t| t.as_std());
         let manifest = self
-            .render(self.values, false)
+            .render(self.values, false, spec.disable_schema_validation)
+            .await
             .map_err(Failed::before_record)?;
         if spec.create_namespace {
             self.create_namespace()
@@ -362,7 +378,10 @@ impl Release<'_> {
             ferroflux_helm::strvals::merge_maps(&mut base, values);
             values = base;
         }
-        let manifest = self.render(&values, true).map_err(Failed::before_record)?;
+        let manifest = self
+            .render(&values, true, spec.disable_schema_validation)
+            .await
+            .map_err(Failed::before_record)?;
         self.crds(&manifest, spec.crds_policy())
             .await
             .map_err(|e| Failed::before_record(format!("failed to upgrade CRDs: {e}")))?;

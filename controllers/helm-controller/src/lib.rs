@@ -11,6 +11,7 @@ pub mod chart;
 pub mod drift;
 pub mod gate;
 pub mod hooks;
+pub mod lookup;
 pub mod objects;
 pub mod reconciler;
 pub mod render;

@@ -23,6 +23,17 @@ pub struct Capabilities {
     pub api_versions: Vec<String>,
 }
 
+/// How a render runs beyond the chart and values.
+#[derive(Clone, Default)]
+pub struct RenderOptions {
+    /// `.Capabilities` of the target cluster.
+    pub caps: Capabilities,
+    /// Skip `values.schema.json` (`disableSchemaValidation`).
+    pub skip_schema_validation: bool,
+    /// `lookup` against the target cluster (`None`: offline, empty maps).
+    pub lookup: Option<ferroflux_helm::render::LiveLookup>,
+}
+
 /// A rendered, post-rendered release.
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -44,8 +55,9 @@ pub fn render(
     release_name: &str,
     namespace: &str,
     is_upgrade: bool,
-    caps: &Capabilities,
+    options: &RenderOptions,
 ) -> Result<Manifest, String> {
+    let caps = &options.caps;
     let opts = TemplateOptions {
         release_name: release_name.to_string(),
         namespace: namespace.to_string(),
@@ -53,6 +65,8 @@ pub fn render(
         api_versions: caps.api_versions.clone(),
         is_upgrade,
         include_crds: false,
+        skip_schema_validation: options.skip_schema_validation,
+        lookup: options.lookup.clone(),
         ..TemplateOptions::default()
     };
     let rendered = template(&chart.chart, values, &opts).map_err(|e| e.to_string())?;

@@ -30,6 +30,8 @@ pub struct TemplateOptions {
     pub include_crds: bool,
     /// Template limits.
     pub limits: Limits,
+    /// `--skip-schema-validation`: `values.schema.json` files are not checked.
+    pub skip_schema_validation: bool,
     /// `lookup` against a cluster (helm-controller's); `None` renders offline,
     /// every lookup an empty map, as `helm template`.
     pub lookup: Option<LiveLookup>,
@@ -45,6 +47,7 @@ impl Default for TemplateOptions {
             is_upgrade: false,
             include_crds: false,
             limits: Limits::default(),
+            skip_schema_validation: false,
             lookup: None,
         }
     }
@@ -114,7 +117,9 @@ pub fn template(chart: &Chart, user: &Values, opts: &TemplateOptions) -> Result<
     let mut chart = chart.clone();
     values::process_dependencies(&mut chart, user).map_err(Error::Values)?;
     let vals = values::coalesce_values(&chart, user).map_err(Error::Values)?;
-    values::validate_schemas(&chart, &vals).map_err(Error::Schema)?;
+    if !opts.skip_schema_validation {
+        values::validate_schemas(&chart, &vals).map_err(Error::Schema)?;
+    }
     let kube = KubeVersion::parse(opts.kube_version.as_deref().unwrap_or(DEFAULT_KUBE_VERSION))
         .map_err(Error::KubeVersion)?;
     let req = &chart.metadata.kube_version;

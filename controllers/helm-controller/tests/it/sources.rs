@@ -230,3 +230,53 @@ async fn a_chart_from_an_oci_repository_records_its_digest() {
     );
     assert!(h.get("v1", "ConfigMap", ns, "web-cm").await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_reads_the_cluster_and_schemas_can_be_skipped() {
+    let Some(h) = harness(Setup::default()).await else {
+        return;
+    };
+    let ns = "lookup";
+    h.publish(&[
+        chart("looker", "1.0.0").file(
+            "templates/seen.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-seen\ndata:\n  seed: {{ (lookup \"v1\" \"ConfigMap\" .Release.Namespace \"seed\").data.value | default \"absent\" | quote }}\n  missing: {{ (lookup \"v1\" \"ConfigMap\" .Release.Namespace \"nope\") | len | quote }}\n",
+        ),
+        chart("strict", "1.0.0").file(
+            "values.schema.json",
+            r#"{"type": "object", "properties": {"greeting": {"type": "integer"}}}"#,
+        ),
+    ]);
+    h.namespace_with_repo(ns).await;
+    apply_as_admin(
+        &h.client,
+        vec![json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "seed", "namespace": ns}, "data": {"value": "from-cluster"}})],
+    )
+    .await;
+    h.helm_release(release(ns, "web", "looker", "1.0.0", json!({})))
+        .await;
+    h.wait_hr(ns, "web", "installed", ready).await;
+    let seen = h.get("v1", "ConfigMap", ns, "web-seen").await.unwrap();
+    assert_eq!(seen["data"]["seed"], "from-cluster");
+    assert_eq!(seen["data"]["missing"], "0");
+
+    h.helm_release(release(ns, "strict", "strict", "1.0.0", json!({})))
+        .await;
+    let hr = h
+        .wait_hr(ns, "strict", "schema refused", |hr| {
+            cond(hr, conditions::RELEASED).is_some_and(|c| c.1 == "InstallFailed")
+        })
+        .await;
+    assert!(
+        cond(&hr, conditions::RELEASED)
+            .unwrap()
+            .2
+            .contains("greeting")
+    );
+    let mut obj = release(ns, "strict", "strict", "1.0.0", json!({}));
+    obj["spec"]["install"] = json!({"disableSchemaValidation": true});
+    h.helm_release(obj).await;
+    h.wait_hr(ns, "strict", "installed without schema validation", ready)
+        .await;
+}
