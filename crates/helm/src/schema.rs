@@ -2,6 +2,9 @@
 //! v4 reports violations (santhosh-tekuri/jsonschema v6's messages) for the
 //! common keywords. No reference outside the schema is ever resolved.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use jsonschema::error::{TypeKind, ValidationErrorKind as K};
 use serde_json::Value as J;
 
@@ -10,10 +13,7 @@ pub fn validate(
     schema: &[u8],
     values: &serde_json::Map<String, J>,
 ) -> Result<Vec<(String, String)>, String> {
-    let schema: J = serde_json::from_slice(schema)
-        .map_err(|e| format!("unable to parse values.schema.json: {e}"))?;
-    let validator = jsonschema::validator_for(&schema)
-        .map_err(|e| format!("values.schema.json is not a valid schema: {e}"))?;
+    let validator = validator(schema)?;
     // Go marshals float64s without a fraction as integers
     let instance = J::Object(
         values
@@ -27,6 +27,39 @@ pub fn validate(
         out.push((e.instance_path().as_str().to_string(), msg));
     }
     Ok(out)
+}
+
+/// Compiled schemas kept per thread, by their bytes: a controller validates the
+/// same chart's values on every render, and compiling a schema costs more than
+/// validating against it. At most 32 schemas of up to 1 MiB each.
+const SCHEMA_CACHE_ENTRIES: usize = 32;
+const SCHEMA_CACHE_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static COMPILED: std::cell::RefCell<HashMap<Vec<u8>, Rc<jsonschema::Validator>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+fn validator(schema: &[u8]) -> Result<Rc<jsonschema::Validator>, String> {
+    if let Some(v) = COMPILED.with(|c| c.borrow().get(schema).cloned()) {
+        return Ok(v);
+    }
+    let doc: J = serde_json::from_slice(schema)
+        .map_err(|e| format!("unable to parse values.schema.json: {e}"))?;
+    let v = Rc::new(
+        jsonschema::validator_for(&doc)
+            .map_err(|e| format!("values.schema.json is not a valid schema: {e}"))?,
+    );
+    if schema.len() <= SCHEMA_CACHE_BYTES {
+        COMPILED.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= SCHEMA_CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(schema.to_vec(), v.clone());
+        });
+    }
+    Ok(v)
 }
 
 fn integral(v: &J) -> J {
