@@ -49,6 +49,7 @@ async fn config_default_renders_with_ferroflux_and_applies() {
     for controller in [
         "source-controller",
         "kustomize-controller",
+        "helm-controller",
         "notification-controller",
     ] {
         let d = by("Deployment", controller);
@@ -87,19 +88,38 @@ async fn config_default_renders_with_ferroflux_and_applies() {
             "flux-system"
         );
     }
-    // kustomize-controller may apply anything and impersonate tenants.
-    let binding = docs
-        .iter()
-        .find(|d| {
-            d["kind"] == "ClusterRoleBinding"
-                && d["subjects"].as_array().is_some_and(|s| {
-                    s.iter().any(|s| {
-                        s["kind"] == "ServiceAccount" && s["name"] == "kustomize-controller"
+    // kustomize- and helm-controller may apply anything and impersonate tenants.
+    for controller in ["kustomize-controller", "helm-controller"] {
+        let binding = docs
+            .iter()
+            .find(|d| {
+                d["kind"] == "ClusterRoleBinding"
+                    && d["roleRef"]["name"] == "cluster-admin"
+                    && d["subjects"].as_array().is_some_and(|s| {
+                        s.iter().any(|s| {
+                            s["kind"] == "ServiceAccount"
+                                && s["name"] == controller
+                                && s["namespace"] == "flux-system"
+                        })
                     })
-                })
-        })
-        .expect("a ClusterRoleBinding for kustomize-controller");
-    assert_eq!(binding["roleRef"]["name"], "cluster-admin");
+            })
+            .unwrap_or_else(|| panic!("no cluster-admin ClusterRoleBinding for {controller}"));
+        assert_eq!(binding["roleRef"]["kind"], "ClusterRole", "{controller}");
+    }
+    // helm-controller creates and owns the HelmCharts of `spec.chart`.
+    let role = by("ClusterRole", "ferroflux-helm-controller");
+    let rules = role["rules"].as_array().expect("rules");
+    assert!(
+        rules.iter().any(|r| {
+            r["resources"]
+                .as_array()
+                .is_some_and(|x| x.contains(&"helmcharts".into()))
+                && r["verbs"]
+                    .as_array()
+                    .is_some_and(|v| v.contains(&"create".into()))
+        }),
+        "helm-controller may not create HelmCharts: {rules:#?}"
+    );
     let crds = docs
         .iter()
         .filter(|d| d["kind"] == "CustomResourceDefinition")

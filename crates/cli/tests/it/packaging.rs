@@ -80,6 +80,7 @@ fn each_controller_dockerfile_builds_and_runs_a_real_binary() {
     assert_eq!(
         seen,
         [
+            "helm-controller",
             "kustomize-controller",
             "notification-controller",
             "source-controller"
