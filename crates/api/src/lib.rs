@@ -10,6 +10,7 @@
 
 pub mod conditions;
 pub mod crds;
+pub mod deprecation;
 pub mod duration;
 pub mod event;
 pub mod helm;

@@ -456,7 +456,13 @@ async fn apply<K: Kind, R: Reconciler<K>>(
         return Ok(Action::await_change());
     }
     let obj = ctx.current(obj, &key);
-    let mut working = (*obj).clone();
+    // Written through a deprecated API version: warned about, and reconciled
+    // with its deprecated fields folded into their replacements.
+    let mut working = match crate::deprecation::storage_view(&ctx.client, obj.as_ref()).await {
+        Ok(Some(converted)) => converted,
+        Ok(None) => (*obj).clone(),
+        Err(message) => return Err(LoopError::Reconcile(ReconcileError::new(message))),
+    };
     let started = std::time::Instant::now();
     let in_flight = ctx.config.metrics.start_reconcile();
     let outcome = guarded(ctx.reconciler.reconcile(&mut working), &key).await;

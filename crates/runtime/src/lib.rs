@@ -12,6 +12,7 @@
 pub mod artifact;
 pub mod backoff;
 pub mod controller;
+pub mod deprecation;
 pub mod events;
 pub mod flags;
 pub mod interval;

@@ -341,7 +341,7 @@ fn preserve_unknown_fields_only_where_flux_has_it() {
                     ".spec.values",
                 ],
                 // v1beta2's deprecated inline patches hold arbitrary objects, as in Flux.
-                ("Kustomization", "v1beta2" | "v1beta1") => &[
+                ("Kustomization", _) => &[
                     ".spec.patchesJson6902[].patch[].value",
                     ".spec.patchesStrategicMerge[]",
                 ],

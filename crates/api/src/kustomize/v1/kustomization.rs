@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
 use crate::kustomize::common::{
-    CommonMetadata, CustomHealthCheck, DecryptionProvider, Image, Patch, ResourceInventory,
-    Selector, SubstituteReference,
+    CommonMetadata, CustomHealthCheck, DecryptionProvider, Image, Json6902Patch, Patch,
+    ResourceInventory, Selector, SubstituteReference,
 };
 use crate::meta::{
     DependencyReference, KubeConfigReference, LocalObjectReference, NamespacedObjectKindReference,
@@ -115,6 +115,21 @@ pub struct KustomizationSpec {
     /// target selector.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patches: Vec<Patch>,
+    /// Strategic-merge patches as inline objects: v1beta1/v1beta2's form,
+    /// kept so that a write through v1 does not prune what an old manifest
+    /// set. Deprecated: use `patches`; the controller reads these as
+    /// `patches` entries (see `ferroflux_api::deprecation`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "any_json_list_schema")]
+    pub patches_strategic_merge: Vec<serde_json::Value>,
+    /// JSON 6902 patches as inline operation lists: v1beta1/v1beta2's form,
+    /// kept as `patchesStrategicMerge` is. Deprecated: use `patches`.
+    #[serde(
+        default,
+        rename = "patchesJson6902",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub patches_json6902: Vec<Json6902Patch>,
     /// Image name, tag and digest overrides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<Image>,
@@ -382,3 +397,10 @@ pub struct KustomizationStatus {
 
 crate::impl_object_with_conditions!(Kustomization);
 crate::impl_flux_object!(Kustomization, required, retry);
+
+fn any_json_list_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "x-kubernetes-preserve-unknown-fields": true }
+    })
+}

@@ -82,6 +82,12 @@ pub struct HelmChartSpec {
     /// own `values.yaml` is only used when listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values_files: Vec<String>,
+    /// A single values file: v1beta1/v1beta2's form, kept so that a write
+    /// through v1 does not prune what an old manifest set. Deprecated: use
+    /// `valuesFiles`; the controller reads it as the first of them (see
+    /// `ferroflux_api::deprecation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<String>,
     /// Skip values files that do not exist instead of failing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_missing_values_files: bool,

@@ -73,7 +73,7 @@ pub struct HelmChartSpec {
     /// Values files merged in order, the last one winning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values_files: Vec<String>,
-    /// A single values file, merged after `valuesFiles`. Deprecated: use
+    /// A single values file, merged before `valuesFiles`. Deprecated: use
     /// `valuesFiles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_file: Option<String>,
