@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 use ferroflux_runtime::artifact::FetchOptions;
 use ferroflux_runtime::controller::LoopConfig;
-use ferroflux_runtime::flags::CommonArgs;
+use ferroflux_runtime::flags::{CommonArgs, FluxRuntimeArgs, KustomizeFluxArgs};
 use ferroflux_runtime::kubeconfig::Policy as KubeconfigPolicy;
 use ferroflux_runtime::leader::LeaderConfig;
 use ferroflux_runtime::metrics::{self, Metrics};
@@ -16,9 +16,16 @@ use kustomize_controller::reconciler::Options;
 
 #[derive(Parser, Debug)]
 #[command(name = CONTROLLER, about = "Ferroflux kustomize-controller: builds kustomize overlays from sources and applies them")]
+// A flag given twice takes its last value, as with Flux's (pflag) command
+// line, where patches append arguments.
+#[command(args_override_self = true)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    flux_runtime: FluxRuntimeArgs,
+    #[command(flatten)]
+    flux: KustomizeFluxArgs,
     /// Service account impersonated by Kustomizations that name none.
     #[arg(long, default_value = "")]
     default_service_account: String,
@@ -68,6 +75,24 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
         cli.common.leader_election_lease_duration,
         cli.common.leader_election_retry_period,
     );
+    let mut ignored = cli.flux_runtime.ignored();
+    ignored.extend(cli.flux.ignored());
+    ferroflux_runtime::flags::log_ignored(CONTROLLER, &ignored);
+    let mut loop_config = LoopConfig {
+        concurrency: cli.common.concurrent,
+        namespace: cli.common.watch_namespace().map(String::from),
+        label_selector: cli.common.watch_label_selector.clone(),
+        metrics,
+        ..Default::default()
+    };
+    cli.flux_runtime.adjust_loop(&mut loop_config);
+    let mut fetch = FetchOptions {
+        max_download_bytes: cli.artifact_max_size,
+        ..Default::default()
+    };
+    if let Some(retries) = cli.flux.http_retry {
+        fetch.max_retries = retries;
+    }
     let config = Config {
         kube_config,
         default_service_account: Some(cli.default_service_account.clone()),
@@ -75,10 +100,7 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
             allow_exec: cli.insecure_kubeconfig_exec,
             allow_tls_files: cli.insecure_kubeconfig_tls,
         },
-        fetch: FetchOptions {
-            max_download_bytes: cli.artifact_max_size,
-            ..Default::default()
-        },
+        fetch,
         options: Options {
             no_cross_namespace_refs: cli.no_cross_namespace_refs,
             requeue_dependency: cli.common.requeue_dependency,
@@ -87,13 +109,7 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
             ..Default::default()
         },
         events_addr: cli.common.events_addr.clone(),
-        loop_config: LoopConfig {
-            concurrency: cli.common.concurrent,
-            namespace: cli.common.watch_namespace().map(String::from),
-            label_selector: cli.common.watch_label_selector.clone(),
-            metrics,
-            ..Default::default()
-        },
+        loop_config,
         leader: cli.common.enable_leader_election.then_some(lease),
     };
     let running = kustomize_controller::start(client, config).await?;

@@ -14,9 +14,18 @@ use crate::intake::Limits;
 #[command(
     name = "notification-controller",
     version,
-    about = "Ferroflux notification-controller"
+    about = "Ferroflux notification-controller",
+    // A flag given twice takes its last value, as with Flux's (pflag)
+    // command line, where patches append arguments.
+    args_override_self = true
 )]
 pub struct Args {
+    /// Flags of Flux's shared runtime (accepted; see `--help`).
+    #[command(flatten)]
+    pub flux_runtime: ferroflux_runtime::flags::FluxRuntimeArgs,
+    /// Flux notification-controller flags without a Ferroflux meaning.
+    #[command(flatten)]
+    pub flux: ferroflux_runtime::flags::NotificationFluxArgs,
     /// The address the event endpoint binds to.
     #[arg(long, default_value = ":9090")]
     pub events_addr: String,

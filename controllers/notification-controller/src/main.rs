@@ -27,6 +27,12 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), String> {
     // reqwest and kube are built without a default TLS provider.
     ferroflux_runtime::tls::install_crypto_provider();
+    args.flux.check()?;
+    let mut ignored = args
+        .flux_runtime
+        .ignored_without_loop("Alerts, Providers and Receivers are not retried on a backoff");
+    ignored.extend(args.flux.ignored());
+    ferroflux_runtime::flags::log_ignored(CONTROLLER, &ignored);
     let client = kube::Client::try_default()
         .await
         .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use ferroflux_runtime::controller::LoopConfig;
-use ferroflux_runtime::flags::{CommonArgs, bind_addr};
+use ferroflux_runtime::flags::{CommonArgs, FluxRuntimeArgs, SourceFluxArgs, bind_addr};
 use ferroflux_runtime::leader::LeaderConfig;
 use ferroflux_runtime::metrics::{self, Metrics};
 use ferroflux_runtime::scratch::{Scratch, ScratchArgs};
@@ -15,9 +15,16 @@ use source_controller::git::{CheckoutLimits, DEFAULT_FILE_MAX_SIZE, DEFAULT_MAX_
 
 #[derive(Parser, Debug)]
 #[command(name = CONTROLLER, about = "Ferroflux source-controller: Git sources as artifacts served over HTTP")]
+// A flag given twice takes its last value, as with Flux's (pflag) command
+// line, where patches append arguments.
+#[command(args_override_self = true)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    flux_runtime: FluxRuntimeArgs,
+    #[command(flatten)]
+    flux: SourceFluxArgs,
     /// Where artifacts are stored.
     #[arg(long, default_value = "/data")]
     storage_path: PathBuf,
@@ -82,6 +89,18 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
         cli.common.leader_election_lease_duration,
         cli.common.leader_election_retry_period,
     );
+    cli.flux.check().map_err(anyhow::Error::msg)?;
+    let mut ignored = cli.flux_runtime.ignored();
+    ignored.extend(cli.flux.ignored());
+    ferroflux_runtime::flags::log_ignored(CONTROLLER, &ignored);
+    let mut loop_config = LoopConfig {
+        concurrency: cli.common.concurrent,
+        namespace: cli.common.watch_namespace().map(String::from),
+        label_selector: cli.common.watch_label_selector.clone(),
+        metrics,
+        ..Default::default()
+    };
+    cli.flux_runtime.adjust_loop(&mut loop_config);
     let config = Config {
         storage_path: cli.storage_path,
         storage_addr: cli.storage_addr,
@@ -94,13 +113,7 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
         },
         scratch: Some(scratch.path().to_path_buf()),
         events_addr: cli.common.events_addr.clone(),
-        loop_config: LoopConfig {
-            concurrency: cli.common.concurrent,
-            namespace: cli.common.watch_namespace().map(String::from),
-            label_selector: cli.common.watch_label_selector.clone(),
-            metrics,
-            ..Default::default()
-        },
+        loop_config,
         leader: cli.common.enable_leader_election.then_some(lease),
     };
     let running = source_controller::start(client, config).await?;
