@@ -236,6 +236,37 @@ async fn reconcile_suspend_resume_with_the_controllers() {
         run.stdout
     );
 
+    // A Receiver, reconciled by notification-controller.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), "flux-system");
+    let token = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "hook-token", "namespace": "flux-system"},
+        "stringData": {"token": "not-a-real-token"}});
+    secrets
+        .patch(
+            "hook-token",
+            &PatchParams::apply("cli-test"),
+            &Patch::Apply(&token),
+        )
+        .await
+        .unwrap();
+    apply(
+        &client,
+        &kinds::RECEIVER,
+        "hook",
+        json!({"type": "generic", "secretRef": {"name": "hook-token"},
+               "resources": [{"kind": "GitRepository", "name": "app"}]}),
+    )
+    .await;
+    ready(&client, &kinds::RECEIVER, "hook").await;
+    let run = ferroflux(&kubeconfig, &["reconcile", "receiver", "hook"]).await;
+    run.assert_ok();
+    assert_lines(&run, &["✔ Receiver reconciliation completed"]);
+    let run = ferroflux(&kubeconfig, &["get", "receivers", "--no-header"]).await;
+    run.assert_ok();
+    let cells: Vec<&str> = run.stdout.split('\t').map(str::trim).collect();
+    assert_eq!(cells[..3], ["hook", "False", "True"], "{}", run.stdout);
+
     // Not found, and a timeout that names what it waited for.
     let run = ferroflux(&kubeconfig, &["reconcile", "source", "git", "nope"]).await;
     assert_eq!(run.code, Some(1));
