@@ -216,6 +216,20 @@ impl Release<'_> {
         self.apply(wanted, false).await.map(|_| ())
     }
 
+    /// Refuses objects on the cluster that belong to no release or another
+    /// (`disableTakeOwnership`), in Helm's words for `verb`.
+    async fn owned(&self, objects: &[Value], verb: &str) -> Result<(), Failed> {
+        objects::check_ownership(
+            &self.target.client,
+            &self.target.resolver,
+            objects,
+            &self.name,
+            &self.namespace,
+        )
+        .await
+        .map_err(|e| Failed::before_record(format!("Unable to continue with {verb}: {e}")))
+    }
+
     async fn create_namespace(&self) -> Result<(), String> {
         let api: Api<Namespace> = Api::all(self.target.client.clone());
         match api.get_opt(&self.namespace).await {
@@ -280,15 +294,7 @@ impl Release<'_> {
             .await
             .map_err(Failed::before_record)?;
         if spec.disable_take_ownership {
-            objects::check_ownership(
-                &self.target.client,
-                &self.target.resolver,
-                &objects,
-                &self.name,
-                &self.namespace,
-            )
-            .await
-            .map_err(|e| Failed::before_record(format!("Unable to continue with install: {e}")))?;
+            self.owned(&objects, "install").await?;
         }
         let mut record = revision::install(
             &self.name,
@@ -390,15 +396,7 @@ impl Release<'_> {
             .await
             .map_err(Failed::before_record)?;
         if spec.disable_take_ownership {
-            objects::check_ownership(
-                &self.target.client,
-                &self.target.resolver,
-                &objects,
-                &self.name,
-                &self.namespace,
-            )
-            .await
-            .map_err(|e| Failed::before_record(format!("Unable to continue with update: {e}")))?;
+            self.owned(&objects, "update").await?;
         }
         // What the new revision no longer has goes: from the deployed
         // revision, and (better than Helm, which leaves them behind) from a

@@ -217,6 +217,28 @@ fn set_cond(
     );
 }
 
+/// A remediated release that is now where the spec wants it: `Remediated`
+/// gives way to `Released` (Flux reports the upgrade as succeeded).
+fn remediation_healed(obj: &mut HelmRelease, latest: Option<&Record>) {
+    let Some(l) = latest else { return };
+    if !conditions::is_true(obj.conditions(), conditions::REMEDIATED) {
+        return;
+    }
+    let msg = format!(
+        "Helm upgrade succeeded for release {} with chart {}",
+        snapshot::full_name(l),
+        snapshot::chart_of(l)
+    );
+    conditions::remove(obj.conditions_mut(), conditions::REMEDIATED);
+    set_cond(
+        obj,
+        conditions::RELEASED,
+        true,
+        hr_reasons::UPGRADE_SUCCEEDED,
+        &msg,
+    );
+}
+
 fn status_mut(obj: &mut HelmRelease) -> &mut HelmReleaseStatus {
     obj.status.get_or_insert_with(Default::default)
 }
@@ -685,23 +707,7 @@ impl HelmReleaseReconciler {
                     return Ok(Some(Next::Upgrade));
                 }
                 let latest = history.latest().cloned();
-                if conditions::is_true(obj.conditions(), conditions::REMEDIATED)
-                    && let Some(l) = &latest
-                {
-                    let msg = format!(
-                        "Helm upgrade succeeded for release {} with chart {}",
-                        snapshot::full_name(l),
-                        snapshot::chart_of(l)
-                    );
-                    conditions::remove(obj.conditions_mut(), conditions::REMEDIATED);
-                    set_cond(
-                        obj,
-                        conditions::RELEASED,
-                        true,
-                        hr_reasons::UPGRADE_SUCCEEDED,
-                        &msg,
-                    );
-                }
+                remediation_healed(obj, latest.as_ref());
                 let released = conditions::get(obj.conditions(), conditions::RELEASED).cloned();
                 if let (Some(c), Some(l)) = (released, &latest)
                     && c.status != "True"
@@ -799,23 +805,7 @@ impl HelmReleaseReconciler {
                 Ok(Some(Next::Upgrade))
             }
             State::Untested => {
-                if conditions::is_true(obj.conditions(), conditions::REMEDIATED)
-                    && let Some(l) = history.latest()
-                {
-                    let msg = format!(
-                        "Helm upgrade succeeded for release {} with chart {}",
-                        snapshot::full_name(l),
-                        snapshot::chart_of(l)
-                    );
-                    conditions::remove(obj.conditions_mut(), conditions::REMEDIATED);
-                    set_cond(
-                        obj,
-                        conditions::RELEASED,
-                        true,
-                        hr_reasons::UPGRADE_SUCCEEDED,
-                        &msg,
-                    );
-                }
+                remediation_healed(obj, history.latest());
                 Ok(Some(Next::Test))
             }
             State::Failed(_) => {

@@ -282,3 +282,43 @@ async fn a_failed_upgrade_is_uninstalled_when_asked() {
         cond(&hr, conditions::REMEDIATED)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_of_nobody_are_taken_over_unless_disabled() {
+    let Some(h) = harness(Setup::default()).await else {
+        return;
+    };
+    let ns = "owners";
+    h.publish(&[chart("demo", "1.0.0")]);
+    h.namespace_with_repo(ns).await;
+    for name in ["strict", "taker"] {
+        apply_as_admin(
+            &h.client,
+            vec![json!({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": format!("{name}-cm"), "namespace": ns},
+                        "data": {"greeting": "hand-made"}})],
+        )
+        .await;
+    }
+    let mut strict = release(ns, "strict", "demo", "1.0.0", json!({}));
+    strict["spec"]["install"] = json!({"disableTakeOwnership": true});
+    h.helm_release(strict).await;
+    h.helm_release(release(ns, "taker", "demo", "1.0.0", json!({})))
+        .await;
+    let hr = h
+        .wait_hr(ns, "strict", "refused", |hr| {
+            cond(hr, conditions::RELEASED).is_some_and(|c| c.1 == "InstallFailed")
+        })
+        .await;
+    let message = cond(&hr, conditions::RELEASED).unwrap().2;
+    assert!(message.contains("invalid ownership metadata"), "{message}");
+    let cm = h.get("v1", "ConfigMap", ns, "strict-cm").await.unwrap();
+    assert_eq!(cm["data"]["greeting"], "hand-made");
+    h.wait_hr(ns, "taker", "took over", ready).await;
+    let cm = h.get("v1", "ConfigMap", ns, "taker-cm").await.unwrap();
+    assert_eq!(cm["data"]["greeting"], "hello");
+    assert_eq!(
+        cm["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "taker"
+    );
+}
