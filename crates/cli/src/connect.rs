@@ -18,7 +18,7 @@ pub struct ConnectArgs {
     #[arg(long, global = true)]
     pub context: Option<String>,
     /// The namespace scope of the operation (default: `$FLUX_SYSTEM_NAMESPACE`, else `flux-system`).
-    #[arg(short = 'n', long, global = true)]
+    #[arg(short = 'n', long, global = true, value_parser = crate::kinds::parse_namespace)]
     pub namespace: Option<String>,
     /// Use the kubeconfig context's namespace instead of `flux-system` when
     /// `-n` is not given (also `FLUX_NS_FOLLOWS_KUBE_CONTEXT`).

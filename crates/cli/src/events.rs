@@ -108,6 +108,9 @@ pub async fn run(args: &EventsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         if kind_name.is_empty() || name == Some("") {
             anyhow::bail!("--for selector must be of format <kind>[/<name>]");
         }
+        if let Some(name) = name {
+            kinds::parse_name(name).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+        }
         let kind = kinds::by_kind(kind_name)
             .ok_or_else(|| kinds::LookupError::UnknownKind(kind_name.to_string()))?;
         let own_ns = (!args.all_namespaces).then(|| cluster.namespace.clone());

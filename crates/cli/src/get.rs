@@ -51,12 +51,14 @@ pub enum Output {
 #[derive(clap::Args, Debug)]
 struct Named {
     /// Only the object with this name.
+    #[arg(value_parser = crate::kinds::parse_name)]
     name: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
 struct NamedWithSource {
     /// Only the object with this name.
+    #[arg(value_parser = crate::kinds::parse_name)]
     name: Option<String>,
     /// Show the source of each object in a SOURCE column.
     #[arg(long)]

@@ -309,6 +309,43 @@ impl FluxKind {
     }
 }
 
+/// A Flux object's name as the command line takes it: a DNS subdomain
+/// (what the API server accepts for these kinds), so no name can reach
+/// another path of the API.
+pub fn parse_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && text
+            .split('.')
+            .all(|part| !part.is_empty() && !part.starts_with('-') && !part.ends_with('-'));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a valid name (lowercase letters, digits, '-' and '.')"
+        ))
+    }
+}
+
+/// A namespace as the command line takes it: a DNS label, as flux requires.
+pub fn parse_namespace(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!("namespace must be a valid DNS label: {text:?}"))
+    }
+}
+
 /// `"ns"`, or `any` for every namespace, as Flux names a scope in messages.
 pub fn scope(namespace: Option<&str>) -> String {
     match namespace {
@@ -410,6 +447,30 @@ mod tests {
         assert_eq!(truncate_hex(&glued), glued);
         assert_eq!(truncate_hex("v1.2.3 ✓ ünïcode"), "v1.2.3 ✓ ünïcode");
         assert_eq!(truncate_hex(""), "");
+    }
+
+    #[test]
+    fn names_and_namespaces_are_dns_names() {
+        assert!(parse_name("podinfo").is_ok());
+        assert!(parse_name("apps.v2-x").is_ok());
+        for bad in [
+            "",
+            "../secrets",
+            "a/b",
+            "Caps",
+            "-x",
+            "x-",
+            "a..b",
+            "a?b",
+            "ä",
+        ] {
+            assert!(parse_name(bad).is_err(), "{bad}");
+        }
+        assert!(parse_name(&"a".repeat(254)).is_err());
+        assert!(parse_namespace("flux-system").is_ok());
+        for bad in ["", "a.b", "../x", "-a", &"a".repeat(64)] {
+            assert!(parse_namespace(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

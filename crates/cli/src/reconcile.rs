@@ -33,12 +33,14 @@ pub struct ReconcileArgs {
 #[derive(clap::Args, Debug)]
 struct Name {
     /// The object's name.
+    #[arg(value_parser = crate::kinds::parse_name)]
     name: String,
 }
 
 #[derive(clap::Args, Debug)]
 struct NameWithSource {
     /// The object's name.
+    #[arg(value_parser = crate::kinds::parse_name)]
     name: String,
     /// Reconcile the source first.
     #[arg(long)]
@@ -48,6 +50,7 @@ struct NameWithSource {
 #[derive(clap::Args, Debug)]
 struct HelmReleaseArgs {
     /// The object's name.
+    #[arg(value_parser = crate::kinds::parse_name)]
     name: String,
     /// Reconcile the source first.
     #[arg(long)]

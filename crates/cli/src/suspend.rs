@@ -42,6 +42,7 @@ pub struct ResumeArgs {
 #[derive(clap::Args, Debug)]
 struct Names {
     /// The objects' names.
+    #[arg(value_parser = crate::kinds::parse_name)]
     names: Vec<String>,
 }
 

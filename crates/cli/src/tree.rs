@@ -37,12 +37,14 @@ enum TreeWhat {
     #[command(aliases = ["ks", "kustomizations"])]
     Kustomization {
         /// The Kustomization's name.
+        #[arg(value_parser = crate::kinds::parse_name)]
         name: String,
     },
     /// The objects a HelmRelease installed.
     #[command(aliases = ["hr", "helmreleases"])]
     Helmrelease {
         /// The HelmRelease's name.
+        #[arg(value_parser = crate::kinds::parse_name)]
         name: String,
     },
 }

@@ -331,6 +331,23 @@ async fn get_names_what_is_missing_in_one_line() {
         "{}",
         run.stderr
     );
+    // Names and namespaces are DNS names: nothing else reaches the API.
+    for args in [
+        &["get", "ks", "../../secrets"][..],
+        &["reconcile", "ks", "a/b"][..],
+        &["suspend", "ks", "ok", "Bad"][..],
+        &["tree", "ks", "x?y"][..],
+        &["get", "ks", "-n", "../kube-system"][..],
+    ] {
+        let run = c.ferroflux(args).await;
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("invalid value"), "{}", run.stderr);
+    }
+    let run = c
+        .ferroflux(&["events", "--for", "Kustomization/../x"])
+        .await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("is not a valid name"), "{}", run.stderr);
     let run = c.ferroflux(&["get", "all", "--watch"]).await;
     assert_eq!(run.code, Some(1));
     assert!(
