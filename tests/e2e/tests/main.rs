@@ -8,9 +8,11 @@
 
 mod bucket;
 mod flow;
+mod flux_flags;
 mod hostile;
 mod oci;
 mod restarts;
 mod seeds;
 mod sops;
 mod support;
+mod vintage;
