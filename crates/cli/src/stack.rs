@@ -1,5 +1,5 @@
 //! A whole Ferroflux installation on one machine, as separate processes:
-//! the test API server (`testenv serve`) and source-, kustomize- and
+//! the test API server (`testenv serve`) and source-, kustomize-, helm- and
 //! notification-controller, each started from the binaries next to this
 //! one, with their own ports, storage and log files under a work
 //! directory. `ferroflux demo` and the end-to-end tests run on it.
@@ -47,6 +47,8 @@ pub enum Component {
     SourceController,
     /// kustomize-controller.
     KustomizeController,
+    /// helm-controller.
+    HelmController,
     /// notification-controller.
     NotificationController,
 }
@@ -58,14 +60,16 @@ impl Component {
             Self::ApiServer => "testenv",
             Self::SourceController => "source-controller",
             Self::KustomizeController => "kustomize-controller",
+            Self::HelmController => "helm-controller",
             Self::NotificationController => "notification-controller",
         }
     }
 
-    /// The three controllers.
-    pub const CONTROLLERS: [Component; 3] = [
+    /// The four controllers.
+    pub const CONTROLLERS: [Component; 4] = [
         Component::SourceController,
         Component::KustomizeController,
+        Component::HelmController,
         Component::NotificationController,
     ];
 }
@@ -209,8 +213,8 @@ impl Stack {
 
     /// The scratch directory of a controller (`--scratch-path`): one per
     /// controller under the stack's work directory, so that stacks running
-    /// side by side never share one. notification-controller makes no
-    /// temporary files and has none.
+    /// side by side never share one. notification- and helm-controller
+    /// (which holds charts in memory) make no temporary files and have none.
     pub fn scratch_dir(&self, c: Component) -> PathBuf {
         self.options.work_dir.join("scratch").join(c.binary())
     }
@@ -295,6 +299,10 @@ impl Stack {
             Component::KustomizeController => vec![
                 "--scratch-path".into(),
                 self.scratch_dir(c).display().to_string(),
+                "--events-addr".into(),
+                format!("http://{}", local(p.events)),
+            ],
+            Component::HelmController => vec![
                 "--events-addr".into(),
                 format!("http://{}", local(p.events)),
             ],

@@ -1,4 +1,4 @@
-//! The harness: a [`Stack`] (testenv + the three controllers as separate
+//! The harness: a [`Stack`] (testenv + the four controllers as separate
 //! processes), a Git server, `kubectl` as the client that applies YAML, an
 //! HTTP sink that captures what the `generic` Provider POSTs, and signed
 //! GitHub webhooks. Waits poll the API server until a condition holds; the
@@ -51,7 +51,7 @@ impl E2e {
                 "{e}\nThe end-to-end tests run the controller binaries of this target \
                  directory; build them first with the same profile and CARGO_TARGET_DIR:\n  \
                  cargo build --bins -p ferroflux-testenv -p source-controller \
-                 -p kustomize-controller -p notification-controller"
+                 -p kustomize-controller -p helm-controller -p notification-controller"
             ),
             Err(e) => panic!("starting the stack: {e}\n{}", logs_of(work.path())),
         };
@@ -319,6 +319,7 @@ pub enum Kind {
     Receiver,
     Provider,
     Alert,
+    HelmRelease,
 }
 
 impl Kind {
@@ -357,6 +358,12 @@ impl Kind {
                 "v1beta3",
                 "Alert",
                 "alerts",
+            ),
+            Self::HelmRelease => (
+                "helm.toolkit.fluxcd.io",
+                "v2",
+                "HelmRelease",
+                "helmreleases",
             ),
         };
         let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
