@@ -1,8 +1,9 @@
 //! `ferroflux demo`: the whole of Ferroflux on this machine in one command.
 //! It starts the embedded control plane and the controllers as separate
 //! processes, serves an example app from a local Git repository, applies
-//! the Flux objects that deliver it, shows progress, pushes a change
-//! through a GitHub-style webhook, and prints where everything stands.
+//! the Flux objects that deliver it, installs an example chart from a Helm
+//! repository it serves itself, shows progress, pushes a change through a
+//! GitHub-style webhook, and prints where everything stands.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferroflux_api::conditions::{self, ObjectWithConditions};
+use ferroflux_api::helm::v2::HelmRelease;
 use ferroflux_api::kustomize::v1::Kustomization;
 use ferroflux_api::notification::v1::Receiver;
 use ferroflux_api::notification::v1beta3::{Alert, Provider};
-use ferroflux_api::source::v1::GitRepository;
+use ferroflux_api::source::v1::{GitRepository, HelmChart, HelmRepository};
 use ferroflux_testenv::git::{GitRepo, GitServer};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -21,6 +23,7 @@ use kube::discovery::ApiResource;
 use serde_json::Value;
 
 use crate::demo_app;
+use crate::demo_chart;
 use crate::stack::{Stack, StackOptions};
 
 /// How the demo runs.
@@ -150,8 +153,22 @@ async fn drive(
         .replace("SINK_URL", &sink_url)
         .replace("TOKEN", &token);
     apply_yaml(&client, &objects).await?;
+    let chart_files = demo_chart::repository_files().map_err(|e| other("the example chart")(&e))?;
+    let helm_url = demo_chart::serve(chart_files)
+        .await
+        .map_err(|e| other("the Helm repository")(&e))?;
     println!(
-        "▶ applied GitRepository, 2 Kustomizations, Provider, Alert, Receiver; waiting for them"
+        "▶ example chart {} {} packaged and served by the Helm repository at {helm_url}",
+        demo_chart::CHART,
+        demo_chart::VERSION
+    );
+    apply_yaml(
+        &client,
+        &demo_chart::FLUX_OBJECTS.replace("HELM_REPO_URL", &helm_url),
+    )
+    .await?;
+    println!(
+        "▶ applied GitRepository, 2 Kustomizations, HelmRepository, HelmRelease, Provider, Alert, Receiver; waiting for them"
     );
 
     wait_all_ready(&client, timeout).await?;
@@ -362,6 +379,72 @@ async fn rows(client: &kube::Client) -> Result<Vec<Row>, DemoError> {
             message,
         });
     }
+    let helm_repos: Api<HelmRepository> = Api::namespaced(client.clone(), "flux-system");
+    for r in helm_repos
+        .list(&Default::default())
+        .await
+        .map_err(list_err("HelmRepositories"))?
+        .items
+    {
+        let (ready, message) = ready_of(&r);
+        let revision = r
+            .status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| a.revision.clone())
+            .unwrap_or_default();
+        out.push(Row {
+            kind: "HelmRepository",
+            name: r.name_any(),
+            ready,
+            revision,
+            message,
+        });
+    }
+    let charts: Api<HelmChart> = Api::namespaced(client.clone(), "flux-system");
+    for c in charts
+        .list(&Default::default())
+        .await
+        .map_err(list_err("HelmCharts"))?
+        .items
+    {
+        let (ready, message) = ready_of(&c);
+        let revision = c
+            .status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| a.revision.clone())
+            .unwrap_or_default();
+        out.push(Row {
+            kind: "HelmChart",
+            name: c.name_any(),
+            ready,
+            revision,
+            message,
+        });
+    }
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), "flux-system");
+    for r in releases
+        .list(&Default::default())
+        .await
+        .map_err(list_err("HelmReleases"))?
+        .items
+    {
+        let (ready, message) = ready_of(&r);
+        let revision = r
+            .status
+            .as_ref()
+            .and_then(|s| s.history.first())
+            .map(|h| format!("{}@{}", h.chart_name, h.chart_version))
+            .unwrap_or_default();
+        out.push(Row {
+            kind: "HelmRelease",
+            name: r.name_any(),
+            ready,
+            revision,
+            message,
+        });
+    }
     let receivers: Api<Receiver> = Api::namespaced(client.clone(), "flux-system");
     for r in receivers
         .list(&Default::default())
@@ -415,9 +498,10 @@ async fn rows(client: &kube::Client) -> Result<Vec<Row>, DemoError> {
 
 async fn print_table(client: &kube::Client) -> Result<(), DemoError> {
     let rows = rows(client).await?;
-    let short = |r: &str| match r.split_once("@sha1:") {
-        Some((branch, sha)) => format!("{branch}@sha1:{}", &sha[..sha.len().min(8)]),
-        None => r.to_string(),
+    let short = |r: &str| match (r.split_once("@sha1:"), r.strip_prefix("sha256:")) {
+        (Some((branch, sha)), _) => format!("{branch}@sha1:{}", &sha[..sha.len().min(8)]),
+        (None, Some(hex)) => format!("sha256:{}", &hex[..hex.len().min(8)]),
+        (None, None) => r.to_string(),
     };
     let name_w = rows
         .iter()
@@ -464,6 +548,21 @@ async fn print_account(
             .unwrap_or(0);
         per_ks.push(format!("{} ({n} objects)", k.name_any()));
     }
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), "flux-system");
+    let mut per_release = Vec::new();
+    for r in releases
+        .list(&Default::default())
+        .await
+        .map_err(|e| other("listing HelmReleases")(&e))?
+        .items
+    {
+        if let Some(h) = r.status.as_ref().and_then(|s| s.history.first()) {
+            per_release.push(format!(
+                "{} {} as release {}/{} (revision {})",
+                h.chart_name, h.chart_version, h.namespace, h.name, h.version
+            ));
+        }
+    }
     let notes = inbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
     println!("\nWhat happened:");
     println!("- source-controller fetched the example repository and served it as an artifact;");
@@ -474,6 +573,10 @@ async fn print_account(
     println!(
         "  (production depends on it), waiting until every Deployment rolled out ({:.1}s from start);",
         applied_at.as_secs_f64()
+    );
+    println!(
+        "- helm-controller installed chart {} from the demo's own Helm repository;",
+        per_release.join(", ")
     );
     println!(
         "- a new commit plus a GitHub push webhook reached both environments in {:.2}s;",

@@ -193,6 +193,8 @@ spec:
       name: '*'
     - kind: Kustomization
       name: '*'
+    - kind: HelmRelease
+      name: '*'
 ---
 apiVersion: notification.toolkit.fluxcd.io/v1
 kind: Receiver

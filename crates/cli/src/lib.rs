@@ -10,6 +10,7 @@ pub mod connect;
 pub mod demo;
 mod demo_app;
 pub mod diff;
+mod demo_chart;
 pub mod events;
 pub mod get;
 pub mod helm_template;

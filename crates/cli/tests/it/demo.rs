@@ -39,6 +39,9 @@ fn demo_deploys_the_example_and_leaves_nothing_running() {
         "Receiver/github",
         "Provider/chat",
         "Alert/deployments",
+        "HelmRepository/demo-charts",
+        "HelmChart/flux-system-greeter",
+        "HelmRelease/greeter",
     ] {
         let line = stdout
             .lines()
@@ -47,6 +50,21 @@ fn demo_deploys_the_example_and_leaves_nothing_running() {
         let ready = line[row.len()..].split_whitespace().next();
         assert_eq!(ready, Some("True"), "{line}");
     }
+    // helm-controller ran as one of the stack's processes and installed the
+    // chart the demo served itself, at the version it packaged.
+    assert!(
+        stdout.contains("✓ helm-controller running (pid "),
+        "{stdout}"
+    );
+    let release = stdout
+        .lines()
+        .find(|l| l.starts_with("HelmRelease/greeter"))
+        .unwrap();
+    assert!(release.contains("greeter@0.1.0"), "{release}");
+    assert!(
+        stdout.contains("installed chart greeter 0.1.0 as release helm-demo/greeter (revision 1)"),
+        "{stdout}"
+    );
     // Both environments moved to the pushed commit, announced by webhook.
     let pushed = stdout
         .lines()
