@@ -71,6 +71,8 @@ pub struct Release<'a> {
     /// back while it only waits for readiness, so a slow release never
     /// holds up the others.
     pub slot: crate::gate::Slot,
+    /// `spec.healthCheckExprs`, checked.
+    pub health_exprs: std::sync::Arc<ferroflux_ssa::cel::HealthExprs>,
 }
 
 fn status_of(record: &Record) -> String {
@@ -88,6 +90,7 @@ impl Release<'_> {
             self.target.resolver.clone(),
             FIELD_MANAGER,
         )
+        .with_health_exprs(self.health_exprs.clone())
     }
 
     fn hooks(&self, timeout: Duration) -> HookRunner<'_> {

@@ -396,6 +396,9 @@ impl HelmReleaseReconciler {
             .validate()
             .map_err(|e| Verdict::stalled(reasons::RECONCILIATION_FAILED, e.to_string()))?;
         self.check_references(obj)?;
+        let health_exprs = ferroflux_ssa::cel::HealthExprs::new(&obj.spec.health_check_exprs)
+            .map(Arc::new)
+            .map_err(|e| Verdict::stalled(reasons::INVALID_CEL_EXPRESSION, e))?;
         if !obj.spec.depends_on.is_empty()
             && let Err(msg) = self.check_dependencies(obj).await
         {
@@ -513,6 +516,7 @@ impl HelmReleaseReconciler {
             concurrency: self.options.apply_concurrency,
             cancel: Some(cancel.notify.clone()),
             slot,
+            health_exprs,
         };
         self.atomic(obj, &release, &values_digest, force).await
     }
@@ -1504,6 +1508,7 @@ impl HelmReleaseReconciler {
             concurrency: self.options.apply_concurrency,
             cancel: None,
             slot: self.gate.none(),
+            health_exprs: Arc::default(),
         };
         match release.uninstall(&history).await {
             Ok(Some(rec)) => {

@@ -320,7 +320,8 @@ impl KustomizationReconciler {
             self.unpark(&key);
             return None;
         };
-        let manager = Manager::new(target.client, target.resolver, FIELD_MANAGER);
+        let manager = Manager::new(target.client, target.resolver, FIELD_MANAGER)
+            .with_health_exprs(health_exprs(obj).ok()?);
         Some(
             self.wait_health(obj, &manager, parked)
                 .await
@@ -421,6 +422,7 @@ impl KustomizationReconciler {
 
     async fn steps(&self, obj: &mut Kustomization, started: Instant) -> Step<Verdict> {
         self.check_references(obj)?;
+        let exprs = health_exprs(obj)?;
         let ns = obj.namespace().unwrap_or_default();
         let name = obj.name_any();
         let local = self.clients.local().client.clone();
@@ -468,7 +470,8 @@ impl KustomizationReconciler {
             target.client.clone(),
             target.resolver.clone(),
             FIELD_MANAGER,
-        );
+        )
+        .with_health_exprs(exprs);
         let apply_opts = ApplyOptions {
             force: obj.spec.force,
             concurrency: self.options.apply_concurrency,
@@ -696,6 +699,14 @@ impl KustomizationReconciler {
             )
             .await;
     }
+}
+
+/// `spec.healthCheckExprs`, checked: an invalid expression stalls the
+/// Kustomization before anything is applied (Flux's `InvalidCELExpression`).
+fn health_exprs(obj: &Kustomization) -> Step<std::sync::Arc<ferroflux_ssa::cel::HealthExprs>> {
+    ferroflux_ssa::cel::HealthExprs::new(&obj.spec.health_check_exprs)
+        .map(std::sync::Arc::new)
+        .map_err(|e| Verdict::stalled(reasons::INVALID_CEL_EXPRESSION, e))
 }
 
 /// The target `ks` is applied to, as its service account.

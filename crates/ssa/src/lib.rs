@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+pub mod cel;
 mod changeset;
 pub mod clients;
 mod error;

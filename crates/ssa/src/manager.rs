@@ -11,6 +11,7 @@ pub struct Manager {
     pub(crate) client: kube::Client,
     pub(crate) resolver: Arc<Resolver>,
     pub(crate) field_manager: String,
+    pub(crate) health_exprs: Option<Arc<crate::cel::HealthExprs>>,
 }
 
 impl Manager {
@@ -26,7 +27,16 @@ impl Manager {
             client,
             resolver,
             field_manager: field_manager.into(),
+            health_exprs: None,
         }
+    }
+
+    /// Judges the kinds `exprs` names by its CEL expressions instead of kstatus.
+    pub fn with_health_exprs(mut self, exprs: Arc<crate::cel::HealthExprs>) -> Self {
+        if !exprs.is_empty() {
+            self.health_exprs = Some(exprs);
+        }
+        self
     }
 
     /// The client reads and writes go through.

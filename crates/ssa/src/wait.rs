@@ -45,9 +45,11 @@ impl Manager {
             Api::all_with(self.client.clone(), &resolved.resource)
         };
         match api.get_opt(&meta.name).await {
-            Ok(Some(o)) => Ok(health::assess(
-                &serde_json::to_value(o).unwrap_or(Value::Null),
-            )),
+            Ok(Some(o)) => {
+                let v = serde_json::to_value(o).unwrap_or(Value::Null);
+                let custom = self.health_exprs.as_ref().and_then(|e| e.assess(&v));
+                Ok(custom.unwrap_or_else(|| health::assess(&v)))
+            }
             Ok(None) => Ok(not_found()),
             Err(e) => Err(SsaError::api(meta, "get", e)),
         }

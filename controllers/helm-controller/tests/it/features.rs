@@ -322,3 +322,70 @@ async fn objects_of_nobody_are_taken_over_unless_disabled() {
         "taker"
     );
 }
+
+const WIDGET_CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources: {status: {}}\n    schema:\n      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_check_exprs_judge_custom_resources() {
+    let Some(h) = harness(Setup::default()).await else {
+        return;
+    };
+    let ns = "cel";
+    h.publish(&[chart("widgets", "1.0.0")
+        .file("templates/crd.yaml", WIDGET_CRD)
+        .file(
+            "templates/widget.yaml",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}-w\nspec: {size: 1}\n",
+        )]);
+    h.namespace_with_repo(ns).await;
+    let mut obj = release(ns, "web", "widgets", "1.0.0", json!({}));
+    obj["spec"]["healthCheckExprs"] = json!([{
+        "apiVersion": "example.com/v1", "kind": "Widget",
+        "current": "status.phase == 'Ready'", "failed": "status.phase == 'Broken'"
+    }]);
+    h.helm_release(obj.clone()).await;
+    // The release waits for the Widget, whose status nobody has set yet.
+    let mut widget = None;
+    for _ in 0..600 {
+        widget = h.get("example.com/v1", "Widget", ns, "web-w").await;
+        if widget.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(widget.is_some(), "the Widget was applied");
+    let hr = h.releases(ns).get("web").await.unwrap();
+    assert!(!ready(&hr), "not ready before the expression holds");
+    let resolver = ferroflux_ssa::Resolver::new(h.client.clone());
+    let r = resolver
+        .resolve("example.com/v1", "Widget")
+        .await
+        .unwrap()
+        .unwrap();
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(h.client.clone(), ns, &r.resource);
+    api.patch_status(
+        "web-w",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"status": {"phase": "Ready"}})),
+    )
+    .await
+    .unwrap();
+    h.wait_hr(ns, "web", "ready once the expression holds", ready)
+        .await;
+
+    // An invalid expression stalls before anything is done.
+    obj["spec"]["healthCheckExprs"][0]["current"] = json!("status.(");
+    h.helm_release(obj).await;
+    let hr = h
+        .wait_hr(ns, "web", "stalled", |hr| {
+            cond(hr, conditions::STALLED).is_some_and(|c| c.1 == "InvalidCELExpression")
+        })
+        .await;
+    assert!(
+        cond(&hr, conditions::STALLED)
+            .unwrap()
+            .2
+            .contains("healthCheckExprs[0].current")
+    );
+}

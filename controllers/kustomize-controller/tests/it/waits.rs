@@ -168,3 +168,75 @@ async fn fifty_waits_at_concurrency_one_all_complete_on_events() {
         .count();
     assert_eq!(successes, 1, "one success event for the gate");
 }
+
+/// `healthCheckExprs`: a custom resource is ready when its CEL expression
+/// says so; an invalid expression stalls before anything is applied.
+#[tokio::test]
+async fn health_check_exprs_judge_custom_resources() {
+    let h = harness(Setup::default()).await;
+    let repo = h.repo("cel");
+    repo.write(
+        "crd.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.example.com\nspec:\n  group: example.com\n  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources: {status: {}}\n    schema:\n      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n",
+    )
+    .unwrap();
+    repo.write(
+        "gadget.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n  namespace: default\nspec: {size: 1}\n",
+    )
+    .unwrap();
+    let commit = repo.commit("gadget").unwrap();
+    h.git_repository("flux-system", "cel", "cel", "1h").await;
+    let exprs = json!([{"apiVersion": "example.com/v1", "kind": "Gadget",
+                        "current": "status.phase == 'Ready'"}]);
+    h.kustomization(ks(
+        "flux-system",
+        "cel",
+        "cel",
+        "./",
+        json!({"wait": true, "timeout": "5m", "healthCheckExprs": exprs}),
+    ))
+    .await;
+    h.wait_ks("flux-system", "cel", "waiting for the Gadget", |k| {
+        reconciling_with(k, "Running health checks")
+    })
+    .await;
+    let resolver = ferroflux_ssa::Resolver::new(h.client.clone());
+    let r = resolver
+        .resolve("example.com/v1", "Gadget")
+        .await
+        .unwrap()
+        .unwrap();
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(h.client.clone(), "default", &r.resource);
+    api.patch_status(
+        "g",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"status": {"phase": "Ready"}})),
+    )
+    .await
+    .unwrap();
+    h.wait_applied("flux-system", "cel", &commit).await;
+
+    let bad = json!([{"apiVersion": "example.com/v1", "kind": "Gadget", "current": "status.("}]);
+    h.kustomization(ks(
+        "flux-system",
+        "cel",
+        "cel",
+        "./",
+        json!({"wait": true, "healthCheckExprs": bad}),
+    ))
+    .await;
+    let k = h
+        .wait_ks("flux-system", "cel", "stalled", |k| {
+            conditions::get(k.conditions(), conditions::STALLED)
+                .is_some_and(|c| c.reason == "InvalidCELExpression")
+        })
+        .await;
+    let stalled = conditions::get(k.conditions(), conditions::STALLED).unwrap();
+    assert!(
+        stalled.message.contains("healthCheckExprs[0].current"),
+        "{}",
+        stalled.message
+    );
+}
