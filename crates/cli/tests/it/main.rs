@@ -9,6 +9,7 @@ mod demo;
 mod diff;
 mod events;
 mod get;
+mod helm_conformance;
 mod helm_template;
 mod install;
 mod kustomize_build;
