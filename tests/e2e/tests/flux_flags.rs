@@ -74,6 +74,22 @@ async fn flux_install_and_lockdown_flags_are_accepted_and_hold() {
             "--kube-api-burst=1000",
         ]),
     );
+    extra.insert(
+        Component::HelmController,
+        args(&[
+            "--no-cross-namespace-refs=true",
+            "--default-service-account=default",
+            "--concurrent=4",
+            "--requeue-dependency=5s",
+            "--graceful-shutdown-timeout=600s",
+            "--http-retry=9",
+            "--kube-api-qps=500",
+            "--feature-gates=OOMWatch=true",
+            "--oom-watch-memory-threshold=95",
+            "--snapshot-digest-algo=sha256",
+            "--override-manager=kubectl",
+        ]),
+    );
     let e2e = E2e::start_with(|mut o| {
         for (c, a) in &extra {
             o.extra_args.insert(*c, a.clone());
@@ -89,6 +105,9 @@ async fn flux_install_and_lockdown_flags_are_accepted_and_hold() {
         (Component::KustomizeController, "--no-remote-bases=true"),
         (Component::KustomizeController, "--concurrent-ssa=4"),
         (Component::NotificationController, "--concurrent=4"),
+        (Component::HelmController, "--oom-watch-memory-threshold=95"),
+        (Component::HelmController, "--graceful-shutdown-timeout=600s"),
+        (Component::HelmController, "--feature-gates=OOMWatch=true"),
     ] {
         let log = logs(&e2e, c);
         assert!(
