@@ -106,7 +106,10 @@ async fn flux_install_and_lockdown_flags_are_accepted_and_hold() {
         (Component::KustomizeController, "--concurrent-ssa=4"),
         (Component::NotificationController, "--concurrent=4"),
         (Component::HelmController, "--oom-watch-memory-threshold=95"),
-        (Component::HelmController, "--graceful-shutdown-timeout=600s"),
+        (
+            Component::HelmController,
+            "--graceful-shutdown-timeout=600s",
+        ),
         (Component::HelmController, "--feature-gates=OOMWatch=true"),
     ] {
         let log = logs(&e2e, c);
