@@ -8,6 +8,7 @@
 
 mod bucket;
 mod flow;
+mod flux_flags;
 mod helm;
 mod hostile;
 mod oci;
@@ -15,3 +16,4 @@ mod restarts;
 mod seeds;
 mod sops;
 mod support;
+mod vintage;
