@@ -13,15 +13,25 @@ use ferroflux_helm::release::{GoTime, History, Record, Status};
 use ferroflux_ssa::clients::Target;
 use ferroflux_ssa::{Action, ApplyOptions, DeleteOptions, Manager, ObjMeta};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::{Map, Value, json};
 
-use crate::chart::{FIELD_MANAGER, LoadedChart};
+use crate::chart::{LoadedChart, RELEASE_FIELD_MANAGER};
 use crate::hooks::{HookResult, HookRunner};
 use crate::objects;
 use crate::render::{self, Capabilities, Manifest};
 use crate::storage::Storage;
 use crate::waits::Waits;
+
+/// How our revisions say they were applied. They are applied server-side
+/// (forced, as this controller's field manager), but recorded as
+/// client-side: Helm upgrades a release the way its last revision says, and
+/// a server-side `helm upgrade` without `--force-conflicts` under Helm's own
+/// field manager (the program's name) would then conflict on every field
+/// this controller set, while its three-way merge takes the release over
+/// cleanly. So `helm upgrade` and `helm rollback` keep working on releases
+/// we made, and we take theirs back with a forced apply.
+const RECORDED_APPLY_METHOD: ApplyMethod = ApplyMethod::ClientSide;
 
 /// An action that did not complete.
 #[derive(Debug)]
@@ -88,7 +98,7 @@ impl Release<'_> {
         Manager::new(
             self.target.client.clone(),
             self.target.resolver.clone(),
-            FIELD_MANAGER,
+            RELEASE_FIELD_MANAGER,
         )
         .with_health_exprs(self.health_exprs.clone())
     }
@@ -304,7 +314,7 @@ impl Release<'_> {
             &self.namespace,
             manifest.stored.clone(),
             BTreeMap::new(),
-            ApplyMethod::ServerSide,
+            RECORDED_APPLY_METHOD,
             GoTime::now(),
         );
         record
@@ -419,7 +429,7 @@ impl Release<'_> {
             &current.release,
             manifest.stored.clone(),
             &BTreeMap::new(),
-            ApplyMethod::ServerSide,
+            RECORDED_APPLY_METHOD,
             GoTime::now(),
         );
         if let Err(e) = self.storage.create(&record).await {
@@ -539,12 +549,8 @@ impl Release<'_> {
             .await
             .map_err(Failed::before_record)?;
         let old = self.stored_objects(&last.release.manifest).await;
-        let mut record = revision::rollback(
-            &last.release,
-            target,
-            ApplyMethod::ServerSide,
-            GoTime::now(),
-        );
+        let mut record =
+            revision::rollback(&last.release, target, RECORDED_APPLY_METHOD, GoTime::now());
         if let Err(e) = self.storage.create(&record).await {
             return Err(Failed::before_record(e.to_string()));
         }
@@ -747,19 +753,4 @@ impl Release<'_> {
             .map_err(|e| Failed::before_record(e.to_string()))?;
         Ok(record)
     }
-}
-
-/// Applies `patch` as this controller (used by drift correction).
-pub async fn apply_as_controller(
-    api: &Api<kube::api::DynamicObject>,
-    name: &str,
-    patch: &Value,
-) -> Result<(), kube::Error> {
-    api.patch(
-        name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(patch),
-    )
-    .await
-    .map(|_| ())
 }

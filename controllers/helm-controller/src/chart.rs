@@ -13,8 +13,10 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-/// The field manager of what this controller writes.
+/// The field manager of what this controller writes itself (HelmCharts).
 pub const FIELD_MANAGER: &str = "helm-controller";
+/// The field manager of a release's objects (Flux's).
+pub const RELEASE_FIELD_MANAGER: &str = "helm-controller";
 /// Label naming the HelmRelease that owns an object.
 pub const NAME_LABEL: &str = "helm.toolkit.fluxcd.io/name";
 /// Label naming that HelmRelease's namespace.

@@ -30,7 +30,7 @@ use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::actions::{Failed, Release};
-use crate::chart::{self, ChartError, FIELD_MANAGER, LoadedChart};
+use crate::chart::{self, ChartError, LoadedChart, RELEASE_FIELD_MANAGER};
 use crate::render::{self, Capabilities};
 use crate::snapshot;
 use crate::state::{self, State};
@@ -549,7 +549,7 @@ impl HelmReleaseReconciler {
         let manager = Manager::new(
             target.client.clone(),
             target.resolver.clone(),
-            FIELD_MANAGER,
+            RELEASE_FIELD_MANAGER,
         );
         if let Some(last) = history.latest() {
             let mut objs =
@@ -912,7 +912,7 @@ impl HelmReleaseReconciler {
         let manager = Manager::new(
             r.target.client.clone(),
             r.target.resolver.clone(),
-            FIELD_MANAGER,
+            RELEASE_FIELD_MANAGER,
         );
         let plan = manager
             .plan_all(
@@ -1327,7 +1327,7 @@ impl HelmReleaseReconciler {
                 let manager = Manager::new(
                     r.target.client.clone(),
                     r.target.resolver.clone(),
-                    FIELD_MANAGER,
+                    RELEASE_FIELD_MANAGER,
                 );
                 let opts = ApplyOptions {
                     force: obj.upgrade().force,

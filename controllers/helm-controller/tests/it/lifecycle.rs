@@ -378,6 +378,30 @@ async fn a_release_helm_installed_is_adopted_and_upgraded() {
         statuses(ok(&results, 0, "history")),
         vec![(1, "superseded".to_string()), (2, "deployed".to_string())]
     );
+
+    // Helm upgrades our revision in turn; the HelmRelease notices that the
+    // release is no longer the one it made and brings it back to its spec.
+    let results = h
+        .sdk(
+            ns,
+            json!([{"op": "upgrade", "chart": archive, "name": "web", "values": {"greeting": "by hand"}}]),
+        )
+        .await;
+    assert_eq!(ok(&results, 0, "upgrade")["revision"], 3);
+    h.annotate(ns, "web", "reconcile.fluxcd.io/requestedAt", "after-helm")
+        .await;
+    let hr = h
+        .wait_hr(ns, "web", "taken back", |hr| {
+            ready(hr)
+                && hr
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.history[0].version == 4)
+        })
+        .await;
+    assert_eq!(hr.status.as_ref().unwrap().history[0].status, "deployed");
+    let cm = h.get("v1", "ConfigMap", ns, "web-cm").await.unwrap();
+    assert_eq!(cm["data"]["greeting"], "from flux");
 }
 
 /// Better than Flux: a release waiting on a revision that will never be
