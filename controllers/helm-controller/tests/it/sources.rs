@@ -280,3 +280,35 @@ async fn lookup_reads_the_cluster_and_schemas_can_be_skipped() {
     h.wait_hr(ns, "strict", "installed without schema validation", ready)
         .await;
 }
+
+/// A HelmRelease written as v2beta2 with the old inline post-renderer
+/// patches is reconciled as v2 and the patches are kept and applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_helm_release_keeps_its_legacy_patches() {
+    let Some(h) = harness(Setup::default()).await else {
+        return;
+    };
+    let ns = "vintage";
+    h.publish(&[chart("demo", "1.0.0")]);
+    h.namespace_with_repo(ns).await;
+    apply_as_admin(
+        &h.client,
+        vec![json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2beta2", "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": {
+                "interval": "1h",
+                "chart": {"spec": {"chart": "demo", "version": "1.0.0",
+                                    "sourceRef": {"kind": "HelmRepository", "name": "repo"}}},
+                "postRenderers": [{"kustomize": {"patchesStrategicMerge": [
+                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-cm"},
+                     "data": {"legacy": "kept"}}
+                ]}}]
+            }
+        })],
+    )
+    .await;
+    h.wait_hr(ns, "web", "installed", ready).await;
+    let cm = h.get("v1", "ConfigMap", ns, "web-cm").await.unwrap();
+    assert_eq!(cm["data"]["legacy"], "kept");
+}

@@ -74,6 +74,12 @@ pub struct HelmChartTemplateSpec {
     /// chart's `values.yaml`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values_files: Vec<String>,
+    /// A single values file: v2beta1/v2beta2's form, kept so that a write
+    /// through v2 does not prune what an old manifest set. Deprecated: use
+    /// `valuesFiles`; the controller reads it as the first of them (see
+    /// `ferroflux_api::deprecation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<String>,
     /// Skip values files that do not exist instead of failing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_missing_values_files: bool,
