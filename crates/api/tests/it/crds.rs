@@ -333,8 +333,8 @@ fn preserve_unknown_fields_only_where_flux_has_it() {
             .unwrap();
             let paths = crds::preserve_unknown_field_paths(&schema);
             let allowed: &[&str] = match (crd.spec.names.kind.as_str(), v.name.as_str()) {
-                ("HelmRelease", "v2") => &[".spec.values"],
-                // The old post-renderers' inline patches, as in Flux.
+                // The old post-renderers' inline patches, as in Flux (v2
+                // keeps them, deprecated, so old manifests are not pruned).
                 ("HelmRelease", _) => &[
                     ".spec.postRenderers[].kustomize.patchesJson6902[].patch[].value",
                     ".spec.postRenderers[].kustomize.patchesStrategicMerge[]",

@@ -600,9 +600,15 @@ fn values_schema_preserves_unknown_fields_as_an_object() {
             "x-kubernetes-preserve-unknown-fields"
         ]
     );
+    // Besides the values, only the deprecated inline post-renderer patches
+    // kept for v2beta1/v2beta2 manifests hold arbitrary objects.
     assert_eq!(
         crds::preserve_unknown_field_paths(&schema),
-        [".spec.values"]
+        [
+            ".spec.postRenderers[].kustomize.patchesJson6902[].patch[].value",
+            ".spec.postRenderers[].kustomize.patchesStrategicMerge[]",
+            ".spec.values"
+        ]
     );
     assert!(
         crds::structural_violations(&schema).is_empty(),
