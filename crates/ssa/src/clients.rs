@@ -42,6 +42,9 @@ impl ClientError {
     }
 }
 
+/// Most clients kept at once; past it the cache starts over.
+pub const MAX_CACHED_TARGETS: usize = 256;
+
 /// A client and the discovery cache of the cluster it talks to.
 #[derive(Clone)]
 pub struct Target {
@@ -181,10 +184,7 @@ impl Clients {
                 resolver: self.local.resolver.clone(),
                 user: user.clone(),
             };
-            self.cache
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(cache_key, target.clone());
+            self.remember(cache_key, target.clone());
             return Ok(target);
         }
         let mut config = config;
@@ -222,11 +222,30 @@ impl Clients {
             resolver,
             user,
         };
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(cache_key, target.clone());
+        self.remember(cache_key, target.clone());
         Ok(target)
+    }
+
+    /// Keeps `target` for `key`. The cache is bounded: every kubeconfig
+    /// Secret's content and every service account makes a key, and a
+    /// Secret rotated often (or many tenants over time) would otherwise
+    /// grow it without end. Past the bound it starts over (clients are
+    /// made again on demand), with the discovery caches of remote clusters.
+    fn remember(&self, key: String, target: Target) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_TARGETS && !cache.contains_key(&key) {
+            cache.clear();
+            self.resolvers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+        cache.insert(key, target);
+    }
+
+    /// How many clients are kept (for tests and metrics).
+    pub fn cached_targets(&self) -> usize {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     async fn kubeconfig_from_secret(
@@ -302,4 +321,42 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_client_cache_is_bounded() {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
+        let client = kube::Client::try_from(config.clone()).expect("client");
+        let clients = Clients::new(config, client, None);
+        for n in 0..(MAX_CACHED_TARGETS + 10) {
+            let sa = format!("tenant-{n}");
+            let t = clients
+                .for_object("apps", Some(&sa), None)
+                .await
+                .expect("an impersonating client");
+            assert_eq!(
+                t.user.as_deref(),
+                Some(format!("system:serviceaccount:apps:{sa}").as_str())
+            );
+            assert!(clients.cached_targets() <= MAX_CACHED_TARGETS);
+        }
+        // The same service account again is served from the cache.
+        let before = clients.cached_targets();
+        clients
+            .for_object("apps", Some("tenant-0"), None)
+            .await
+            .expect("client");
+        clients
+            .for_object("apps", Some("tenant-0"), None)
+            .await
+            .expect("client");
+        assert!(clients.cached_targets() <= before + 1);
+        // No service account: the controller's own client, not cached.
+        let own = clients.for_object("apps", None, None).await.expect("own");
+        assert!(own.user.is_none());
+    }
 }
