@@ -33,6 +33,19 @@ use crate::waits::Waits;
 /// we made, and we take theirs back with a forced apply.
 const RECORDED_APPLY_METHOD: ApplyMethod = ApplyMethod::ClientSide;
 
+/// How [`Release::deploy`] deploys a revision.
+struct Deploy<'a> {
+    /// `install`, `upgrade` or `rollback`: names the hook events.
+    action: &'a str,
+    hooks: bool,
+    wait: bool,
+    wait_for_jobs: bool,
+    force: bool,
+    timeout: Duration,
+    /// The previous revision's objects, when what left the chart goes.
+    left_over: Option<&'a [Value]>,
+}
+
 /// An action that did not complete.
 #[derive(Debug)]
 pub struct Failed {
@@ -276,6 +289,52 @@ impl Release<'_> {
     }
 
     /// Helm's install.
+    /// Deploys `objects` as `record` in Helm's order: `pre-<action>` hooks,
+    /// apply, removal of what the previous objects had and these lack,
+    /// readiness, `post-<action>` hooks. What the apply created is added to
+    /// `created` (for `cleanupOnFail`).
+    async fn deploy(
+        &self,
+        record: &mut Record,
+        objects: &[Value],
+        d: Deploy<'_>,
+        created: &mut Vec<ObjMeta>,
+    ) -> Result<(), String> {
+        let action = d.action;
+        if d.hooks {
+            self.hooks(d.timeout)
+                .run(&mut record.release.hooks, &format!("pre-{action}"), &|_| {
+                    true
+                })
+                .await
+                .map_err(|e| format!("pre-{action} hooks failed: {e}"))?;
+        }
+        let cs = self.apply(objects.to_vec(), d.force).await?;
+        created.extend(
+            cs.entries
+                .iter()
+                .filter(|e| e.action == Action::Created)
+                .map(|e| e.object.clone()),
+        );
+        if let Some(old) = d.left_over {
+            self.remove_left_over(old, objects).await?;
+        }
+        if d.wait {
+            self.wait(objects, d.timeout, d.wait_for_jobs).await?;
+        }
+        if d.hooks {
+            self.hooks(d.timeout)
+                .run(
+                    &mut record.release.hooks,
+                    &format!("post-{action}"),
+                    &|_| true,
+                )
+                .await
+                .map_err(|e| format!("post-{action} hooks failed: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// Helm's install. Earlier revisions left in storage (an uninstall
     /// that kept its history, a failed install) are replaced as Helm's
     /// `--replace` does: numbered after them, the last one superseded.
@@ -331,27 +390,19 @@ impl Release<'_> {
         if let Err(e) = self.storage.create(&record).await {
             return Err(Failed::before_record(e.to_string()));
         }
-        let step = async {
-            if !spec.disable_hooks {
-                self.hooks(timeout)
-                    .run(&mut record.release.hooks, "pre-install", &|_| true)
-                    .await
-                    .map_err(|e| format!("failed pre-install: {e}"))?;
-            }
-            self.apply(objects.clone(), false).await?;
-            if !spec.disable_wait {
-                self.wait(&objects, timeout, !spec.disable_wait_for_jobs)
-                    .await?;
-            }
-            if !spec.disable_hooks {
-                self.hooks(timeout)
-                    .run(&mut record.release.hooks, "post-install", &|_| true)
-                    .await
-                    .map_err(|e| format!("failed post-install: {e}"))?;
-            }
-            Ok::<(), String>(())
+        let deploy = Deploy {
+            action: "install",
+            hooks: !spec.disable_hooks,
+            wait: !spec.disable_wait,
+            wait_for_jobs: !spec.disable_wait_for_jobs,
+            force: false,
+            timeout,
+            left_over: None,
         };
-        if let Err(e) = step.await {
+        if let Err(e) = self
+            .deploy(&mut record, &objects, deploy, &mut Vec::new())
+            .await
+        {
             let description = format!("Release {:?} failed: {e}", self.name);
             return Err(self.fail(record, description, e).await);
         }
@@ -436,34 +487,18 @@ impl Release<'_> {
             return Err(Failed::before_record(e.to_string()));
         }
         let mut created: Vec<ObjMeta> = Vec::new();
-        let step = async {
-            if !spec.disable_hooks {
-                self.hooks(timeout)
-                    .run(&mut record.release.hooks, "pre-upgrade", &|_| true)
-                    .await
-                    .map_err(|e| format!("pre-upgrade hooks failed: {e}"))?;
-            }
-            let cs = self.apply(objects.clone(), spec.force).await?;
-            created = cs
-                .entries
-                .iter()
-                .filter(|e| e.action == Action::Created)
-                .map(|e| e.object.clone())
-                .collect();
-            self.remove_left_over(&old, &objects).await?;
-            if !spec.disable_wait {
-                self.wait(&objects, timeout, !spec.disable_wait_for_jobs)
-                    .await?;
-            }
-            if !spec.disable_hooks {
-                self.hooks(timeout)
-                    .run(&mut record.release.hooks, "post-upgrade", &|_| true)
-                    .await
-                    .map_err(|e| format!("post-upgrade hooks failed: {e}"))?;
-            }
-            Ok::<(), String>(())
+        let deploy = Deploy {
+            action: "upgrade",
+            hooks: !spec.disable_hooks,
+            wait: !spec.disable_wait,
+            wait_for_jobs: !spec.disable_wait_for_jobs,
+            force: spec.force,
+            timeout,
+            left_over: Some(&old),
         };
-        let result = step.await;
+        let result = self
+            .deploy(&mut record, &objects, deploy, &mut created)
+            .await;
         if let Err(e) = result {
             if spec.cleanup_on_fail && !created.is_empty() {
                 let _ = self.delete(&created).await;
@@ -554,28 +589,19 @@ impl Release<'_> {
         if let Err(e) = self.storage.create(&record).await {
             return Err(Failed::before_record(e.to_string()));
         }
-        let step = async {
-            if !spec.disable_hooks {
-                self.hooks(timeout)
-                    .run(&mut record.release.hooks, "pre-rollback", &|_| true)
-                    .await
-                    .map_err(|e| format!("pre-rollback hooks failed: {e}"))?;
-            }
-            self.apply(objects.clone(), spec.force).await?;
-            self.remove_left_over(&old, &objects).await?;
-            if !spec.disable_wait {
-                self.wait(&objects, timeout, !spec.disable_wait_for_jobs)
-                    .await?;
-            }
-            if !spec.disable_hooks {
-                self.hooks(timeout)
-                    .run(&mut record.release.hooks, "post-rollback", &|_| true)
-                    .await
-                    .map_err(|e| format!("post-rollback hooks failed: {e}"))?;
-            }
-            Ok::<(), String>(())
+        let deploy = Deploy {
+            action: "rollback",
+            hooks: !spec.disable_hooks,
+            wait: !spec.disable_wait,
+            wait_for_jobs: !spec.disable_wait_for_jobs,
+            force: spec.force,
+            timeout,
+            left_over: Some(&old),
         };
-        if let Err(e) = step.await {
+        if let Err(e) = self
+            .deploy(&mut record, &objects, deploy, &mut Vec::new())
+            .await
+        {
             let description = format!("Rollback {:?} failed: {e}", self.name);
             return Err(self.fail(record, description, e).await);
         }
@@ -670,28 +696,33 @@ impl Release<'_> {
         Ok(Some(record))
     }
 
+    /// Waits, on watches, until every one of `metas` is gone.
     async fn until_gone(&self, metas: &[ObjMeta], timeout: Duration) -> Result<(), String> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let manager = self.manager();
-        loop {
-            let health = manager.health_of(metas).await.map_err(|e| e.to_string())?;
-            let left: Vec<String> = metas
-                .iter()
-                .zip(&health)
-                .filter(|(_, h)| h.status != ferroflux_ssa::health::Status::NotFound)
-                .map(|(m, _)| m.to_string())
-                .collect();
-            if left.is_empty() {
-                return Ok(());
+        let all = async {
+            for m in metas {
+                let Some(r) = self
+                    .target
+                    .resolver
+                    .resolve(&m.api_version(), &m.kind)
+                    .await
+                    .map_err(|e| e.to_string())?
+                else {
+                    continue;
+                };
+                let api: Api<kube::api::DynamicObject> = if r.namespaced {
+                    Api::namespaced_with(self.target.client.clone(), &m.namespace, &r.resource)
+                } else {
+                    Api::all_with(self.target.client.clone(), &r.resource)
+                };
+                crate::hooks::deleted(&api, &m.name)
+                    .await
+                    .map_err(|e| format!("{m}: {e}"))?;
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
-                    "timed out waiting for deletion of {}",
-                    left.join(", ")
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            Ok::<(), String>(())
+        };
+        tokio::time::timeout(timeout, all)
+            .await
+            .map_err(|_| "timed out waiting for the release's objects to be deleted".to_string())?
     }
 
     /// Helm's test of the latest revision: its `test` hooks (filtered by

@@ -10,6 +10,7 @@ use ferroflux_helm::release::{GoTime, Hook, HookExecution};
 use ferroflux_ssa::Resolver;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams, PropagationPolicy};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
 
@@ -92,16 +93,7 @@ impl HookRunner<'_> {
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
             Err(e) => return Err(format!("deleting hook {name}: {e}")),
         }
-        let gone = async {
-            loop {
-                match api.get_opt(name).await {
-                    Ok(None) => return Ok(()),
-                    Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
-                    Err(e) => return Err(format!("reading hook {name}: {e}")),
-                }
-            }
-        };
-        tokio::time::timeout(self.timeout, gone)
+        tokio::time::timeout(self.timeout, deleted(api, name))
             .await
             .map_err(|_| format!("timed out waiting for hook {name} to be deleted"))?
     }
@@ -261,6 +253,24 @@ async fn completion(api: &Api<DynamicObject>, name: &str, kind: &str) -> Result<
 }
 
 use kube::runtime::watcher::watcher;
+
+/// Waits, on a watch of the one object, until `name` is gone.
+pub async fn deleted(api: &Api<DynamicObject>, name: &str) -> Result<(), String> {
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut events = std::pin::pin!(watcher(api.clone(), config).default_backoff());
+    let mut listed = false;
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(Event::Init) => listed = false,
+            Ok(Event::InitApply(_)) => listed = true,
+            Ok(Event::InitDone) if !listed => return Ok(()),
+            Ok(Event::Delete(_)) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "deletion watch"),
+        }
+    }
+    Err(format!("watch of {name} ended"))
+}
 
 #[cfg(test)]
 mod tests {
