@@ -13,7 +13,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::core::crd::merge_crds;
 use serde_json::{Value, json};
 
-use crate::{helm, kustomize, notification, source};
+use crate::{helm, kustomize, notification, source, source_extensions};
 
 /// Why the CRDs could not be produced or written.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +59,7 @@ fn definitions() -> Vec<KindDefinition> {
     all.extend(kustomize::crd_definitions());
     all.extend(helm::crd_definitions());
     all.extend(notification::crd_definitions());
+    all.extend(source_extensions::crd_definitions());
     all
 }
 

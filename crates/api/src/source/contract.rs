@@ -53,6 +53,7 @@ impl_source!(
     super::v1::Bucket,
     super::v1::HelmChart,
     super::v1::HelmRepository,
+    super::v1::ExternalArtifact,
 );
 
 /// A source of any kind, read from the API as a dynamic object: the parts

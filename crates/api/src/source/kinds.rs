@@ -19,8 +19,7 @@ pub struct SourceKindInfo {
     /// version).
     pub api_version: &'static str,
     /// Whether Ferroflux installs its CRD (`crds/`), so a controller may
-    /// watch it. ExternalArtifact objects are made by other tools, whose
-    /// CRD may be missing from a cluster.
+    /// watch it.
     pub served: bool,
 }
 
@@ -69,7 +68,7 @@ pub const EXTERNAL_ARTIFACT: SourceKindInfo = SourceKindInfo {
     kind: "ExternalArtifact",
     plural: "externalartifacts",
     api_version: API_VERSION,
-    served: false,
+    served: true,
 };
 
 /// Every source kind, in the order Flux documents them.

@@ -46,5 +46,11 @@ pub(crate) fn crd_definitions() -> Vec<crate::crds::KindDefinition> {
             v1::OCIRepository::crd(),
             v1beta2::OCIRepository::crd(),
         ]),
+        // Flux's ExternalArtifact status has no observedGeneration.
+        crate::crds::KindDefinition {
+            versions: vec![v1::ExternalArtifact::crd()],
+            storage: "v1",
+            status_observed_generation_default: false,
+        },
     ]
 }

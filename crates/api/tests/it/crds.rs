@@ -150,6 +150,29 @@ fn expected() -> Vec<Expected> {
             versions: &["v1beta3", "v1beta2", "v1beta1"],
             columns: vec![AGE],
         },
+        Expected {
+            kind: "ExternalArtifact",
+            group: "source.toolkit.fluxcd.io",
+            plural: "externalartifacts",
+            short_names: &["ea"],
+            category: "fluxcd-sources",
+            versions: &["v1"],
+            columns: vec![
+                AGE,
+                READY_COLS[0],
+                READY_COLS[1],
+                ("Source", "string", ".spec.sourceRef.name"),
+            ],
+        },
+        Expected {
+            kind: "ArtifactGenerator",
+            group: "source.extensions.fluxcd.io",
+            plural: "artifactgenerators",
+            short_names: &["ag"],
+            category: "fluxcd-sources",
+            versions: &["v1beta1"],
+            columns: vec![AGE, READY_COLS[0], READY_COLS[1]],
+        },
     ]
 }
 
@@ -385,7 +408,10 @@ fn status_defaults_observed_generation_where_flux_does() {
         let kind = crd.spec.names.kind.clone();
         let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
         let default = &schema["openAPIV3Schema"]["properties"]["status"]["default"];
-        if matches!(kind.as_str(), "Alert" | "Provider") {
+        if matches!(
+            kind.as_str(),
+            "Alert" | "Provider" | "ExternalArtifact" | "ArtifactGenerator"
+        ) {
             assert!(default.is_null(), "{kind}: Flux sets no status default");
         } else {
             assert_eq!(

@@ -1,5 +1,6 @@
 //! Integration tests of the API types and the generated CRDs (one test binary).
 
+mod artifact_generator;
 mod config;
 mod crds;
 mod flux_object;

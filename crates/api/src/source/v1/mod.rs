@@ -2,6 +2,7 @@
 
 mod bucket;
 mod common;
+mod external_artifact;
 mod git_repository;
 mod helm_chart;
 mod helm_repository;
@@ -9,6 +10,7 @@ mod oci_repository;
 
 pub use bucket::*;
 pub use common::*;
+pub use external_artifact::*;
 pub use git_repository::*;
 pub use helm_chart::*;
 pub use helm_repository::*;
