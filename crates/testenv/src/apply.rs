@@ -58,6 +58,7 @@ pub fn create(
         ));
     }
     let types = managed::list_types(rt, &ctx.path.version);
+    let (applied, warnings) = decoded(ctx, applied)?;
     let (obj, _) = fields::apply(
         None,
         &scoped(ctx, &applied),
@@ -72,6 +73,20 @@ pub fn create(
     .map_err(|e| to_api_error(ctx, e))?;
     let managed_fields = obj["metadata"]["managedFields"].clone();
     write::create_object(ctx, obj, Some(managed_fields))
+        .map(|r| crate::admit::with_warnings(r, &warnings))
+}
+
+/// A built-in kind's apply configuration with its unknown fields dropped
+/// before the field manager sees it (they must not be owned), and the
+/// warnings for them.
+fn decoded(ctx: &WriteCtx, mut applied: Value) -> Result<(Value, Vec<String>), ApiError> {
+    match crate::admit::builtin_def(ctx) {
+        Some(def) => {
+            let warnings = crate::admit::decode(ctx, &mut applied, def)?;
+            Ok((applied, warnings))
+        }
+        None => Ok((applied, Vec::new())),
+    }
 }
 
 /// An apply to an existing object.
@@ -88,6 +103,7 @@ pub fn update(
     let types = managed::list_types(rt, &ctx.path.version);
     let entries =
         fields::decode_managed_fields(&existing["metadata"]["managedFields"]).unwrap_or_default();
+    let (applied, warnings) = decoded(ctx, applied)?;
     let (obj, _) = fields::apply(
         Some(existing),
         &scoped(ctx, &applied),
@@ -105,4 +121,5 @@ pub fn update(
         .cloned()
         .unwrap_or_else(|| json!([]));
     write::commit(ctx, txn, existing, obj, manager, Some(managed_fields))
+        .map(|r| crate::admit::with_warnings(r, &warnings))
 }

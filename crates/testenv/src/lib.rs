@@ -8,8 +8,11 @@
 //! handling. Tests start it in-process with [`TestEnv::start`]; the `testenv`
 //! binary serves it for multi-process tests and the demo.
 
+mod admit;
 mod apply;
 mod authz;
+pub mod builtin_schema;
+mod defaults;
 pub mod discovery;
 pub mod errors;
 pub mod fields;

@@ -89,8 +89,19 @@ pub fn create(ctx: &WriteCtx, body: &[u8]) -> Result<Response, ApiError> {
 /// server-side apply that creates the object (plain creates record an Update).
 pub fn create_object(
     ctx: &WriteCtx,
+    obj: Value,
+    apply_managed: Option<Value>,
+) -> Result<Response, ApiError> {
+    let mut warnings = Vec::new();
+    create_admitted(ctx, obj, apply_managed, &mut warnings)
+        .map(|r| crate::admit::with_warnings(r, &warnings))
+}
+
+fn create_admitted(
+    ctx: &WriteCtx,
     mut obj: Value,
     apply_managed: Option<Value>,
+    warnings: &mut Vec<String>,
 ) -> Result<Response, ApiError> {
     let rt = &ctx.path.rt;
     let meta = meta_mut(&mut obj);
@@ -158,6 +169,8 @@ pub fn create_object(
     objects::validate_metadata(rt, &obj)?;
     if rt.custom.is_some() {
         admit_custom(ctx, &mut obj)?;
+    } else {
+        warnings.extend(crate::admit::builtin(ctx, &mut obj)?);
     }
     match apply_managed {
         Some(managed) => obj["metadata"]["managedFields"] = managed,
@@ -351,9 +364,32 @@ pub fn commit(
     ctx: &WriteCtx,
     txn: &mut Txn,
     existing: &Value,
+    new: Value,
+    manager: &str,
+    apply_managed: Option<Value>,
+) -> Result<Response, ApiError> {
+    let mut warnings = Vec::new();
+    commit_admitted(
+        ctx,
+        txn,
+        existing,
+        new,
+        manager,
+        apply_managed,
+        &mut warnings,
+    )
+    .map(|r| crate::admit::with_warnings(r, &warnings))
+}
+
+#[allow(clippy::too_many_arguments)] // commit's arguments plus the warnings it collects
+fn commit_admitted(
+    ctx: &WriteCtx,
+    txn: &mut Txn,
+    existing: &Value,
     mut new: Value,
     manager: &str,
     apply_managed: Option<Value>,
+    warnings: &mut Vec<String>,
 ) -> Result<Response, ApiError> {
     let rt = &ctx.path.rt;
     let status_write = ctx.path.subresource.as_deref() == Some("status");
@@ -418,6 +454,8 @@ pub fn commit(
     objects::validate_metadata(rt, &new)?;
     if rt.custom.is_some() {
         admit_custom(ctx, &mut new)?;
+    } else {
+        warnings.extend(crate::admit::builtin(ctx, &mut new)?);
     }
     if !status_write {
         crate::immutable::check(rt, existing, &new)?;
