@@ -59,7 +59,11 @@ fn decryptor(entries: &[(&str, Vec<u8>)]) -> Decryptor {
 }
 
 fn flux_keys() -> Decryptor {
-    decryptor(&[("age.agekey", key("age.txt")), ("pgp.asc", key("pgp.asc"))])
+    decryptor(&[
+        ("age.agekey", key("age.txt")),
+        ("age-pq.agekey", key("age-pq.txt")),
+        ("pgp.asc", key("pgp.asc")),
+    ])
 }
 
 fn spec(path: &str) -> KustomizationSpec {
@@ -92,13 +96,11 @@ fn entry(o: &Value, key: &str) -> String {
     o["data"][key].as_str().unwrap().to_string()
 }
 
-/// Flux's test tree, without what needs a network (the remote base, Vault) or
-/// post-quantum age (not in the `age` crate yet; tested below for its message).
+/// Flux's test tree, without what needs a network (the remote base, Vault).
 fn supported_tree() -> tempfile::TempDir {
     let dir = tree();
     edit(&dir.path().join("kustomization.yaml"), "  - remote\n", "");
     let algos = dir.path().join("algorithms/kustomization.yaml");
-    edit(&algos, "  - age-pq.yaml\n", "");
     edit(&algos, "  - vault.yaml\n", "");
     dir
 }
@@ -128,6 +130,7 @@ fn flux_tree_decrypts_to_its_listed_secrets_and_configmaps() {
         "ConfigMap/sops-envs-configmap",
         "ConfigMap/sops-files-configmap",
         "Secret/sops-algo-age",
+        "Secret/sops-algo-age-pq",
         "Secret/sops-algo-pgp",
         "Secret/sops-component",
         "Secret/sops-envs-secret",
@@ -196,16 +199,16 @@ fn file_for_another_key_type_and_unsupported_kinds_say_so() {
     assert!(msg.contains("'/algorithms/pgp.yaml'"), "{msg}");
     assert!(msg.contains("no OpenPGP secret key given"), "{msg}");
 
+    // A post-quantum age Secret with only an X25519 age key.
     let dir = tree();
     let algos = dir.path().join("algorithms/kustomization.yaml");
-    edit(&algos, "  - vault.yaml\n", "");
-    edit(&algos, "  - age.yaml\n", "");
-    let d = decryptor(&[
-        ("age.agekey", key("age.txt")),
-        ("age-pq.agekey", key("age-pq.txt")),
-    ]);
+    for f in ["age.yaml", "pgp.yaml", "vault.yaml"] {
+        edit(&algos, &format!("  - {f}\n"), "");
+    }
+    let d = decryptor(&[("age.agekey", key("age.txt"))]);
     let msg = render_err(dir.path(), "./algorithms", Some(&d)).to_string();
-    assert!(msg.contains("post-quantum"), "{msg}");
+    assert!(msg.contains("'/algorithms/age-pq.yaml'"), "{msg}");
+    assert!(msg.contains("no post-quantum age identity given"), "{msg}");
 
     let dir = tree();
     let algos = dir.path().join("algorithms/kustomization.yaml");

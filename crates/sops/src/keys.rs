@@ -1,12 +1,13 @@
-//! Master keys that open a document's data key: age X25519 identities and OpenPGP secret
-//! keys. Everything else a document may name (cloud KMS, Vault, post-quantum age) is
-//! reported as not supported here, without any network call.
+//! Master keys that open a document's data key: age identities (X25519 and post-quantum
+//! ML-KEM-768+X25519) and OpenPGP secret keys. Everything else a document may name (cloud
+//! KMS, Vault) is reported as not supported here, without any network call.
 
 use std::io::{Cursor, Read};
 
 use pgp::composed::{Message, PublicOrSecret, SignedSecretKey};
 use pgp::types::{KeyDetails, Password};
 
+use crate::age_pq;
 use crate::error::Error;
 use crate::metadata::KeyGroup;
 
@@ -17,7 +18,7 @@ const MAX_DATA_KEY_READ: u64 = 64;
 #[derive(Default)]
 pub struct KeyRing {
     age: Vec<age::x25519::Identity>,
-    age_pq: usize,
+    age_pq: Vec<age_pq::Identity>,
     pgp: Vec<SignedSecretKey>,
     /// Credentials Flux accepts but this decryptor cannot use (KMS, Vault), by kind.
     unusable: Vec<&'static str>,
@@ -28,7 +29,7 @@ impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
             .field("age_identities", &self.age.len())
-            .field("age_pq_identities", &self.age_pq)
+            .field("age_pq_identities", &self.age_pq.len())
             .field("pgp_keys", &self.pgp.len())
             .field("unusable", &self.unusable)
             .finish()
@@ -42,10 +43,9 @@ impl KeyRing {
     }
 
     /// Adds the identities of an age identity file (`# comment` lines and one
-    /// `AGE-SECRET-KEY-1...` per line, as in Flux's `*.agekey` entries). Post-quantum
-    /// identities (`AGE-SECRET-KEY-PQ-1...`) are accepted but cannot open anything: the
-    /// `age` crate has no ML-KEM-768+X25519 identity yet, and decryption says so.
-    /// Returns how many identities were added.
+    /// identity per line, as in Flux's `*.agekey` entries): X25519 (`AGE-SECRET-KEY-1...`)
+    /// and post-quantum ML-KEM-768+X25519 (`AGE-SECRET-KEY-PQ-1...`) identities, mixed as
+    /// Flux allows. Returns how many identities were added.
     pub fn add_age_identities(&mut self, text: &str) -> Result<usize, Error> {
         let mut added = 0;
         for (i, line) in text.lines().enumerate() {
@@ -54,7 +54,11 @@ impl KeyRing {
                 continue;
             }
             if line.starts_with("AGE-SECRET-KEY-PQ-") {
-                self.age_pq += 1;
+                let id = age_pq::Identity::parse(line).map_err(|why| Error::InvalidKey {
+                    kind: "age",
+                    reason: format!("line {}: {why}", i + 1),
+                })?;
+                self.age_pq.push(id);
                 added += 1;
                 continue;
             }
@@ -135,7 +139,7 @@ impl KeyRing {
 
     /// Whether the ring holds no usable or recognised key.
     pub fn is_empty(&self) -> bool {
-        self.age.is_empty() && self.pgp.is_empty() && self.age_pq == 0
+        self.age.is_empty() && self.pgp.is_empty() && self.age_pq.is_empty()
     }
 
     /// Recovers the data key from the first master key of `group` these keys open, trying
@@ -143,17 +147,17 @@ impl KeyRing {
     pub(crate) fn data_key(&self, group: &KeyGroup) -> Result<[u8; 32], Error> {
         let mut why = Vec::new();
         for entry in &group.age {
-            if entry.recipient.starts_with("age1pq1") {
+            // Each kind of identity only opens its own kind of stanza, so say which kind
+            // is missing rather than that none matched.
+            let pq = entry.recipient.starts_with("age1pq1");
+            let (have, kind) = if pq {
+                (!self.age_pq.is_empty(), "post-quantum")
+            } else {
+                (!self.age.is_empty(), "X25519")
+            };
+            if !have {
                 why.push(format!(
-                    "age recipient {}: post-quantum (ML-KEM-768+X25519) age recipients are not supported here{}",
-                    short(&entry.recipient),
-                    if self.age_pq > 0 { " (a post-quantum identity was given but cannot be used)" } else { "" }
-                ));
-                continue;
-            }
-            if self.age.is_empty() {
-                why.push(format!(
-                    "age recipient {}: no age identity given",
+                    "age recipient {}: no {kind} age identity given",
                     short(&entry.recipient)
                 ));
                 continue;
@@ -203,7 +207,11 @@ impl KeyRing {
         if decryptor.is_scrypt() {
             return Err("passphrase-encrypted age envelopes are not supported");
         }
-        let ids = self.age.iter().map(|i| i as &dyn age::Identity);
+        let ids = self
+            .age
+            .iter()
+            .map(|i| i as &dyn age::Identity)
+            .chain(self.age_pq.iter().map(|i| i as &dyn age::Identity));
         let mut out = Vec::new();
         decryptor
             .decrypt(ids)

@@ -2,14 +2,15 @@
 //! kustomize-controller needs it.
 //!
 //! Supports the YAML, JSON, dotenv, INI and binary formats as `sops` writes them, data keys
-//! held by age (X25519) identities or OpenPGP secret keys, per-value AES-256-GCM with the
-//! value's key path as additional data, SOPS's partial-encryption rules, and MAC
-//! verification before anything is returned. Cloud KMS, Vault and Shamir key groups answer
+//! held by age identities (X25519 and post-quantum ML-KEM-768+X25519) or OpenPGP secret
+//! keys, per-value AES-256-GCM with the value's key path as additional data, SOPS's
+//! partial-encryption rules, and MAC verification before anything is returned. Cloud KMS, Vault and Shamir key groups answer
 //! with a clear "not supported" error; nothing here touches the network or the filesystem.
 //!
 //! Error messages never contain key material or decrypted values: only key paths (which
 //! SOPS keeps in clear text), recipients and fingerprints (which are public).
 
+mod age_pq;
 mod cipher;
 mod decrypt;
 mod error;

@@ -1,5 +1,6 @@
 //! Integration tests: the real `sops`'s fixtures under ../shared/conformance/sops.
 
+mod age_pq;
 mod fixtures;
 mod hostile;
 mod roundtrip;
