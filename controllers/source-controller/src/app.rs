@@ -162,6 +162,14 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         buckets = buckets.with_scratch(scratch.clone());
     }
     let bucket_loop_config = config.loop_config.clone();
+    let generators = crate::kinds::artifact_generator::reconciler(
+        client.clone(),
+        storage.clone(),
+        recorder.clone(),
+        config.scratch.clone(),
+        config.limits.max_size,
+    );
+    let generator_loop_config = config.loop_config.clone();
     let mut reconciler = git_repository::reconciler(
         client.clone(),
         storage,
@@ -183,9 +191,14 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
             oci_loop_config,
         );
         let bucket = controller::run::<Bucket, _>(client.clone(), buckets, bucket_loop_config);
+        let generator = crate::kinds::artifact_generator::run(
+            client.clone(),
+            generators,
+            generator_loop_config,
+        );
         // One leader runs every kind's loop; they end together.
         let work = async move {
-            futures::join!(git, oci, bucket, helm_loops);
+            futures::join!(git, oci, bucket, helm_loops, generator);
         };
         leader::run_leading(client, config.leader, &metrics, work).await;
     });

@@ -2,6 +2,7 @@
 //! a local storage directory and served over HTTP.
 
 pub mod app;
+pub mod generator;
 pub mod git;
 pub mod helm;
 pub mod ignore;

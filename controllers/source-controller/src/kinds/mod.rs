@@ -3,6 +3,7 @@
 //! [`crate::reconcile::ArtifactSource`]; the shared
 //! [`crate::reconcile::ArtifactReconciler`] does the rest.
 
+pub mod artifact_generator;
 pub mod bucket;
 pub mod git_include;
 pub mod git_repository;

@@ -3,6 +3,7 @@
 //! the GitRepository reconciler against the test API server.
 
 mod bucket;
+mod generator;
 #[path = "../git/mod.rs"]
 mod git;
 mod helm;
