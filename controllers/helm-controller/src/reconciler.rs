@@ -1557,7 +1557,7 @@ fn retrying(v: Verdict, retry: Retry) -> Verdict {
 
 /// The API versions the cluster serves, as Helm lists them for
 /// `.Capabilities.APIVersions` (`group/version` and `group/version/Kind`).
-async fn discover(client: &kube::Client) -> Capabilities {
+pub async fn discover(client: &kube::Client) -> Capabilities {
     let kube_version = client.apiserver_version().await.ok().map(|v| v.git_version);
     let mut versions: Vec<String> = Vec::new();
     if let Ok(core) = client.list_core_api_versions().await {

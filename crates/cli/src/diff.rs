@@ -57,11 +57,14 @@ pub enum Verdict {
     Changed,
 }
 
-/// One object's difference.
+/// One object's difference, named `Kind/namespace/name`.
 #[derive(Debug)]
-enum Change {
+pub enum Change {
+    /// Not on the cluster: would be created.
     Created(String),
+    /// On the cluster and different: the unified diff of live and merged YAML.
     Drifted(String, String),
+    /// On the cluster and no longer wanted: would be deleted.
     Deleted(String),
 }
 
@@ -86,14 +89,21 @@ pub async fn run(args: &DiffKustomizationArgs, out: &mut dyn Write) -> anyhow::R
         .map_err(|_| {
             anyhow::anyhow!("timed out after {deadline:?} comparing with the cluster")
         })??;
-    for change in &changes {
+    write_changes(out, &changes)
+}
+
+/// Writes `changes` as `flux diff` shows them (unified diffs coloured only
+/// when stdout is a terminal) and says whether there were any.
+pub fn write_changes(out: &mut dyn Write, changes: &[Change]) -> anyhow::Result<Verdict> {
+    let colour = crate::term::Style::stdout();
+    for change in changes {
         match change {
-            Change::Created(id) => writeln!(out, "► {id} created")?,
-            Change::Deleted(id) => writeln!(out, "► {id} deleted")?,
+            Change::Created(id) => writeln!(out, "{} {id} created", colour.action("►"))?,
+            Change::Deleted(id) => writeln!(out, "{} {id} deleted", colour.action("►"))?,
             Change::Drifted(id, diff) => {
-                writeln!(out, "► {id} drifted")?;
+                writeln!(out, "{} {id} drifted", colour.action("►"))?;
                 writeln!(out)?;
-                out.write_all(diff.as_bytes())?;
+                out.write_all(colour.diff(diff).as_bytes())?;
                 writeln!(out)?;
             }
         }
@@ -148,6 +158,48 @@ async fn compare(
     name: &str,
     objects: Vec<Value>,
 ) -> anyhow::Result<Vec<Change>> {
+    let (mut changes, built) = dry_run(cluster, objects, FIELD_MANAGER).await?;
+    // Prune: what the inventory holds and the tree no longer does.
+    let ks = cluster.get_object(&kinds::KUSTOMIZATION, name).await?;
+    if ks["spec"]["prune"] == true {
+        for entry in ks["status"]["inventory"]["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let Some(r) = ObjRef::parse_inventory_id(kinds::str_at(&entry["id"])) else {
+                continue;
+            };
+            let key = (
+                r.namespace.clone(),
+                r.name.clone(),
+                r.group_kind.group.clone(),
+                r.group_kind.kind.clone(),
+            );
+            if !built.contains(&key) {
+                changes.push(Change::Deleted(id(
+                    &r.group_kind.kind,
+                    &r.namespace,
+                    &r.name,
+                )));
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// `(namespace, name, group, kind)` of an object, the namespace as the
+/// cluster scopes it.
+pub type ObjectKey = (String, String, String, String);
+
+/// Dry-runs each object with server-side apply as `field_manager` (forced,
+/// as the controllers apply) and compares the result with what is live.
+/// Returns the created and drifted objects, and the keys of all objects.
+pub async fn dry_run(
+    cluster: &Cluster,
+    objects: Vec<Value>,
+    field_manager: &str,
+) -> anyhow::Result<(Vec<Change>, BTreeSet<ObjectKey>)> {
     let mut resolver = Resolver {
         client: &cluster.client,
         cache: HashMap::new(),
@@ -189,7 +241,7 @@ async fn compare(
             changes.push(Change::Created(id(&kind, &namespace, &obj_name)));
             continue;
         };
-        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        let params = PatchParams::apply(field_manager).force().dry_run();
         let merged = api
             .patch(&obj_name, &params, &Patch::Apply(&obj))
             .await
@@ -211,36 +263,11 @@ async fn compare(
             changes.push(Change::Drifted(id(&kind, &namespace, &obj_name), diff));
         }
     }
-    // Prune: what the inventory holds and the tree no longer does.
-    let ks = cluster.get_object(&kinds::KUSTOMIZATION, name).await?;
-    if ks["spec"]["prune"] == true {
-        for entry in ks["status"]["inventory"]["entries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let Some(r) = ObjRef::parse_inventory_id(kinds::str_at(&entry["id"])) else {
-                continue;
-            };
-            let key = (
-                r.namespace.clone(),
-                r.name.clone(),
-                r.group_kind.group.clone(),
-                r.group_kind.kind.clone(),
-            );
-            if !built.contains(&key) {
-                changes.push(Change::Deleted(id(
-                    &r.group_kind.kind,
-                    &r.namespace,
-                    &r.name,
-                )));
-            }
-        }
-    }
-    Ok(changes)
+    Ok((changes, built))
 }
 
-fn id(kind: &str, namespace: &str, name: &str) -> String {
+/// `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects.
+pub fn id(kind: &str, namespace: &str, name: &str) -> String {
     if namespace.is_empty() {
         format!("{kind}/{name}")
     } else {

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod build_helmrelease;
 pub mod build_kustomization;
 pub mod check;
 pub mod connect;
@@ -11,6 +12,7 @@ pub mod demo;
 mod demo_app;
 mod demo_chart;
 pub mod diff;
+pub mod diff_helmrelease;
 pub mod events;
 pub mod get;
 pub mod helm_template;
@@ -19,4 +21,5 @@ pub mod reconcile;
 pub mod stack;
 pub mod suspend;
 pub mod table;
+pub mod term;
 pub mod tree;

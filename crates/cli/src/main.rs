@@ -96,6 +96,10 @@ enum DiffCommand {
     /// (server-side dry-run); exit code 1 when anything would change.
     #[command(visible_alias = "ks")]
     Kustomization(ferroflux_cli::diff::DiffKustomizationArgs),
+    /// Compare what helm-controller would release for a HelmRelease with the
+    /// cluster (server-side dry-run); exit code 1 when anything would change.
+    #[command(visible_alias = "hr")]
+    Helmrelease(ferroflux_cli::diff_helmrelease::DiffHelmReleaseArgs),
 }
 
 #[derive(Subcommand)]
@@ -104,6 +108,10 @@ enum BuildCommand {
     /// given keys, and print what kustomize-controller would apply.
     #[command(visible_alias = "ks")]
     Kustomization(ferroflux_cli::build_kustomization::BuildKustomizationArgs),
+    /// Render a HelmRelease as helm-controller would (chart from its source
+    /// or --chart, values from the cluster, post-renderers) and print the objects.
+    #[command(visible_alias = "hr")]
+    Helmrelease(ferroflux_cli::build_helmrelease::BuildHelmReleaseArgs),
 }
 
 #[derive(Subcommand)]
@@ -236,6 +244,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "identified at least one change, exiting with non-zero exit code"
                 )),
             }
+        }
+        Command::Diff {
+            command: DiffCommand::Helmrelease(args),
+        } => {
+            let mut out = std::io::stdout().lock();
+            match block_on(ferroflux_cli::diff_helmrelease::run(&args, &mut out))? {
+                ferroflux_cli::diff::Verdict::Same => Ok(()),
+                ferroflux_cli::diff::Verdict::Changed => Err(anyhow::anyhow!(
+                    "identified at least one change, exiting with non-zero exit code"
+                )),
+            }
+        }
+        Command::Build {
+            command: BuildCommand::Helmrelease(args),
+        } => {
+            let mut out = std::io::stdout().lock();
+            block_on(ferroflux_cli::build_helmrelease::run(&args, &mut out))
         }
         Command::Build {
             command: BuildCommand::Kustomization(args),

@@ -1,7 +1,7 @@
 //! Output helpers shared by the verbs: Flux's borderless tables and its
 //! status lines (`► annotating ...`, `✔ ...`) on stderr.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 /// Writes `rows` under `header` (uppercased; none if empty) as flux does:
 /// left-aligned columns padded to their widest cell and separated by a tab.
@@ -53,7 +53,7 @@ pub struct Log {
 impl Default for Log {
     fn default() -> Self {
         Self {
-            colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            colour: crate::term::Style::stderr().colour(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod events;
 mod get;
 mod helm_conformance;
 mod helm_template;
+mod helmrelease;
 mod install;
 mod kustomize_build;
 mod packaging;
