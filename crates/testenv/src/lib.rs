@@ -21,6 +21,7 @@ mod immutable;
 mod lifecycle;
 mod managed;
 mod objects;
+pub mod openapi;
 pub mod protobuf;
 pub mod rbac;
 mod read;
