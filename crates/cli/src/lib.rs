@@ -23,3 +23,4 @@ pub mod suspend;
 pub mod table;
 pub mod term;
 pub mod tree;
+pub mod ui;

@@ -70,6 +70,8 @@ enum Command {
     Events(ferroflux_cli::events::EventsArgs),
     /// Print what a Kustomization or HelmRelease manages, as a tree (as `flux tree`).
     Tree(ferroflux_cli::tree::TreeArgs),
+    /// Serve a read-only web dashboard of every Flux object (live, in the browser).
+    Ui(ferroflux_cli::ui::UiArgs),
     /// Check that the installation is healthy (as `flux check`).
     Check(ferroflux_cli::check::CheckArgs),
     /// Print a shell completion script: `source <(ferroflux completion bash)`.
@@ -228,6 +230,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             block_on(ferroflux_cli::tree::run(&args, &mut out))
         }
         Command::Check(args) => block_on(ferroflux_cli::check::run(&args)),
+        Command::Ui(args) => block_on(ferroflux_cli::ui::run(&args)),
         Command::Completion { shell } => {
             use clap::CommandFactory;
             let mut out = std::io::stdout().lock();
