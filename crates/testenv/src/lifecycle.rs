@@ -288,21 +288,14 @@ pub fn remove(
 /// Owner-reference garbage collection: dependents whose owners are all gone
 /// are deleted (or, with `Orphan`, released).
 fn collect_dependents(server: &Server, txn: &mut Txn, owner_uid: &str, propagation: Propagation) {
-    let live_uids: std::collections::HashSet<String> = txn
-        .keys()
-        .iter()
-        .filter_map(|k| txn.get(k))
-        .filter_map(|o| o["metadata"]["uid"].as_str().map(String::from))
-        .collect();
-    for k in txn.keys() {
-        let Some(obj) = txn.get(&k) else { continue };
-        let Some(refs) = obj["metadata"]["ownerReferences"].as_array() else {
-            continue;
-        };
-        if !refs.iter().any(|r| r["uid"].as_str() == Some(owner_uid)) {
-            continue;
-        }
+    // The store indexes uids and owner references: no object is parsed but the dependents.
+    for (k, owners) in txn.dependents(owner_uid) {
         if propagation == Propagation::Orphan {
+            let Some(obj) = txn.get(&k) else { continue };
+            let refs = obj["metadata"]["ownerReferences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut released = (*obj).clone();
             let kept: Vec<Value> = refs
                 .iter()
@@ -319,10 +312,7 @@ fn collect_dependents(server: &Server, txn: &mut Txn, owner_uid: &str, propagati
             txn.put(k, released);
             continue;
         }
-        let other_owner_alive = refs
-            .iter()
-            .filter_map(|r| r["uid"].as_str())
-            .any(|u| u != owner_uid && live_uids.contains(u));
+        let other_owner_alive = owners.iter().any(|u| u != owner_uid && txn.has_uid(u));
         if !other_owner_alive {
             delete(server, txn, &k, Propagation::Background);
         }

@@ -15,8 +15,8 @@ use crate::errors::ApiError;
 use crate::registry::ResourceType;
 use crate::request::{Query, ResourcePath};
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::server::{Server, json_response};
-use crate::store::{Event, EventType, Key};
+use crate::server::Server;
+use crate::store::{Event, EventType, Key, Stored};
 
 /// Sets `apiVersion` and `kind` to what the client asked for (objects are
 /// stored in the storage version; versions share one schema-less form here,
@@ -38,11 +38,13 @@ pub fn get(server: &Server, path: &ResourcePath) -> Result<Response, ApiError> {
         path.namespace.as_deref().unwrap_or(""),
         name,
     );
-    let obj = server
+    let stored = server
         .store
-        .get(&key)
+        .get_stored(&key)
         .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-    Ok(json_response(200, &present(&obj, rt, &path.version)))
+    let mut body = Vec::with_capacity(stored.json.len());
+    write_presented(&mut body, &stored, rt, &path.version);
+    Ok(([("content-type", "application/json")], Bytes::from(body)).into_response())
 }
 
 struct Selectors {
@@ -71,7 +73,7 @@ pub fn list(server: &Server, path: &ResourcePath, query: &Query) -> Result<Respo
     let sel = Selectors::parse(query, rt)?;
     let (objects, rv) = server
         .store
-        .list(&rt.group, &rt.plural, path.namespace.as_deref());
+        .list_stored(&rt.group, &rt.plural, path.namespace.as_deref());
     // A continue token is the list's resourceVersion and the last key returned.
     let after: Option<(String, String)> = match query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
@@ -101,8 +103,8 @@ pub fn list(server: &Server, path: &ResourcePath, query: &Query) -> Result<Respo
     let mut count = 0usize;
     let mut next = None;
     let mut remaining = 0usize;
-    for obj in objects.iter().filter(|o| sel.matches(o)) {
-        let meta = &obj["metadata"];
+    for obj in objects.iter().filter(|o| sel.matches(&o.view)) {
+        let meta = &obj.view["metadata"];
         let ns = meta["namespace"].as_str().unwrap_or("").to_string();
         let name = meta["name"].as_str().unwrap_or("").to_string();
         if let Some((ans, aname)) = &after
@@ -143,17 +145,16 @@ pub fn list(server: &Server, path: &ResourcePath, query: &Query) -> Result<Respo
     Ok(([("content-type", "application/json")], Bytes::from(body)).into_response())
 }
 
-/// Writes `obj` as [`present`] would give it, without copying it when it is
-/// already in the asked version.
-fn write_presented(out: &mut Vec<u8>, obj: &Value, rt: &ResourceType, version: &str) {
-    let as_asked = obj["apiVersion"].as_str() == Some(rt.api_version(version).as_str())
-        && obj["kind"].as_str() == Some(rt.kind.as_str());
+/// Writes a stored object as [`present`] would give it: its stored text as is
+/// when that is the asked version, else parsed and presented.
+fn write_presented(out: &mut Vec<u8>, obj: &Stored, rt: &ResourceType, version: &str) {
+    let (api_version, kind) = &*obj.type_meta;
+    if *api_version == rt.api_version(version) && *kind == rt.kind {
+        out.extend_from_slice(&obj.json);
+        return;
+    }
     // Writing a Value into a Vec cannot fail.
-    let _ = if as_asked {
-        serde_json::to_writer(&mut *out, obj)
-    } else {
-        serde_json::to_writer(&mut *out, &present(obj, rt, version))
-    };
+    let _ = serde_json::to_writer(&mut *out, &present(&obj.object(), rt, version));
 }
 
 /// The watch line of a stored change: its JSON text as stored when the watch

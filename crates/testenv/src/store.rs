@@ -2,13 +2,15 @@
 //! global increasing resourceVersion, and a bounded history of changes that
 //! watches replay from.
 //!
-//! The history keeps each change as the JSON text watches send (made once per
-//! change, shared with every live watch), not as a parsed object: a parsed
-//! `serde_json::Value` takes several times its text's size (a map node per
-//! object, however small), and the history mostly holds versions the store no
-//! longer has. A replay parses them again.
+//! Objects and the history are kept as the JSON text watches send (made once
+//! per change, shared by the stored object, the history and every live watch),
+//! never as parsed objects: a parsed `serde_json::Value` takes 12 to 16 times
+//! its text (a B-tree node per map, however small; managedFields are mostly
+//! small maps), which at 15,000 objects was most of testenv's memory. Reads
+//! parse the text again (a few microseconds per object); reads that only send
+//! the object on ([`Store::get_stored`], [`Store::list_stored`]) copy the text.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -39,6 +41,47 @@ impl Key {
             namespace: namespace.into(),
             name: name.into(),
         }
+    }
+}
+
+/// A stored object: its JSON text and what reads need without parsing it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The object as JSON text (the same bytes its last watch event sent).
+    pub json: Bytes,
+    /// The object's `apiVersion` and `kind`.
+    pub type_meta: Arc<(String, String)>,
+    /// What selectors can see of the object (see [`crate::selectors::selector_view`]).
+    pub view: Arc<Value>,
+    /// `metadata.uid`, for owner-reference garbage collection.
+    uid: Option<Box<str>>,
+    /// The uids of `metadata.ownerReferences`.
+    owners: Box<[Box<str>]>,
+}
+
+impl Stored {
+    fn new(obj: &Value) -> Self {
+        let str_of = |f: &str| obj[f].as_str().unwrap_or("").to_string();
+        let meta = &obj["metadata"];
+        Self {
+            json: to_json(obj),
+            type_meta: Arc::new((str_of("apiVersion"), str_of("kind"))),
+            view: Arc::new(selector_view(obj)),
+            uid: meta["uid"].as_str().map(Into::into),
+            owners: meta["ownerReferences"]
+                .as_array()
+                .map(|refs| {
+                    refs.iter()
+                        .filter_map(|r| r["uid"].as_str().map(Into::into))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The object, parsed from its text.
+    pub fn object(&self) -> Value {
+        parse(&self.json)
     }
 }
 
@@ -91,38 +134,39 @@ pub struct Event {
 }
 
 impl Event {
-    fn new(rv: u64, type_: EventType, key: Key, obj: &Value, previous: Option<&Value>) -> Self {
-        let json = to_json(obj);
-        let view = selector_view(obj);
-        let previous = previous.map(selector_view);
-        let str_of = |f: &str| obj[f].as_str().unwrap_or("").to_string();
-        let type_meta = (str_of("apiVersion"), str_of("kind"));
+    fn new(
+        rv: u64,
+        type_: EventType,
+        key: Key,
+        stored: &Stored,
+        previous: Option<&Stored>,
+    ) -> Self {
+        let previous = previous.map(|p| p.view.clone());
         let size = std::mem::size_of::<Event>()
-            + json.len()
+            + stored.json.len()
             + key.group.len()
             + key.plural.len()
             + key.namespace.len()
             + key.name.len()
-            + type_meta.0.len()
-            + type_meta.1.len()
-            + approx_size(&view)
-            + previous.as_ref().map_or(0, approx_size);
+            + stored.type_meta.0.len()
+            + stored.type_meta.1.len()
+            + approx_size(&stored.view)
+            + previous.as_deref().map_or(0, approx_size);
         Self {
             rv,
             type_,
             key,
-            json,
-            type_meta: Arc::new(type_meta),
-            view: Arc::new(view),
-            previous: previous.map(Arc::new),
+            json: stored.json.clone(),
+            type_meta: stored.type_meta.clone(),
+            view: stored.view.clone(),
+            previous,
             size,
         }
     }
 
     /// The object, parsed from its text.
     pub fn object(&self) -> Value {
-        // The text was serialized from a Value: it parses.
-        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+        parse(&self.json)
     }
 }
 
@@ -139,7 +183,9 @@ pub const DEFAULT_HISTORY: usize = 10_000;
 pub const DEFAULT_HISTORY_BYTES: usize = 32 << 20;
 
 struct Inner {
-    objects: BTreeMap<Key, Arc<Value>>,
+    objects: BTreeMap<Key, Stored>,
+    /// The uids of the stored objects (owner-reference garbage collection asks).
+    uids: HashSet<Box<str>>,
     rv: u64,
     history: VecDeque<Arc<Event>>,
     history_cap: usize,
@@ -147,6 +193,9 @@ struct Inner {
     history_max_bytes: usize,
     /// The resourceVersion of the last change of each API group.
     group_rv: HashMap<String, u64>,
+    /// Groups whose watch events are held back ([`Store::hold_watches`]).
+    held_groups: HashSet<String>,
+    held: Vec<Arc<Event>>,
 }
 
 /// Roughly how many heap bytes a JSON value takes: its strings and keys plus
@@ -182,12 +231,15 @@ impl Store {
         Self {
             inner: Mutex::new(Inner {
                 objects: BTreeMap::new(),
+                uids: HashSet::new(),
                 rv: 1,
                 history: VecDeque::new(),
                 history_cap: history_cap.max(1),
                 history_bytes: 0,
                 history_max_bytes,
                 group_rv: HashMap::new(),
+                held_groups: HashSet::new(),
+                held: Vec::new(),
             }),
             tx,
         }
@@ -213,7 +265,32 @@ impl Store {
 
     /// One object.
     pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
+        let stored = self.get_stored(key)?;
+        Some(Arc::new(stored.object()))
+    }
+
+    /// One object as stored (its text, not parsed).
+    pub fn get_stored(&self, key: &Key) -> Option<Stored> {
         self.lock().objects.get(key).cloned()
+    }
+
+    /// Holds back the watch events of API group `group` (the history still
+    /// records them, and reads see the changes) until
+    /// [`Store::release_watches`]: a watch cache lagging behind the writes, as
+    /// kube-apiserver's may, for tests of what a controller does with a stale
+    /// cache.
+    pub fn hold_watches(&self, group: &str) {
+        self.lock().held_groups.insert(group.to_string());
+    }
+
+    /// Sends the held watch events, in order, and holds no more.
+    pub fn release_watches(&self) {
+        let mut inner = self.lock();
+        inner.held_groups.clear();
+        for event in std::mem::take(&mut inner.held) {
+            // No receivers is fine: nobody is watching.
+            let _ = self.tx.send(event);
+        }
     }
 
     /// The resourceVersion of the last change to an object of API group
@@ -236,6 +313,18 @@ impl Store {
         plural: &str,
         namespace: Option<&str>,
     ) -> (Vec<Arc<Value>>, u64) {
+        let (stored, rv) = self.list_stored(group, plural, namespace);
+        (parse_all(&stored), rv)
+    }
+
+    /// As [`Store::list`], the objects as stored (their text, not parsed;
+    /// parsing happens outside the store's lock).
+    pub fn list_stored(
+        &self,
+        group: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> (Vec<Stored>, u64) {
         let inner = self.lock();
         (list_in(&inner.objects, group, plural, namespace), inner.rv)
     }
@@ -252,19 +341,12 @@ impl Store {
         let inner = self.lock();
         let rx = self.tx.subscribe();
         let Some(rv) = from else {
-            let current = list_in(&inner.objects, group, plural, None);
-            drop(inner);
-            let replay = current
-                .into_iter()
-                .map(|o| {
-                    Arc::new(Event::new(
-                        0,
-                        EventType::Added,
-                        key_of(group, plural, &o),
-                        &o,
-                        None,
-                    ))
-                })
+            let start = Key::new(group, plural, "", "");
+            let replay = inner
+                .objects
+                .range(start..)
+                .take_while(|(k, _)| k.group == group && k.plural == plural)
+                .map(|(k, o)| Arc::new(Event::new(0, EventType::Added, k.clone(), o, None)))
                 .collect();
             return Ok((replay, rx));
         };
@@ -289,22 +371,21 @@ fn to_json(obj: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(obj).unwrap_or_default())
 }
 
-fn key_of(group: &str, plural: &str, obj: &Value) -> Key {
-    let meta = &obj["metadata"];
-    Key::new(
-        group,
-        plural,
-        meta["namespace"].as_str().unwrap_or(""),
-        meta["name"].as_str().unwrap_or(""),
-    )
+/// Parses stored text (serialized from a `Value`, so it parses).
+fn parse(json: &[u8]) -> Value {
+    serde_json::from_slice(json).unwrap_or(Value::Null)
+}
+
+fn parse_all(stored: &[Stored]) -> Vec<Arc<Value>> {
+    stored.iter().map(|s| Arc::new(s.object())).collect()
 }
 
 fn list_in(
-    objects: &BTreeMap<Key, Arc<Value>>,
+    objects: &BTreeMap<Key, Stored>,
     group: &str,
     plural: &str,
     namespace: Option<&str>,
-) -> Vec<Arc<Value>> {
+) -> Vec<Stored> {
     let start = Key::new(group, plural, namespace.unwrap_or(""), "");
     objects
         .range(start..)
@@ -324,12 +405,33 @@ pub struct Txn<'a> {
 impl Txn<'_> {
     /// One object.
     pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
-        self.inner.objects.get(key).cloned()
+        self.inner.objects.get(key).map(|s| Arc::new(s.object()))
+    }
+
+    /// Whether the object at `key` exists (without parsing it).
+    pub fn contains(&self, key: &Key) -> bool {
+        self.inner.objects.contains_key(key)
     }
 
     /// Every object of a resource, as [`Store::list`].
     pub fn list(&self, group: &str, plural: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
-        list_in(&self.inner.objects, group, plural, namespace)
+        parse_all(&list_in(&self.inner.objects, group, plural, namespace))
+    }
+
+    /// Whether an object with this uid is stored.
+    pub fn has_uid(&self, uid: &str) -> bool {
+        self.inner.uids.contains(uid)
+    }
+
+    /// The keys of the objects with an owner reference to `owner_uid`, each
+    /// with the uids of all its owners.
+    pub fn dependents(&self, owner_uid: &str) -> Vec<(Key, Vec<String>)> {
+        self.inner
+            .objects
+            .iter()
+            .filter(|(_, s)| s.owners.iter().any(|o| &**o == owner_uid))
+            .map(|(k, s)| (k.clone(), s.owners.iter().map(|o| o.to_string()).collect()))
+            .collect()
     }
 
     /// Every key in the store (for garbage collection and namespace deletion).
@@ -347,33 +449,44 @@ impl Txn<'_> {
         self.inner.rv += 1;
         let rv = self.inner.rv;
         obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
-        let obj = Arc::new(obj);
-        let previous = self.inner.objects.insert(key.clone(), obj.clone());
+        let stored = Stored::new(&obj);
+        if let Some(uid) = &stored.uid {
+            self.inner.uids.insert(uid.clone());
+        }
+        let previous = self.inner.objects.insert(key.clone(), stored.clone());
+        if let Some(old) = previous.as_ref().and_then(|p| p.uid.as_ref())
+            && stored.uid.as_ref() != Some(old)
+        {
+            self.inner.uids.remove(old);
+        }
         let type_ = if previous.is_some() {
             EventType::Modified
         } else {
             EventType::Added
         };
-        self.publish(Event::new(rv, type_, key, &obj, previous.as_deref()));
-        obj
+        self.publish(Event::new(rv, type_, key, &stored, previous.as_ref()));
+        Arc::new(obj)
     }
 
     /// Removes the object under `key`; returns its last state.
     pub fn remove(&mut self, key: &Key) -> Option<Arc<Value>> {
         let old = self.inner.objects.remove(key)?;
+        if let Some(uid) = &old.uid {
+            self.inner.uids.remove(uid);
+        }
         self.inner.rv += 1;
         let rv = self.inner.rv;
-        let mut last = (*old).clone();
+        let mut last = old.object();
         last["metadata"]["resourceVersion"] = Value::String(rv.to_string());
-        let last = Arc::new(last);
+        let gone = Stored::new(&last);
         self.publish(Event::new(
             rv,
             EventType::Deleted,
             key.clone(),
-            &last,
+            &gone,
             Some(&old),
         ));
-        Some(last)
+        Some(Arc::new(last))
     }
 
     fn publish(&mut self, event: Event) {
@@ -394,6 +507,10 @@ impl Txn<'_> {
                 break;
             };
             inner.history_bytes -= old.size;
+        }
+        if inner.held_groups.contains(&event.key.group) {
+            inner.held.push(event);
+            return;
         }
         // No receivers is fine: nobody is watching.
         let _ = self.tx.send(event);
@@ -510,6 +627,91 @@ mod tests {
         // The full objects are still what watches are sent.
         assert_eq!(events[0].object()["spec"]["containers"][0]["image"], "i");
         assert_eq!(events[1].object()["metadata"]["labels"]["app"], "db");
+    }
+
+    /// A stored object is its JSON text, the same bytes its watch event
+    /// carries; what reads need without parsing (selectors, type, owners)
+    /// is kept beside it.
+    #[test]
+    fn stored_objects_are_text_shared_with_their_event() {
+        let store = Store::new(10);
+        let key = Key::new("", "configmaps", "a", "x");
+        let from = store.current_rv();
+        store.txn().put(
+            key.clone(),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "x", "namespace": "a", "uid": "u1", "labels": {"l": "1"}},
+                "data": {"k": "v"}}),
+        );
+        let stored = store.get_stored(&key).unwrap();
+        let (events, _) = store.watch("", "configmaps", Some(from)).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].json.as_ptr(), stored.json.as_ptr(), "one copy");
+        assert_eq!(stored.object()["data"]["k"], "v");
+        assert_eq!(*store.get(&key).unwrap(), stored.object());
+        assert_eq!(stored.object()["metadata"]["resourceVersion"], "2");
+        assert_eq!(stored.view["metadata"]["labels"]["l"], "1");
+        assert_eq!(
+            *stored.type_meta,
+            ("v1".to_string(), "ConfigMap".to_string())
+        );
+        // A watch from now replays the stored text as is.
+        let (replay, _) = store.watch("", "configmaps", None).unwrap();
+        assert_eq!(replay[0].json.as_ptr(), stored.json.as_ptr());
+
+        let dep = Key::new("", "configmaps", "a", "d");
+        store.txn().put(
+            dep.clone(),
+            json!({"metadata": {"name": "d", "namespace": "a", "uid": "u2",
+                "ownerReferences": [{"uid": "u1"}, {"uid": "u9"}]}}),
+        );
+        let t = store.txn();
+        assert!(t.has_uid("u1") && t.has_uid("u2") && !t.has_uid("u9"));
+        assert_eq!(
+            t.dependents("u1"),
+            vec![(dep.clone(), vec!["u1".to_string(), "u9".to_string()])]
+        );
+        assert!(t.dependents("u2").is_empty());
+        drop(t);
+        let gone = store.txn().remove(&key).unwrap();
+        assert_eq!(gone["data"]["k"], "v");
+        assert_eq!(gone["metadata"]["resourceVersion"], "4");
+        assert!(!store.txn().has_uid("u1"));
+        assert!(store.txn().has_uid("u2"));
+        // A new object under the same key with another uid replaces the old uid.
+        store
+            .txn()
+            .put(dep.clone(), json!({"metadata": {"name": "d", "uid": "u3"}}));
+        let t = store.txn();
+        assert!(t.has_uid("u3") && !t.has_uid("u2"));
+        assert!(t.dependents("u1").is_empty());
+    }
+
+    #[test]
+    fn held_watch_events_are_sent_in_order_on_release() {
+        let store = Store::new(10);
+        let (_, mut rx) = store.watch("", "configmaps", None).unwrap();
+        store.hold_watches("");
+        store
+            .txn()
+            .put(Key::new("", "configmaps", "a", "x"), obj("a", "x"));
+        store
+            .txn()
+            .put(Key::new("", "configmaps", "a", "y"), obj("a", "y"));
+        store
+            .txn()
+            .put(Key::new("apps", "deployments", "a", "d"), obj("a", "d"));
+        // Another group's event goes through; reads see the held changes.
+        assert_eq!(rx.try_recv().unwrap().key.name, "d");
+        assert!(rx.try_recv().is_err());
+        assert!(store.get(&Key::new("", "configmaps", "a", "y")).is_some());
+        store.release_watches();
+        assert_eq!(rx.try_recv().unwrap().key.name, "x");
+        assert_eq!(rx.try_recv().unwrap().key.name, "y");
+        store
+            .txn()
+            .put(Key::new("", "configmaps", "a", "z"), obj("a", "z"));
+        assert_eq!(rx.try_recv().unwrap().key.name, "z");
     }
 
     #[test]

@@ -193,7 +193,7 @@ fn create_admitted(
         lifecycle::require_namespace(&txn, ctx.path.namespace.as_deref().unwrap_or(""))?;
     }
     let key = ctx.key(&name);
-    if txn.get(&key).is_some() {
+    if txn.contains(&key) {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
     lifecycle::before_store(ctx.server, rt, None, &mut obj)?;

@@ -208,7 +208,7 @@ fn create_pod(txn: &mut Txn, job: &Value, key: &Key, uid: &str, now: &str) -> Op
     let prefix = format!("{job_name}-");
     let name = (0..10)
         .map(|_| objects::generate_name(&prefix))
-        .find(|n| txn.get(&Key::new("", "pods", &key.namespace, n)).is_none())?;
+        .find(|n| !txn.contains(&Key::new("", "pods", &key.namespace, n)))?;
     let mut labels = template["metadata"]["labels"]
         .as_object()
         .cloned()
