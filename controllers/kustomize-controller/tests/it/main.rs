@@ -7,6 +7,7 @@ mod features;
 mod hardening;
 mod lifecycle;
 mod ordering;
+mod races;
 mod support;
 mod tenancy;
 mod waits;
