@@ -383,7 +383,7 @@ pub fn decode(obj: &mut Value, def: &str) -> Decoded {
     let mut out = Decoded::default();
     if let Some(schema) = s.defs.get(def) {
         let short = short_name(def);
-        walk(s, obj, schema, "", "", &short, &mut out);
+        walk(s, obj, schema, &At::ROOT, &short, &mut out);
     }
     out
 }
@@ -400,14 +400,6 @@ fn go_type(def: &str) -> String {
 
 fn short_name(def: &str) -> String {
     def.rsplit('.').next().unwrap_or(def).to_string()
-}
-
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_string()
-    } else {
-        format!("{path}.{field}")
-    }
 }
 
 /// Go's name for a JSON value in an unmarshal error.
@@ -454,16 +446,70 @@ fn go_type_of(schema: &Value) -> String {
     }
 }
 
-/// Walks one value. `path` is the field path with list indexes (what
-/// warnings and validation causes name), `go_path` the decoder's dotted
-/// field path without them, `go_struct` the Go struct holding the field.
-#[allow(clippy::too_many_arguments)] // the recursion's state, threaded through
+/// Where a value sits, rendered only when a message needs it (most
+/// objects need none, and the walk allocates nothing for them).
+#[derive(Clone, Copy)]
+struct At<'a> {
+    parent: Option<&'a At<'a>>,
+    seg: Seg<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Root,
+    Field(&'a str),
+    Index(usize),
+    Key(&'a str),
+}
+
+impl<'a> At<'a> {
+    const ROOT: At<'static> = At {
+        parent: None,
+        seg: Seg::Root,
+    };
+
+    fn child(&'a self, seg: Seg<'a>) -> At<'a> {
+        At {
+            parent: Some(self),
+            seg,
+        }
+    }
+
+    /// `spec.containers[0].name`, or with `go` the decoder's
+    /// `spec.containers.name` (no indexes or map keys).
+    fn render(&self, go: bool) -> String {
+        let mut segs = Vec::new();
+        let mut at = Some(self);
+        while let Some(a) = at {
+            segs.push(a.seg);
+            at = a.parent;
+        }
+        let mut out = String::new();
+        for seg in segs.into_iter().rev() {
+            match seg {
+                Seg::Root => {}
+                Seg::Field(f) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(f);
+                }
+                Seg::Index(i) if !go => out.push_str(&format!("[{i}]")),
+                Seg::Key(k) if !go => out.push_str(&format!("[{k}]")),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// Walks one value; `go_struct` is the Go struct holding the field (the
+/// decoder names it in its errors).
 fn walk(
     s: &Schemas,
     value: &mut Value,
     declared: &Value,
-    path: &str,
-    go_path: &str,
+    at: &At,
     go_struct: &str,
     out: &mut Decoded,
 ) {
@@ -473,6 +519,7 @@ fn walk(
     let schema = s.resolve(declared);
     let mismatch = |out: &mut Decoded, value: &Value| {
         if out.error.is_none() {
+            let go_path = at.render(true);
             let field = if go_path.is_empty() {
                 String::from("Go value")
             } else {
@@ -527,8 +574,7 @@ fn walk(
                         s,
                         item,
                         item_schema,
-                        &format!("{path}[{i}]"),
-                        go_path,
+                        &at.child(Seg::Index(i)),
                         go_struct,
                         out,
                     );
@@ -540,45 +586,24 @@ fn walk(
             Value::Object(map) => {
                 if let Some(props) = schema["properties"].as_object() {
                     let struct_name = declared_name(declared).unwrap_or(go_struct);
-                    let keys: Vec<String> = map.keys().cloned().collect();
-                    for key in keys {
-                        match props.get(&key) {
-                            Some(sub) => {
-                                if map.get(&key).is_some_and(Value::is_null) {
-                                    map.remove(&key);
-                                    continue;
-                                }
-                                if let Some(v) = map.get_mut(&key) {
-                                    walk(
-                                        s,
-                                        v,
-                                        sub,
-                                        &join(path, &key),
-                                        &join(go_path, &key),
-                                        struct_name,
-                                        out,
-                                    );
-                                }
-                            }
-                            None => {
-                                out.unknown.push(join(path, &key));
-                                map.remove(&key);
-                            }
+                    map.retain(|key, v| {
+                        if !props.contains_key(key) {
+                            out.unknown.push(at.child(Seg::Field(key)).render(false));
+                            false
+                        } else {
+                            !v.is_null()
+                        }
+                    });
+                    for (key, v) in map.iter_mut() {
+                        if let Some(sub) = props.get(key) {
+                            walk(s, v, sub, &at.child(Seg::Field(key)), struct_name, out);
                         }
                     }
                 } else if let Some(extra) =
                     schema.get("additionalProperties").filter(|a| a.is_object())
                 {
                     for (key, v) in map.iter_mut() {
-                        walk(
-                            s,
-                            v,
-                            extra,
-                            &format!("{path}[{key}]"),
-                            go_path,
-                            go_struct,
-                            out,
-                        );
+                        walk(s, v, extra, &at.child(Seg::Key(key)), go_struct, out);
                     }
                 }
             }
@@ -617,7 +642,7 @@ pub fn validate(obj: &Value, def: &str) -> Vec<(String, String)> {
                 continue;
             }
             if let Some(sub) = schema["properties"].get(key) {
-                check(s, v, sub, key, &mut out);
+                check(s, v, sub, &At::ROOT.child(Seg::Field(key)), &mut out);
             }
         }
         for r in required(schema) {
@@ -637,14 +662,14 @@ fn required(schema: &Value) -> impl Iterator<Item = &str> {
         .filter_map(Value::as_str)
 }
 
-fn check(s: &Schemas, v: &Value, declared: &Value, path: &str, out: &mut Vec<(String, String)>) {
+fn check(s: &Schemas, v: &Value, declared: &Value, at: &At, out: &mut Vec<(String, String)>) {
     let schema = s.resolve(declared);
     if let Some(allowed) = schema["enum"].as_array()
         && !allowed.contains(v)
     {
         let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
         out.push((
-            path.into(),
+            at.render(false),
             format!(
                 "Unsupported value: {v}: supported values: {}",
                 list.join(", ")
@@ -654,19 +679,22 @@ fn check(s: &Schemas, v: &Value, declared: &Value, path: &str, out: &mut Vec<(St
     match v {
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                check(s, item, &schema["items"], &format!("{path}[{i}]"), out);
+                check(s, item, &schema["items"], &at.child(Seg::Index(i)), out);
             }
         }
         Value::Object(map) => {
             if let Some(props) = schema["properties"].as_object() {
                 for (k, child) in map {
                     if let Some(sub) = props.get(k) {
-                        check(s, child, sub, &format!("{path}.{k}"), out);
+                        check(s, child, sub, &at.child(Seg::Field(k)), out);
                     }
                 }
                 for r in required(schema) {
                     if !map.contains_key(r) {
-                        out.push((format!("{path}.{r}"), "Required value".into()));
+                        out.push((
+                            at.child(Seg::Field(r)).render(false),
+                            "Required value".into(),
+                        ));
                     }
                 }
             }

@@ -22,6 +22,7 @@ mod lifecycle;
 mod managed;
 mod objects;
 pub mod openapi;
+mod printers;
 pub mod protobuf;
 pub mod rbac;
 mod read;

@@ -1,5 +1,6 @@
-//! `meta.k8s.io/v1` Table responses, which `kubectl get` asks for: Name,
-//! the CRD's printer columns (or Age for built-ins).
+//! `meta.k8s.io/v1` Table responses, which `kubectl get` asks for: Name and
+//! the CRD's printer columns (or Age), or a built-in kind's columns from
+//! [`crate::printers`].
 
 use axum::response::Response;
 use k8s_openapi::jiff::Timestamp;
@@ -75,6 +76,11 @@ fn columns(rt: &ResourceType, version: &str) -> Vec<Value> {
 }
 
 fn build(rt: &ResourceType, version: &str, items: &[Value], rv: u64) -> Value {
+    if rt.custom.is_none() {
+        let cols = crate::printers::columns(&rt.group, &rt.kind)
+            .unwrap_or_else(crate::printers::default_columns);
+        return crate::printers::table(&cols, items, rv);
+    }
     let cols = columns(rt, version);
     let mut defs = vec![
         json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),

@@ -241,3 +241,65 @@ async fn kubectl_explain_reads_the_openapi_v3_documents() {
         nested.stderr
     );
 }
+
+#[tokio::test]
+async fn kubectl_get_prints_kube_apiservers_columns() {
+    let env = TestEnv::start().await.unwrap();
+    let setup = "apiVersion: v1\nkind: Event\nmetadata:\n  name: web.1\n  namespace: default\ninvolvedObject:\n  kind: Deployment\n  name: web\n  namespace: default\nreason: ScalingReplicaSet\nmessage: Scaled up replica set web-1 to 1\ntype: Normal\nsource:\n  component: deployment-controller\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: default\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once\n  namespace: default\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox:1.36\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata: {a: b, c: d}\n";
+    let applied = kubectl(&env, &["apply", "-f", "-"], Some(setup)).await;
+    assert!(applied.ok, "{}", applied.stderr);
+    let applied = kubectl(&env, &["apply", "-f", "-"], Some(&deployment("web", ""))).await;
+    assert!(applied.ok, "{}", applied.stderr);
+    let header = |out: &str| {
+        out.lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let events = kubectl(&env, &["get", "events"], None).await;
+    assert!(events.ok, "{}", events.stderr);
+    assert_eq!(
+        header(&events.stdout),
+        "LAST SEEN TYPE REASON OBJECT MESSAGE"
+    );
+    assert!(
+        events.stdout.contains("deployment/web")
+            && events.stdout.contains("Scaled up replica set web-1 to 1"),
+        "{}",
+        events.stdout
+    );
+    let cases = [
+        ("deployments", "NAME READY UP-TO-DATE AVAILABLE AGE"),
+        ("services", "NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE"),
+        ("jobs", "NAME STATUS COMPLETIONS DURATION AGE"),
+        ("configmaps", "NAME DATA AGE"),
+        ("namespaces", "NAME STATUS AGE"),
+        ("clusterroles", "NAME CREATED AT"),
+    ];
+    for (resource, want) in cases {
+        let out = kubectl(&env, &["get", resource], None).await;
+        assert!(out.ok, "{resource}: {}", out.stderr);
+        assert_eq!(header(&out.stdout), want, "{resource}:\n{}", out.stdout);
+    }
+    let svc = kubectl(&env, &["get", "svc", "web", "--no-headers"], None).await;
+    assert!(
+        svc.stdout.contains("ClusterIP") && svc.stdout.contains("80/TCP"),
+        "{}",
+        svc.stdout
+    );
+    let cm = kubectl(&env, &["get", "cm", "settings", "--no-headers"], None).await;
+    assert_eq!(
+        cm.stdout.split_whitespace().nth(1),
+        Some("2"),
+        "{}",
+        cm.stdout
+    );
+    let wide = kubectl(&env, &["get", "deploy", "web", "-o", "wide"], None).await;
+    assert!(
+        wide.stdout.contains("nginx:1.27") && wide.stdout.contains("app=web"),
+        "{}",
+        wide.stdout
+    );
+}
