@@ -61,7 +61,7 @@ pub struct LoadedChart {
 /// The source object a HelmRelease's chart comes from: kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRef {
-    /// `HelmChart` or `OCIRepository`.
+    /// `HelmChart`, `OCIRepository` or `ExternalArtifact`.
     pub kind: &'static str,
     /// Its namespace.
     pub namespace: String,
@@ -83,11 +83,7 @@ pub fn source_ref(hr: &HelmRelease) -> Result<SourceRef, ChartError> {
         let kind = match r.kind {
             ChartRefKind::OciRepository => "OCIRepository",
             ChartRefKind::HelmChart => "HelmChart",
-            ChartRefKind::ExternalArtifact => {
-                return Err(ChartError::Invalid(
-                    "spec.chartRef.kind ExternalArtifact is not supported yet".into(),
-                ));
-            }
+            ChartRefKind::ExternalArtifact => "ExternalArtifact",
         };
         let namespace = r
             .namespace
@@ -308,7 +304,11 @@ pub async fn artifact(
     };
     let any = AnySource::from_dynamic(&obj);
     let observed = any.status.as_ref().and_then(|s| s.observed_generation);
-    if obj.metadata.generation.is_some() && observed != obj.metadata.generation {
+    // An ExternalArtifact's status has no observedGeneration (its
+    // producer owns the spec); its artifact is taken as it is.
+    let generation_known = source.kind != "ExternalArtifact";
+    if generation_known && obj.metadata.generation.is_some() && observed != obj.metadata.generation
+    {
         return Err(ChartError::NotReady(format!(
             "{shown} is not ready: latest generation of object has not been reconciled"
         )));

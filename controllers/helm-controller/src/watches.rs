@@ -63,7 +63,8 @@ fn releases_of(
         .collect()
 }
 
-/// Adds the watches of chart sources (HelmChart, OCIRepository).
+/// Adds the watches of chart sources (HelmChart, OCIRepository,
+/// ExternalArtifact).
 pub fn watch_sources(
     controller: Controller<HelmRelease>,
     client: kube::Client,
@@ -72,7 +73,11 @@ pub fn watch_sources(
     let store = controller.store();
     let memory = Memory::default();
     let mut c = controller;
-    for info in [kinds::HELM_CHART, kinds::OCI_REPOSITORY] {
+    for info in [
+        kinds::HELM_CHART,
+        kinds::OCI_REPOSITORY,
+        kinds::EXTERNAL_ARTIFACT,
+    ] {
         let ar = info.api_resource(None);
         let api: Api<DynamicObject> = match namespace {
             Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
