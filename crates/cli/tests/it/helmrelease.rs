@@ -416,11 +416,30 @@ async fn build_and_diff_helmrelease_match_what_helm_controller_applies() {
     assert!(shown.contains("+  greeting: bonjour"), "{shown:?}");
     assert!(!shown.contains("\x1b["), "NO_COLOR: {shown:?}");
 
-    // helm-controller releases the change: the build is live again and the
-    // diff empty (the reconcile's wait prints no progress in a pipe).
+    // helm-controller releases the change. On a terminal the wait shows
+    // progress (a status line, cleared at the end) and the marks are
+    // coloured; in a pipe the same verb prints only its plain lines.
+    let shown = on_terminal(&kubeconfig, &["reconcile", "hr", "web"], false).await;
+    assert!(
+        shown.contains("\r\x1b[2K\u{25ce} waiting for the reconciliation ("),
+        "progress on a terminal: {shown:?}"
+    );
+    assert!(shown.contains("\x1b[32m\u{2714}\x1b[0m"), "{shown:?}");
     let run = ferroflux(&kubeconfig, &["reconcile", "hr", "web"]).await;
     run.assert_ok();
     assert_plain(&run);
+    assert!(
+        run.stderr
+            .contains("\u{25ce} waiting for HelmRelease reconciliation\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains('\r'),
+        "no progress in a pipe: {:?}",
+        run.stderr
+    );
+    // The build is live again and the diff empty.
     let built = assert_build_is_live(&client, &kubeconfig).await;
     assert!(
         built
