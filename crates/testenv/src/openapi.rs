@@ -209,12 +209,18 @@ fn document(types: &[&ResourceType]) -> (Map<String, Value>, Map<String, Value>)
                     "pretty",
                 ],
             );
-            patch["requestBody"] = json!({"content": {
+            // kubectl sends a strategic merge patch only where the PATCH
+            // operation accepts one: never for custom resources.
+            let mut content = json!({
                 "application/apply-patch+yaml": {"schema": {"type": "object"}},
                 "application/json-patch+json": {"schema": {"type": "object"}},
                 "application/merge-patch+json": {"schema": {"type": "object"}},
-                "application/strategic-merge-patch+json": {"schema": {"type": "object"}},
-            }});
+            });
+            if t.custom.is_none() {
+                content["application/strategic-merge-patch+json"] =
+                    json!({"schema": {"type": "object"}});
+            }
+            patch["requestBody"] = json!({ "content": content });
             paths.insert(
                 format!("{collection}/{{name}}"),
                 json!({"get": op("get", &[]), "put": put, "patch": patch, "delete": op("delete", &["dryRun"])}),

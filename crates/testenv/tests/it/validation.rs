@@ -303,3 +303,40 @@ async fn kubectl_get_prints_kube_apiservers_columns() {
         wide.stdout
     );
 }
+
+#[tokio::test]
+async fn kubectl_apply_updates_custom_resources_with_a_merge_patch() {
+    let env = TestEnv::start().await.unwrap();
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names: {plural: widgets, singular: widget, kind: Widget}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            properties:\n              size: {type: integer}\n";
+    let out = kubectl(&env, &["apply", "-f", "-"], Some(crd)).await;
+    assert!(out.ok, "{}", out.stderr);
+    let out = kubectl(
+        &env,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/widgets.example.com",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.ok, "{}", out.stderr);
+    let widget = |size: u32| {
+        format!(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  size: {size}\n"
+        )
+    };
+    for size in [1, 2] {
+        // The second apply patches: the CRD's PATCH operation offers no
+        // strategic merge patch, so kubectl sends a merge patch.
+        let out = kubectl(&env, &["apply", "-f", "-"], Some(&widget(size))).await;
+        assert!(out.ok, "{}", out.stderr);
+    }
+    let out = kubectl(
+        &env,
+        &["get", "widget", "w", "-o", "jsonpath={.spec.size}"],
+        None,
+    )
+    .await;
+    assert_eq!(out.stdout, "2", "{}", out.stderr);
+}
