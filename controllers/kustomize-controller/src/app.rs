@@ -1,5 +1,6 @@
 //! Wiring: the clients, the artifact client, the reconciler and its loop
-//! with the watches on sources and dependencies, started together by
+//! with the watches on sources, labelled configuration objects and
+//! dependencies, started together by
 //! [`start`]. The binary adds what belongs to a process (flags, logging,
 //! scratch directory, metrics endpoints); tests start the controller
 //! through [`start`] as the binary does.
@@ -99,6 +100,7 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         config.loop_config,
         move |c| {
             let c = crate::watches::watch_sources(c, watch_client.clone(), namespace.as_deref());
+            let c = crate::watches::watch_configs(c, watch_client.clone(), namespace.as_deref());
             crate::watches::watch_dependencies(c, watch_client, namespace.as_deref())
                 .reconcile_on(wakeups)
         },

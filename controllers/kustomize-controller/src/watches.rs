@@ -1,11 +1,16 @@
 //! Triggers: a source whose artifact revision changes queues the
-//! Kustomizations that build from it at once (not at their next interval).
+//! Kustomizations that build from it at once (not at their next interval),
+//! and so does a change of a Secret or ConfigMap they use (decryption keys,
+//! substitution variables, kubeconfig) labelled
+//! `reconcile.fluxcd.io/watch: Enabled`, as Flux does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use ferroflux_api::kustomize::common::SubstituteReferenceKind;
 use ferroflux_api::kustomize::v1::{Kustomization, SourceKind};
 use ferroflux_api::source::{AnySource, Source};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::Controller;
@@ -153,4 +158,178 @@ pub fn watch_dependencies(
                 .collect()
         },
     )
+}
+
+/// The label that opts a Secret or ConfigMap into triggering the
+/// Kustomizations that use it.
+pub const WATCH_LABEL: &str = "reconcile.fluxcd.io/watch";
+
+/// The kinds of configuration objects a Kustomization refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigKind {
+    /// A Secret: `decryption.secretRef`, `kubeConfig.secretRef`, or a
+    /// `postBuild.substituteFrom` entry of kind Secret.
+    Secret,
+    /// A ConfigMap: `kubeConfig.configMapRef`, or a
+    /// `postBuild.substituteFrom` entry of kind ConfigMap.
+    ConfigMap,
+}
+
+/// Whether `ks` uses the `kind` object `name` of its own namespace (the
+/// references Flux indexes for its config watch).
+pub fn uses_config(ks: &Kustomization, kind: ConfigKind, name: &str) -> bool {
+    let spec = &ks.spec;
+    let substitutes = spec
+        .post_build
+        .iter()
+        .flat_map(|p| p.substitute_from.iter())
+        .any(|r| {
+            r.name == name
+                && match kind {
+                    ConfigKind::Secret => r.kind == SubstituteReferenceKind::Secret,
+                    ConfigKind::ConfigMap => r.kind == SubstituteReferenceKind::ConfigMap,
+                }
+        });
+    let direct = match kind {
+        ConfigKind::Secret => {
+            spec.decryption
+                .as_ref()
+                .and_then(|d| d.secret_ref.as_ref())
+                .is_some_and(|r| r.name == name)
+                || spec
+                    .kube_config
+                    .as_ref()
+                    .and_then(|k| k.secret_ref.as_ref())
+                    .is_some_and(|r| r.name == name)
+        }
+        ConfigKind::ConfigMap => spec
+            .kube_config
+            .as_ref()
+            .and_then(|k| k.config_map_ref.as_ref())
+            .is_some_and(|r| r.name == name),
+    };
+    direct || substitutes
+}
+
+fn config_users(
+    store: &Store<Kustomization>,
+    kind: ConfigKind,
+    ns: &str,
+    name: &str,
+) -> Vec<ObjectRef<Kustomization>> {
+    store
+        .state()
+        .iter()
+        .filter(|ks| ks.namespace().as_deref() == Some(ns) && uses_config(ks, kind, name))
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
+}
+
+fn api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Adds the watches of labelled Secrets and ConfigMaps: a change (or the
+/// deletion) of one queues the Kustomizations of its namespace that use it.
+/// Only labelled objects are watched, so the controller neither caches nor
+/// wakes on every Secret of the cluster.
+pub fn watch_configs(
+    controller: Controller<Kustomization>,
+    client: kube::Client,
+    namespace: Option<&str>,
+) -> Controller<Kustomization> {
+    let store = controller.store();
+    let selector = watcher::Config::default().labels(&format!("{WATCH_LABEL}=Enabled"));
+    // Re-lists after a watch restart repeat every object unchanged; only a
+    // new resource version (or a deletion, seen once) is a change.
+    let memory = RevisionMemory::default();
+    let cm_store = store.clone();
+    let cm_memory = memory.clone();
+    controller
+        .watches(
+            api::<Secret>(&client, namespace),
+            selector.clone(),
+            move |s: Secret| {
+                let ns = s.namespace().unwrap_or_default();
+                let name = s.name_any();
+                let state = state_of(
+                    s.resource_version(),
+                    s.metadata.deletion_timestamp.is_some(),
+                );
+                if !memory.changed(&format!("Secret/{ns}/{name}"), &state) {
+                    return Vec::new();
+                }
+                config_users(&store, ConfigKind::Secret, &ns, &name)
+            },
+        )
+        .watches(
+            api::<ConfigMap>(&client, namespace),
+            selector,
+            move |cm: ConfigMap| {
+                let ns = cm.namespace().unwrap_or_default();
+                let name = cm.name_any();
+                let state = state_of(
+                    cm.resource_version(),
+                    cm.metadata.deletion_timestamp.is_some(),
+                );
+                if !cm_memory.changed(&format!("ConfigMap/{ns}/{name}"), &state) {
+                    return Vec::new();
+                }
+                config_users(&cm_store, ConfigKind::ConfigMap, &ns, &name)
+            },
+        )
+}
+
+fn state_of(resource_version: Option<String>, deleting: bool) -> String {
+    format!("{}|{deleting}", resource_version.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ks(spec: serde_json::Value) -> Kustomization {
+        let mut spec_obj = serde_json::json!({
+            "interval": "1h", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "x"},
+        });
+        for (k, v) in spec.as_object().unwrap() {
+            spec_obj[k] = v.clone();
+        }
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": "ns"},
+            "spec": spec_obj,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn config_references_are_the_ones_flux_watches() {
+        let k = ks(serde_json::json!({
+            "decryption": {"provider": "sops", "secretRef": {"name": "keys"}},
+            "kubeConfig": {"secretRef": {"name": "kc"}, "configMapRef": {"name": "kc-cm"}},
+            "postBuild": {"substituteFrom": [
+                {"kind": "Secret", "name": "vars-s"},
+                {"kind": "ConfigMap", "name": "vars-cm"},
+            ]},
+        }));
+        for name in ["keys", "kc", "vars-s"] {
+            assert!(uses_config(&k, ConfigKind::Secret, name), "{name}");
+            assert!(!uses_config(&k, ConfigKind::ConfigMap, name), "{name}");
+        }
+        for name in ["kc-cm", "vars-cm"] {
+            assert!(uses_config(&k, ConfigKind::ConfigMap, name), "{name}");
+            assert!(!uses_config(&k, ConfigKind::Secret, name), "{name}");
+        }
+        assert!(!uses_config(&k, ConfigKind::Secret, "other"));
+        let plain = ks(serde_json::json!({}));
+        assert!(!uses_config(&plain, ConfigKind::Secret, "keys"));
+    }
 }

@@ -147,8 +147,9 @@ pub struct FluxRuntimeArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
     pub leader_election_release_on_cancel: Option<bool>,
     /// Flux: ConfigMaps and Secrets with this label trigger reconciles of
-    /// the objects that use them. Ferroflux reconciles on its interval
-    /// instead; accepted and ignored.
+    /// the objects that use them. Ferroflux's kustomize- and helm-controller
+    /// watch those labelled `reconcile.fluxcd.io/watch: Enabled` (Flux's
+    /// default); another selector is accepted and ignored.
     #[arg(long)]
     pub watch_configs_label_selector: Option<String>,
     /// Flux: feature gates (`Name=true,Other=false`); accepted and logged,
@@ -225,7 +226,7 @@ impl FluxRuntimeArgs {
             &mut out,
             "watch-configs-label-selector",
             &self.watch_configs_label_selector,
-            "changes of referenced ConfigMaps and Secrets are picked up at the next interval",
+            "only ConfigMaps and Secrets labelled reconcile.fluxcd.io/watch=Enabled trigger reconciles; others are picked up at the next interval",
         );
         given(
             &mut out,

@@ -326,3 +326,58 @@ async fn fluxs_test_tree_reconciles_to_exactly_its_listed_objects() {
         Some("merge2")
     );
 }
+
+/// A decryption Secret labelled `reconcile.fluxcd.io/watch: Enabled` that gains the
+/// missing key queues the Kustomizations using it at once: with a 1h interval (and so a
+/// 1h retry), only the watch can bring the failed Kustomization to Ready.
+#[tokio::test]
+async fn labelled_decryption_secret_change_reconciles_at_once() {
+    let h = harness(Setup::default()).await;
+    let keys = |entries: Value| {
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {
+                "name": "sops-keys", "namespace": "flux-system",
+                "labels": {"reconcile.fluxcd.io/watch": "Enabled"},
+            },
+            "data": entries,
+        })
+    };
+    // Only the global key: the generator's env file (another key) cannot be opened.
+    apply_as_admin(
+        &h.client,
+        vec![keys(
+            json!({"global.agekey": b64(&fixture("keys/age-global.txt"))}),
+        )],
+    )
+    .await;
+    let repo = h.repo("app");
+    repo.write("kustomization.yaml", KUSTOMIZATION).unwrap();
+    repo.write("secret.yaml", &fixture("global/secret.yaml"))
+        .unwrap();
+    repo.write("app.env", &fixture("envs/env.env")).unwrap();
+    repo.write("cm.yaml", &cm("one")).unwrap();
+    let commit = repo.commit("encrypted").unwrap();
+    h.git_repository("flux-system", "app", "app", "1h").await;
+    h.kustomization(ks("flux-system", "app", "app", "./", decryption()))
+        .await;
+    let needle = "none of the given age identities matches";
+    h.wait_ks("flux-system", "app", needle, |k| not_ready_with(k, needle))
+        .await;
+    assert!(h.get("v1", "Secret", "default", "app-env").await.is_none());
+
+    // The key the env file needs is added to the Secret.
+    apply_as_admin(
+        &h.client,
+        vec![keys(json!({
+            "global.agekey": b64(&fixture("keys/age-global.txt")),
+            "age.agekey": b64(&fixture("keys/age.txt")),
+        }))],
+    )
+    .await;
+    h.wait_applied("flux-system", "app", &commit).await;
+    assert_eq!(
+        secret_value(&h, "app-env", "key").await.as_deref(),
+        Some("value")
+    );
+}
