@@ -358,12 +358,7 @@ impl KustomizationReconciler {
     }
 
     /// Downloads the artifact and builds it into the objects to apply.
-    async fn build(
-        &self,
-        obj: &Kustomization,
-        artifact: &source::Artifact,
-        target: &Target,
-    ) -> Step<Vec<Value>> {
+    async fn build(&self, obj: &Kustomization, artifact: &source::Artifact) -> Step<Vec<Value>> {
         let revision = Some(artifact.revision.clone());
         // Unpacked into a private directory, removed on return.
         let work = match &self.options.work_dir {
@@ -385,7 +380,9 @@ impl KustomizationReconciler {
                 let msg = format!("failed to download artifact from {}: {e}", artifact.url);
                 failed(reasons::ARTIFACT_FAILED, msg, revision.clone())
             })?;
-        let vars = crate::vars::gather(&target.client, obj)
+        // substituteFrom is read with the controller's own identity on its
+        // own cluster, as Flux (the tenant only needs rights to apply).
+        let vars = crate::vars::gather(&self.clients.local().client, obj)
             .await
             .map_err(|msg| failed(reasons::BUILD_FAILED, msg, revision.clone()))?;
         // The decryption Secret is read with the controller's own identity, as Flux.
@@ -464,7 +461,7 @@ impl KustomizationReconciler {
         let target = for_kustomization(&self.clients, obj)
             .await
             .map_err(|e| client_failure(e, at()))?;
-        let objects = self.build(obj, &artifact, &target).await?;
+        let objects = self.build(obj, &artifact).await?;
 
         let manager = Manager::new(
             target.client.clone(),

@@ -10,7 +10,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, ResourceExt};
 
 /// Gathers the variables, reading ConfigMaps and Secrets through `client`
-/// (the Kustomization's own identity). Messages name the object, never a value.
+/// (the controller's own identity, as Flux: not the tenant's, and on the
+/// controller's cluster even with `spec.kubeConfig`). Messages name the
+/// object, never a value.
 pub async fn gather(
     client: &kube::Client,
     ks: &Kustomization,

@@ -5,6 +5,7 @@ mod decryption;
 mod errors;
 mod features;
 mod hardening;
+mod identities;
 mod lifecycle;
 mod ordering;
 mod races;
