@@ -6,6 +6,7 @@
 //! The binaries must be built first, in the same target directory and
 //! profile as this test: `cargo build --bins` (see the README).
 
+mod artifact_generator;
 mod bucket;
 mod flow;
 mod flux_flags;
