@@ -478,3 +478,195 @@ fn base64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+/// A gzipped tar holding `entries` (path, content) as given, `..` included.
+fn tgz(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut raw = tar::Builder::new(Vec::new());
+    for (path, content) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        // Written into the raw name field, so `..` is kept as a hostile
+        // archive would carry it.
+        let name = &mut header.as_old_mut().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        raw.append(&header, content.as_bytes()).unwrap();
+    }
+    let tar = raw.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    gz.finish().unwrap()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Hostile or broken sources: the command fails with one line naming what
+/// is wrong, reads no local file, prints nothing of what it refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn build_helmrelease_refuses_hostile_artifacts_and_names_what_is_missing() {
+    use crate::cluster::Cluster;
+    let cluster = Cluster::start().await;
+    let files = tempfile::tempdir().unwrap();
+    let server = ferroflux_testsupport::helm_repo::StaticServer::start(
+        files.path(),
+        ferroflux_testsupport::git::ServerAuth::None,
+    );
+    let good = tgz(&[
+        (
+            "web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+        ),
+        (
+            "web/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  k: {{ .Values.k | quote }}\n",
+        ),
+    ]);
+    let escaping = tgz(&[
+        (
+            "web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+        ),
+        ("web/../../escape.yaml", "x: y\n"),
+    ]);
+    std::fs::write(files.path().join("good.tgz"), &good).unwrap();
+    std::fs::write(files.path().join("escaping.tgz"), &escaping).unwrap();
+    let artifact = |url: String, digest: String| {
+        json!({
+            "observedGeneration": 1,
+            "artifact": {
+                "url": url, "digest": digest, "revision": "1.0.0",
+                "path": "helmchart/flux-system/web/web-1.0.0.tgz",
+                "lastUpdateTime": "2026-01-01T00:00:00Z", "size": 1
+            },
+            "conditions": crate::cluster::ready("True", "ChartPullSucceeded", "pulled"),
+        })
+    };
+    let chart_spec = json!({"chart": "web", "sourceRef": {"kind": "HelmRepository", "name": "r"}, "interval": "1h"});
+    let hr_spec = |chart: &str, values_from: Value| {
+        json!({"interval": "1h", "chartRef": {"kind": "HelmChart", "name": chart},
+               "values": {"k": "v"}, "valuesFrom": values_from})
+    };
+    let cases = [
+        (
+            "wrong-digest",
+            artifact(
+                format!("{}/good.tgz", server.url()),
+                sha256(b"something else"),
+            ),
+            vec![
+                "failed to download artifact from",
+                "good.tgz failed digest verification",
+            ],
+        ),
+        (
+            "local-file",
+            artifact("file:///etc/passwd".into(), sha256(b"x")),
+            vec!["failed to download artifact from file:///etc/passwd"],
+        ),
+        (
+            "escaping",
+            artifact(format!("{}/escaping.tgz", server.url()), sha256(&escaping)),
+            vec![
+                "could not load chart",
+                "illegally references parent directory",
+            ],
+        ),
+        (
+            "no-artifact",
+            json!({"observedGeneration": 1, "conditions": crate::cluster::ready("False", "Failed", "index unreachable")}),
+            vec!["HelmChart/flux-system/no-artifact is not ready: index unreachable"],
+        ),
+    ];
+    for (name, status, expected) in &cases {
+        cluster
+            .create(
+                &kinds::HELM_CHART,
+                "flux-system",
+                name,
+                chart_spec.clone(),
+                status.clone(),
+            )
+            .await;
+        cluster
+            .create(
+                &kinds::HELM_RELEASE,
+                "flux-system",
+                name,
+                hr_spec(name, json!([])),
+                json!({}),
+            )
+            .await;
+        let run = cluster.ferroflux(&["build", "hr", name]).await;
+        assert_eq!(run.code, Some(1), "{name}: {}\n{}", run.stdout, run.stderr);
+        assert_eq!(run.stdout, "", "{name}: nothing printed");
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "{name}: one line: {}",
+            run.stderr
+        );
+        for e in expected {
+            assert!(
+                run.stderr.contains(e),
+                "{name}: {e:?} not in {}",
+                run.stderr
+            );
+        }
+        assert!(
+            !run.stderr.contains("root:"),
+            "{name}: a local file was read"
+        );
+    }
+
+    // The good chart renders; a missing valuesFrom ConfigMap is named.
+    cluster
+        .create(
+            &kinds::HELM_CHART,
+            "flux-system",
+            "good",
+            chart_spec.clone(),
+            artifact(format!("{}/good.tgz", server.url()), sha256(&good)),
+        )
+        .await;
+    cluster
+        .create(
+            &kinds::HELM_RELEASE,
+            "flux-system",
+            "good",
+            hr_spec("good", json!([])),
+            json!({}),
+        )
+        .await;
+    let run = cluster.ferroflux(&["build", "hr", "good"]).await;
+    run.assert_ok();
+    let docs = documents(&run.stdout);
+    assert_eq!(docs.len(), 1, "{}", run.stdout);
+    assert_eq!(docs[0]["data"]["k"], "v");
+    assert_eq!(docs[0]["metadata"]["namespace"], "flux-system");
+    cluster
+        .create(
+            &kinds::HELM_RELEASE,
+            "flux-system",
+            "novalues",
+            hr_spec("good", json!([{"kind": "ConfigMap", "name": "absent"}])),
+            json!({}),
+        )
+        .await;
+    let run = cluster.ferroflux(&["build", "hr", "novalues"]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("could not find ConfigMap 'flux-system/absent' or key 'values.yaml' in it"),
+        "{}",
+        run.stderr
+    );
+    // Never installed: every object would be created.
+    let run = cluster.ferroflux(&["diff", "hr", "good"]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stdout, "► ConfigMap/flux-system/cm created\n");
+}
