@@ -88,7 +88,7 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<()> {
 }
 
 /// Whether a Deployment has rolled out its current generation, or why not.
-fn rollout(d: &Deployment) -> Result<(), String> {
+pub(crate) fn rollout(d: &Deployment) -> Result<(), String> {
     let want = d.spec.replicas.unwrap_or(1);
     let Some(status) = &d.status else {
         return Err("no status yet".into());

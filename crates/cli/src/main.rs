@@ -74,6 +74,12 @@ enum Command {
     Ui(ferroflux_cli::ui::UiArgs),
     /// Check that the installation is healthy (as `flux check`).
     Check(ferroflux_cli::check::CheckArgs),
+    /// Install the controllers and CRDs, or print them with `--export` (as `flux install`).
+    Install(Box<ferroflux_cli::install::InstallArgs>),
+    /// Remove the controllers, the CRDs and every Flux object (as `flux uninstall`).
+    Uninstall(ferroflux_cli::uninstall::UninstallArgs),
+    /// Create or update Flux objects, or print them with `--export` (as `flux create`).
+    Create(Box<ferroflux_cli::create::CreateArgs>),
     /// Print a shell completion script: `source <(ferroflux completion bash)`.
     Completion {
         /// The shell.
@@ -230,6 +236,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             block_on(ferroflux_cli::tree::run(&args, &mut out))
         }
         Command::Check(args) => block_on(ferroflux_cli::check::run(&args)),
+        Command::Install(args) => {
+            let mut out = std::io::stdout().lock();
+            block_on(ferroflux_cli::install::run(&args, &mut out))
+        }
+        Command::Uninstall(args) => block_on(ferroflux_cli::uninstall::run(&args)),
+        Command::Create(args) => {
+            let mut out = std::io::stdout().lock();
+            block_on(ferroflux_cli::create::run(&args, &mut out))
+        }
         Command::Ui(args) => block_on(ferroflux_cli::ui::run(&args)),
         Command::Completion { shell } => {
             use clap::CommandFactory;

@@ -72,6 +72,11 @@ impl Log {
         self.line("►", "36", text);
     }
 
+    /// Something is being generated (`✚`).
+    pub fn generate(&self, text: &str) {
+        self.line("✚", "35", text);
+    }
+
     /// Waiting for something (`◎`).
     pub fn waiting(&self, text: &str) {
         self.line("◎", "33", text);
