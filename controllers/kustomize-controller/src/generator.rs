@@ -125,6 +125,38 @@ pub fn build(root: &Path, spec: &KustomizationSpec) -> Result<Vec<Value>, Genera
     Ok(objects)
 }
 
+/// The kustomization kustomize-controller generates for directory `dir` of the tree at
+/// `root` when `dir` has no kustomization file (step 2 of the module documentation):
+/// the file it stands for and its content, or `None` when `dir` has its own file.
+/// Nothing is written. `ferroflux kustomize build` uses it so that a directory builds
+/// on the command line as it does in the controller.
+pub fn generated_kustomization(
+    root: &Path,
+    dir: &Path,
+) -> Result<Option<(PathBuf, Value)>, GenerateError> {
+    let canonical = |p: &Path| {
+        std::fs::canonicalize(p).map_err(|source| GenerateError::Read {
+            path: p.display().to_string(),
+            source,
+        })
+    };
+    let root = canonical(root)?;
+    let dir = canonical(dir)?;
+    if !dir.starts_with(&root) {
+        return Err(GenerateError::PathOutsideRoot {
+            path: dir.display().to_string(),
+        });
+    }
+    if find_kustomization(&dir).is_some() {
+        return Ok(None);
+    }
+    let (file, _, map) = load_or_generate(&root, &dir)?;
+    Ok(Some((
+        file,
+        ferroflux_kustomize::yaml_to_json(Yaml::Mapping(map)),
+    )))
+}
+
 /// Sets `spec.commonMetadata` on every object's own labels and annotations, replacing
 /// entries with the same key (Flux's `SetCommonMetadata`, run after substitution and
 /// just before apply). Selectors and pod templates are left alone.

@@ -622,9 +622,10 @@ impl KustomizationReconciler {
                     self.options.health_poll
                 };
                 let after = poll.min(parked.deadline.saturating_duration_since(now));
+                // Go's duration text ("5m0s"), as Flux writes it.
                 let message = format!(
                     "Running health checks for revision {revision} with a timeout of {}",
-                    human(obj.spec.timeout())
+                    ferroflux_api::duration::Duration::from_std(obj.spec.timeout())
                 );
                 conditions::set(
                     obj.conditions_mut(),

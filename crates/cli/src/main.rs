@@ -131,6 +131,12 @@ enum HelmCommand {
 #[derive(Subcommand)]
 enum KustomizeCommand {
     /// Build a kustomization directory and print the result as YAML.
+    ///
+    /// A directory without a kustomization file (kustomization.yaml,
+    /// kustomization.yml, Kustomization) is built as kustomize-controller
+    /// builds it: with a generated kustomization listing every Kubernetes
+    /// manifest (.yaml/.yml) below it, and each subdirectory holding its own
+    /// kustomization file as one resource (plain `kustomize build` fails there).
     Build {
         /// Output order: `legacy` (kustomize's kind order) or `none` (input order).
         /// A kustomization's own `sortOptions` wins.
@@ -139,7 +145,8 @@ enum KustomizeCommand {
         /// Which files kustomizations may read.
         #[arg(long, value_enum, default_value = "LoadRestrictionsRootOnly")]
         load_restrictor: RestrictorFlag,
-        /// The directory holding the kustomization.
+        /// The directory holding the kustomization (or the manifests, for a
+        /// generated one).
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
@@ -377,7 +384,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     RestrictorFlag::None => LoadRestrictor::None,
                 },
             };
-            let docs = ferroflux_kustomize::build(std::path::Path::new("/"), &dir, &options)?;
+            let docs = ferroflux_cli::kustomize_build::build(&dir, &options)?;
             let yaml = ferroflux_kustomize::to_yaml(&docs);
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.

@@ -115,8 +115,10 @@ async fn fifty_waits_at_concurrency_one_all_complete_on_events() {
         json!({"timeout": "10m", "healthChecks": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "gate", "namespace": "default"}]}),
     ))
     .await;
+    // The timeout is shown as Flux shows it (Go's duration text).
     h.wait_ks("flux-system", "gate", "waiting for health", |k| {
-        reconciling_with(k, "Running health checks")
+        reconciling_with(k, "Running health checks for revision")
+            && reconciling_with(k, "with a timeout of 10m0s")
     })
     .await;
 

@@ -101,12 +101,18 @@ fn builds_an_overlay_like_kustomize() {
 
 #[test]
 fn errors_go_to_stderr_with_a_non_zero_exit() {
+    // A kustomization that is not valid.
     let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "kustomization.yaml",
+        "resources: [missing.yaml]\n",
+    );
     let out = ferroflux(&["kustomize", "build", t.path().to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("kustomization"), "{err}");
+    assert!(err.contains("missing.yaml"), "{err}");
 
     // A resource outside the kustomization's root is refused by default.
     let t = tree();
@@ -133,4 +139,174 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
         "{}",
         String::from_utf8_lossy(&allowed.stderr)
     );
+}
+
+/// A tree without a kustomization file at its top, as Flux repositories
+/// often have: plain manifests, one subdirectory with its own kustomization.
+fn plain_tree() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    write(
+        r,
+        "apps/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n",
+    );
+    write(
+        r,
+        "apps/more/b.yml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: b\nspec:\n  ports:\n  - port: 80\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+    );
+    write(
+        r,
+        "apps/layered/kustomization.yaml",
+        "namePrefix: layered-\nresources: [c.yaml]\n",
+    );
+    write(
+        r,
+        "apps/layered/c.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+    );
+    // Not YAML by name: ignored, as kustomize-controller ignores them.
+    write(r, "apps/README.md", "# not a manifest\n");
+    write(r, "apps/notes.txt", "kind: nonsense\n");
+    t
+}
+
+fn names(docs: &[serde_json::Value]) -> Vec<String> {
+    docs.iter()
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_directory_without_kustomization_builds_as_kustomize_controller_generates_it() {
+    let t = plain_tree();
+    let dir = t.path().join("apps");
+    let out = ferroflux(&[
+        "kustomize",
+        "build",
+        "--reorder",
+        "none",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = docs(&String::from_utf8(out.stdout).unwrap());
+    // Depth first in name order; the subdirectory with a kustomization is
+    // built as one resource (its prefix applied), not entered.
+    assert_eq!(
+        names(&ours),
+        [
+            "ConfigMap/a",
+            "ConfigMap/layered-c",
+            "Service/b",
+            "ConfigMap/b"
+        ]
+    );
+    // What the controller itself builds from the same directory.
+    let spec: ferroflux_api::kustomize::v1::KustomizationSpec =
+        serde_json::from_value(serde_json::json!({
+            "interval": "1m", "path": "./apps", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "x"}
+        }))
+        .unwrap();
+    let controller = kustomize_controller::generator::build(t.path(), &spec).unwrap();
+    assert_eq!(ours, controller);
+
+    // Nothing was written into the tree.
+    assert!(!dir.join("kustomization.yaml").exists());
+
+    // The default order is kustomize's legacy kind order, as for any build.
+    let out = ferroflux(&["kustomize", "build", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let legacy = docs(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(
+        names(&legacy),
+        [
+            "ConfigMap/a",
+            "ConfigMap/b",
+            "ConfigMap/layered-c",
+            "Service/b"
+        ]
+    );
+}
+
+#[test]
+fn an_empty_directory_builds_to_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let out = ferroflux(&["kustomize", "build", t.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(docs(&String::from_utf8(out.stdout).unwrap()).is_empty());
+}
+
+#[test]
+fn a_generated_kustomization_refuses_what_the_controller_refuses() {
+    // A YAML file that is not a Kubernetes manifest (a CI configuration):
+    // the controller fails on it, and so does the command, naming it.
+    let t = plain_tree();
+    write(t.path(), "apps/ci/pipeline.yaml", "steps:\n- run: make\n");
+    let out = ferroflux(&[
+        "kustomize",
+        "build",
+        t.path().join("apps").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/ci/pipeline.yaml") && err.contains("missing kind"),
+        "{err}"
+    );
+
+    // A link leading out of the directory is not followed.
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: outside\nstringData:\n  token: do-not-print\n",
+    );
+    let t = plain_tree();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.yaml"),
+        t.path().join("apps/linked.yaml"),
+    )
+    .unwrap();
+    let out = ferroflux(&[
+        "kustomize",
+        "build",
+        t.path().join("apps").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("do-not-print"), "{all}");
+    assert!(
+        all.contains("/linked.yaml") && all.contains("outside"),
+        "{all}"
+    );
+}
+
+#[test]
+fn help_says_a_kustomization_is_generated() {
+    let out = ferroflux(&["kustomize", "build", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("without a kustomization file"), "{help}");
+    assert!(help.contains("kustomize-controller"), "{help}");
 }
