@@ -30,5 +30,5 @@ pub mod suspend;
 pub mod table;
 pub mod term;
 pub mod tree;
-pub mod uninstall;
 pub mod ui;
+pub mod uninstall;
