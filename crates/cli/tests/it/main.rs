@@ -19,3 +19,4 @@ mod kustomize_build;
 mod packaging;
 mod reconcile;
 mod tree;
+mod ui;
