@@ -33,7 +33,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::generator::{BuildError, Builder, Limits};
+use crate::generator::{BuildError, Builder, Limits, pattern};
 use crate::ignore::IgnoreRules;
 use crate::storage::Storage;
 
@@ -93,6 +93,8 @@ struct Resolved {
 struct Built {
     name: String,
     artifact: Artifact,
+    /// The pathPattern's captures, set as labels.
+    labels: BTreeMap<String, String>,
 }
 
 impl GeneratorReconciler {
@@ -108,7 +110,8 @@ impl GeneratorReconciler {
         let status = obj.status.clone().unwrap_or_default();
         let up_to_date = status.observed_sources_digest.as_deref() == Some(digest.as_str())
             && status.observed_generation == obj.meta().generation
-            && status.inventory.len() == obj.spec.artifacts.len()
+            // A pathPattern's artifacts follow the sources' directories.
+            && (path_pattern(obj).is_some() || status.inventory.len() == obj.spec.artifacts.len())
             && status.inventory.iter().all(|r| {
                 existing.get(&r.name).is_some_and(|ea| {
                     ea.artifact().is_some_and(|a| {
@@ -117,13 +120,18 @@ impl GeneratorReconciler {
                 })
             });
         if up_to_date {
-            return Ok(ready(obj.spec.artifacts.len()));
+            return Ok(ready(status.inventory.len()));
         }
 
         let built = self.build(obj, &sources).await?;
         let mut inventory = Vec::new();
         let mut changed = Vec::new();
-        for Built { name, mut artifact } in built {
+        for Built {
+            name,
+            mut artifact,
+            labels,
+        } in built
+        {
             let previous = existing.get(&name).and_then(|ea| ea.artifact()).cloned();
             let same = previous.as_ref().is_some_and(|p| {
                 p.digest == artifact.digest
@@ -137,7 +145,7 @@ impl GeneratorReconciler {
             } else {
                 changed.push(format!("{name}@{}", artifact.revision));
             }
-            self.write_external_artifact(obj, &name, &artifact, existing.get(&name))
+            self.write_external_artifact(obj, &name, &artifact, &labels, existing.get(&name))
                 .await?;
             if let Err(e) = self
                 .storage
@@ -279,6 +287,7 @@ impl GeneratorReconciler {
     async fn build(&self, obj: &ArtifactGenerator, sources: &[Resolved]) -> Step<Vec<Built>> {
         let ns = obj.namespace().unwrap_or_default();
         let outputs = obj.spec.artifacts.clone();
+        let pattern = path_pattern(obj).map(str::to_string);
         let sources = sources.to_vec();
         let storage = self.storage.clone().with_max_size(self.limits.max_bytes);
         let limits = self.limits;
@@ -287,6 +296,7 @@ impl GeneratorReconciler {
             build_all(
                 &ns,
                 &outputs,
+                pattern.as_deref(),
                 &sources,
                 &storage,
                 limits,
@@ -308,6 +318,7 @@ impl GeneratorReconciler {
         obj: &ArtifactGenerator,
         name: &str,
         artifact: &Artifact,
+        captures: &BTreeMap<String, String>,
         existing: Option<&ExternalArtifact>,
     ) -> Step<()> {
         let ns = obj.namespace().unwrap_or_default();
@@ -342,6 +353,7 @@ impl GeneratorReconciler {
             labels.extend(cm.labels.clone());
             annotations.extend(cm.annotations.clone());
         }
+        labels.extend(captures.clone());
         labels.insert(
             "app.kubernetes.io/managed-by".to_string(),
             "source-watcher".to_string(),
@@ -444,6 +456,11 @@ fn points_at(ea: &ExternalArtifact, obj: &ArtifactGenerator) -> bool {
     })
 }
 
+/// `spec.pathPattern`, when set.
+fn path_pattern(obj: &ArtifactGenerator) -> Option<&str> {
+    obj.spec.path_pattern.as_deref().filter(|p| !p.is_empty())
+}
+
 fn ready(count: usize) -> Verdict {
     Verdict::ready(
         reasons::SUCCEEDED,
@@ -455,18 +472,21 @@ fn ready(count: usize) -> Verdict {
 /// to unknown aliases, fields not implemented.
 fn validate(obj: &ArtifactGenerator) -> Step<()> {
     let stalled = |m: String| Err(Verdict::stalled(VALIDATION_FAILED, m));
-    if obj
-        .spec
-        .path_pattern
-        .as_deref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        return stalled("spec.pathPattern is not supported by Ferroflux yet".to_string());
-    }
     let mut aliases = BTreeSet::new();
     for s in &obj.spec.sources {
         if !aliases.insert(s.alias.as_str()) {
             return stalled(format!("duplicate source alias '{}'", s.alias));
+        }
+    }
+    if let Some(p) = path_pattern(obj) {
+        let alias = p
+            .strip_prefix('@')
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default();
+        if !aliases.contains(alias) {
+            return stalled(format!(
+                "spec.pathPattern '{p}': source alias '{alias}' not found"
+            ));
         }
     }
     let mut names = BTreeSet::new();
@@ -568,6 +588,7 @@ fn verify_digest(source: &Resolved, max: u64) -> Result<(), String> {
 fn build_all(
     ns: &str,
     outputs: &[OutputArtifact],
+    path_pattern: Option<&str>,
     sources: &[Resolved],
     storage: &Storage,
     limits: Limits,
@@ -588,7 +609,9 @@ fn build_all(
     let used: BTreeSet<&str> = outputs
         .iter()
         .flat_map(|o| o.copy.iter())
-        .filter_map(|c| c.from.strip_prefix('@').and_then(|r| r.split('/').next()))
+        .map(|c| c.from.as_str())
+        .chain(path_pattern)
+        .filter_map(|from| from.strip_prefix('@').and_then(|r| r.split('/').next()))
         .collect();
     let mut unpacked = BTreeMap::new();
     for s in sources.iter().filter(|s| used.contains(s.alias.as_str())) {
@@ -614,8 +637,19 @@ fn build_all(
     }
     let by_alias: HashMap<&str, &Resolved> =
         sources.iter().map(|s| (s.alias.as_str(), s)).collect();
+    let expanded: Vec<(OutputArtifact, BTreeMap<String, String>)> = match path_pattern {
+        Some(p) => pattern::expand(p, outputs, &unpacked)
+            .map_err(|m| Verdict::stalled(reasons::BUILD_FAILED, m).retry(Retry::Backoff))?
+            .into_iter()
+            .map(|e| (e.artifact, e.labels))
+            .collect(),
+        None => outputs
+            .iter()
+            .map(|o| (o.clone(), BTreeMap::new()))
+            .collect(),
+    };
     let mut built = Vec::new();
-    for (i, out) in outputs.iter().enumerate() {
+    for (i, (out, labels)) in expanded.iter().enumerate() {
         let staging = work.path().join("artifacts").join(i.to_string());
         let scratch = work.path().join("scratch").join(i.to_string());
         std::fs::create_dir_all(&scratch).map_err(|e| {
@@ -669,6 +703,7 @@ fn build_all(
         built.push(Built {
             name: out.name.clone(),
             artifact,
+            labels: labels.clone(),
         });
     }
     Ok(built)
@@ -841,13 +876,16 @@ mod tests {
         });
         assert!(validate(&generator(base.clone())).is_ok());
         let mut dup = base.clone();
-        dup["sources"][1] = json!({"alias": "a", "kind": "Bucket", "name": "b"});
+        dup["sources"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"alias": "a", "kind": "Bucket", "name": "b"}));
         let mut unknown = base.clone();
         unknown["artifacts"][0]["copy"][0]["from"] = json!("@b/x");
         let mut rev = base.clone();
         rev["artifacts"][0]["revision"] = json!("@c");
         let mut pattern = base.clone();
-        pattern["pathPattern"] = json!("@a/apps/{app}");
+        pattern["pathPattern"] = json!("@z/apps/{app}");
         for (spec, want) in [
             (dup, "duplicate source alias 'a'"),
             (unknown, "copy[0].from '@b/x': source alias 'b' not found"),
@@ -855,7 +893,10 @@ mod tests {
                 rev,
                 "spec.artifacts[0].revision: source alias 'c' not found",
             ),
-            (pattern, "pathPattern"),
+            (
+                pattern,
+                "spec.pathPattern '@z/apps/{app}': source alias 'z' not found",
+            ),
         ] {
             let err = validate(&generator(spec)).unwrap_err();
             assert!(err.message().contains(want), "{}", err.message());

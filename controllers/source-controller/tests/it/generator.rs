@@ -472,3 +472,81 @@ async fn hostile_copy_operations_stall_naming_the_operation() {
     assert!(h.files(&ea).await.contains_key("version.txt"));
     assert!(!h.storage.path().join("escape.txt").exists());
 }
+
+#[tokio::test]
+async fn a_path_pattern_makes_one_artifact_per_directory() {
+    let (fixture, _) = Fixture::new();
+    write_files(
+        &fixture,
+        &[
+            ("apps/Web/envs/prod/app.yaml", "web: prod\n"),
+            ("apps/api/envs/prod/app.yaml", "api: prod\n"),
+            ("apps/api/envs/dev/app.yaml", "api: dev\n"),
+            ("apps/api/README.md", "not an env\n"),
+        ],
+    );
+    fixture.push_new_commit("apps");
+    let server = HttpServer::start(&fixture.repos, ServerAuth::None);
+    let h = harness().await;
+    h.apply(git_repo("mono", &server.url("repo.git"))).await;
+    let mut g = generator(
+        "envs",
+        json!([{"alias": "git", "kind": "GitRepository", "name": "mono"}]),
+        json!([{"name": "{app}-{env}", "copy": [
+            {"from": "@git/apps/{app}/envs/{env}/**", "to": "@artifact/"}
+        ]}]),
+    );
+    g["spec"]["pathPattern"] = json!("@git/apps/{app}/envs/{env}");
+    g["spec"]["commonMetadata"] = json!({"labels": {"team": "a"}});
+    h.apply(g).await;
+    let g: ArtifactGenerator = h
+        .wait("envs", "Ready", |g: &ArtifactGenerator| ready(g))
+        .await;
+    let mut names: Vec<String> = g
+        .status
+        .unwrap()
+        .inventory
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api-dev", "api-prod", "web-prod"]);
+    // Names and labels lowercased; paths as found.
+    let web: ExternalArtifact = h
+        .wait("web-prod", "Ready", |e: &ExternalArtifact| ready(e))
+        .await;
+    let labels = web.metadata.labels.clone().unwrap();
+    assert_eq!(
+        (
+            labels["app"].as_str(),
+            labels["env"].as_str(),
+            labels["team"].as_str()
+        ),
+        ("web", "prod", "a")
+    );
+    let files = h.files(&web).await;
+    assert_eq!(files.keys().collect::<Vec<_>>(), ["app.yaml"]);
+    assert_eq!(files["app.yaml"], "web: prod\n");
+
+    // A directory that goes away takes its artifact along.
+    std::fs::remove_dir_all(fixture.work.join("apps/api/envs/dev")).unwrap();
+    fixture.push_new_commit("no dev");
+    let repos: Api<GitRepository> = Api::namespaced(h.client.clone(), NS);
+    repos
+        .patch(
+            "mono",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "1"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    h.wait("envs", "two artifacts", |g: &ArtifactGenerator| {
+        g.status.as_ref().is_some_and(|s| s.inventory.len() == 2)
+    })
+    .await;
+    let eas: Api<ExternalArtifact> = Api::namespaced(h.client.clone(), NS);
+    assert!(eas.get_opt("api-dev").await.unwrap().is_none());
+    assert!(eas.get_opt("api-prod").await.unwrap().is_some());
+}
