@@ -4,8 +4,9 @@
 //! it server-side and waits until its controller reports it Ready.
 //!
 //! The kinds live in `create_source` (sources), `create_workload`
-//! (Kustomization, HelmRelease) and `create_notification` (Alert, Provider,
-//! Receiver); this module holds what they share.
+//! (Kustomization, HelmRelease), `create_notification` (Alert, Provider,
+//! Receiver) and `create_secret` (credentials); this module holds what they
+//! share.
 
 use std::io::Write;
 use std::time::Instant;
@@ -61,6 +62,8 @@ enum CreateWhat {
     AlertProvider(crate::create_notification::ProviderArgs),
     /// A Receiver of webhooks.
     Receiver(crate::create_notification::ReceiverArgs),
+    /// A Secret with credentials for a source.
+    Secret(crate::create_secret::SecretArgs),
 }
 
 /// A Go duration as a flag takes it, kept in Go's canonical form (`1m0s`).
@@ -104,7 +107,11 @@ pub struct Draft {
 
 /// Runs `create`.
 pub async fn run(args: &CreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let labels = parse_labels(&args.common.label)?;
     let (name, draft) = match &args.what {
+        CreateWhat::Secret(a) => {
+            return a.run(&args.connect, &labels, args.common.export, out).await;
+        }
         CreateWhat::Source(a) => a.draft(&args.common)?,
         CreateWhat::Kustomization(a) => (a.name.clone(), a.draft(&args.common)?),
         CreateWhat::Helmrelease(a) => (a.name.clone(), a.draft(&args.common)?),
@@ -112,7 +119,6 @@ pub async fn run(args: &CreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         CreateWhat::AlertProvider(a) => (a.name.clone(), a.draft()?),
         CreateWhat::Receiver(a) => (a.name.clone(), a.draft()?),
     };
-    let labels = parse_labels(&args.common.label)?;
     if args.common.export {
         let namespace = offline_namespace(&args.connect);
         let generated = generate(&name, &namespace, &labels, draft);

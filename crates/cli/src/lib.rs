@@ -10,6 +10,7 @@ pub mod check;
 pub mod connect;
 pub mod create;
 pub mod create_notification;
+pub mod create_secret;
 pub mod create_source;
 pub mod create_workload;
 pub mod demo;

@@ -15,14 +15,11 @@ use crate::cluster::{Cluster, Run, ferroflux};
 /// Parses `--export` output: one `---` document.
 fn exported(run: &Run) -> Value {
     run.assert_ok();
-    assert!(run.stdout.starts_with("---\n"), "{}", run.stdout);
-    let docs: Vec<&str> = run
-        .stdout
-        .split("---\n")
-        .filter(|d| !d.is_empty())
-        .collect();
-    assert_eq!(docs.len(), 1, "{}", run.stdout);
-    serde_yaml::from_str(docs[0]).unwrap()
+    let Some(doc) = run.stdout.strip_prefix("---\n") else {
+        panic!("no leading ---: {}", run.stdout);
+    };
+    assert!(!doc.lines().any(|l| l == "---"), "{}", run.stdout);
+    serde_yaml::from_str(doc).unwrap()
 }
 
 /// Whether every field of `want` is in `have` with the same value.
@@ -665,4 +662,173 @@ async fn created_git_source_and_kustomization_become_ready() {
         after.metadata.resource_version
     );
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_export_and_apply_without_echoing_values() {
+    let c = Cluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let ca_text = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n";
+    std::fs::write(&ca, ca_text).unwrap();
+    let ca_flag = format!("--ca-crt-file={}", ca.display());
+    let cases: Vec<(Vec<&str>, Value)> = vec![
+        (
+            vec![
+                "create",
+                "secret",
+                "git",
+                "git-auth",
+                "--url=https://example.com/r.git",
+                "--username=bot",
+                "--password=hunter2",
+                &ca_flag,
+            ],
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "git-auth", "namespace": "flux-system"},
+                   "stringData": {"username": "bot", "password": "hunter2", "ca.crt": ca_text}}),
+        ),
+        (
+            vec![
+                "create",
+                "secret",
+                "git",
+                "token",
+                "--url=https://example.com/r.git",
+                "--bearer-token=tok3n",
+            ],
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "token", "namespace": "flux-system"},
+                   "stringData": {"bearerToken": "tok3n"}}),
+        ),
+        (
+            vec![
+                "create",
+                "secret",
+                "helm",
+                "charts",
+                "--username=bot",
+                "--password=hunter2",
+            ],
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+                   "metadata": {"name": "charts", "namespace": "flux-system"},
+                   "stringData": {"username": "bot", "password": "hunter2"}}),
+        ),
+        (
+            vec!["create", "secret", "tls", "certs", &ca_flag],
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                   "metadata": {"name": "certs", "namespace": "flux-system"},
+                   "stringData": {"ca.crt": ca_text}}),
+        ),
+    ];
+    for (args, want) in &cases {
+        let mut args = args.clone();
+        args.push("--export");
+        let run = c.ferroflux(&args).await;
+        assert_eq!(&exported(&run), want, "{args:?}");
+    }
+    let run = c
+        .ferroflux(&[
+            "create",
+            "secret",
+            "oci",
+            "ghcr",
+            "--url=ghcr.io",
+            "-u",
+            "bot",
+            "-p",
+            "hunter2",
+            "--export",
+        ])
+        .await;
+    let secret = exported(&run);
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    let config: Value =
+        serde_json::from_str(secret["stringData"][".dockerconfigjson"].as_str().unwrap()).unwrap();
+    assert_eq!(config["auths"]["ghcr.io"]["password"], "hunter2");
+
+    // Applied: the Secret holds the values, the message names only the Secret.
+    let run = c
+        .ferroflux(&[
+            "create",
+            "secret",
+            "helm",
+            "charts",
+            "--username=bot",
+            "--password=hunter2",
+        ])
+        .await;
+    run.assert_ok();
+    assert_eq!(
+        run.stderr,
+        "► secret 'charts' created in 'flux-system' namespace\n"
+    );
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.client.clone(), "flux-system");
+    let s = secrets.get("charts").await.unwrap();
+    assert_eq!(s.type_.as_deref(), Some("kubernetes.io/basic-auth"));
+    let data = s.data.unwrap();
+    assert_eq!(data["password"].0, b"hunter2");
+
+    // Bad input: one line, no value in it.
+    let bad: &[(&[&str], &str)] = &[
+        (
+            &[
+                "create",
+                "secret",
+                "git",
+                "x",
+                "--url=https://h/r",
+                "--password=hunter2",
+            ],
+            "for Git over HTTP/S the username and password, or a bearer token, are required",
+        ),
+        (
+            &[
+                "create",
+                "secret",
+                "git",
+                "x",
+                "--url=https://h/r",
+                "-u",
+                "a",
+                "-p",
+                "hunter2",
+                "--bearer-token=hunter2",
+            ],
+            "user credentials and bearer token cannot be used together",
+        ),
+        (
+            &["create", "secret", "git", "x", "--url=ssh://git@h/r"],
+            "SSH Secrets are not supported yet",
+        ),
+        (
+            &[
+                "create",
+                "secret",
+                "tls",
+                "x",
+                "--tls-crt-file=/etc/hostname",
+                "--tls-key-file=/etc/hostname",
+            ],
+            "--tls-crt-file /etc/hostname is not a PEM file",
+        ),
+        (
+            &["create", "secret", "oci", "x", "--url=ghcr.io", "-u", "bot"],
+            "--username and --password are required",
+        ),
+    ];
+    for (args, want) in bad {
+        let mut args = args.to_vec();
+        args.push("--export");
+        let run = c.ferroflux(&args).await;
+        assert_eq!(run.code, Some(1), "{args:?}");
+        assert!(
+            run.stderr.starts_with(&format!("Error: {want}")),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    }
 }
