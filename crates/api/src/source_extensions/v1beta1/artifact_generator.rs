@@ -67,8 +67,8 @@ pub struct ArtifactGeneratorSpec {
     #[schemars(length(min = 1, max = 1000))]
     pub sources: Vec<SourceReference>,
     /// `@alias/<pattern>` with `{capture}` segments: one set of artifacts
-    /// per matching directory. Accepted by the schema; not implemented by
-    /// Ferroflux yet (a generator using it fails, naming the field).
+    /// per matching directory of the source, the artifacts' `name`, `from`
+    /// and `to` rendered with the captures (which also become labels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         regex(pattern = "^@([a-z0-9]([a-z0-9_-]*[a-z0-9])?)/(.*)$"),
