@@ -1,4 +1,4 @@
-//! `ferroflux create source git|oci|helm|bucket`: the sources' specs from
+//! `ferroflux create source git|oci|helm|bucket|chart`: the sources' specs from
 //! flags named as `flux create source ...`'s.
 
 use serde_json::json;
@@ -26,6 +26,30 @@ enum SourceWhat {
     Helm(HelmArgs),
     /// A Bucket.
     Bucket(BucketArgs),
+    /// A HelmChart from a HelmRepository, GitRepository or Bucket.
+    Chart(ChartArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ChartArgs {
+    /// The object's name.
+    #[arg(value_parser = crate::create::parse_object_name)]
+    name: String,
+    /// The chart's source: `<kind>/<name>`, kind HelmRepository, GitRepository or Bucket.
+    #[arg(long)]
+    source: Option<String>,
+    /// The chart's name, or its path in a Git or Bucket source.
+    #[arg(long)]
+    chart: Option<String>,
+    /// The chart's version or a SemVer range.
+    #[arg(long)]
+    chart_version: Option<String>,
+    /// When the chart is rebuilt: ChartVersion or Revision.
+    #[arg(long, default_value = "ChartVersion")]
+    reconcile_strategy: String,
+    /// Not supported: signature verification is not available.
+    #[arg(long, hide = true)]
+    verify_provider: Option<String>,
 }
 
 /// Flux's flags for credentials typed on the command line: refused, with
@@ -250,6 +274,7 @@ impl SourceArgs {
             SourceWhat::Oci(a) => (a.name.clone(), oci(a, common)?),
             SourceWhat::Helm(a) => (a.name.clone(), helm(a, common)?),
             SourceWhat::Bucket(a) => (a.name.clone(), bucket(a, common)?),
+            SourceWhat::Chart(a) => (a.name.clone(), chart(a, common)?),
         };
         if let Some(t) = &self.fetch_timeout {
             draft.spec["timeout"] = t.go().into();
@@ -470,6 +495,50 @@ fn bucket(a: &BucketArgs, common: &CommonFlags) -> anyhow::Result<Draft> {
     Ok(Draft {
         kind: kinds::BUCKET,
         noun: "Bucket source",
+        spec,
+    })
+}
+
+fn chart(a: &ChartArgs, common: &CommonFlags) -> anyhow::Result<Draft> {
+    if a.verify_provider.is_some() {
+        anyhow::bail!("--verify-provider is not supported: Ferroflux does not verify signatures");
+    }
+    let Some(source) = a.source.as_deref().filter(|s| !s.is_empty()) else {
+        anyhow::bail!("chart source is required");
+    };
+    let Some(chart) = a.chart.as_deref().filter(|c| !c.is_empty()) else {
+        anyhow::bail!("chart name or path is required");
+    };
+    // A HelmChart's source is in its own namespace: no `.namespace` part.
+    let (kind, name, ns) = crate::create::parse_ref(
+        "--source",
+        source,
+        None,
+        &["HelmRepository", "GitRepository", "Bucket"],
+    )?;
+    if ns.is_some() {
+        anyhow::bail!("invalid --source '{source}': a HelmChart's source is in its own namespace");
+    }
+    if !matches!(a.reconcile_strategy.as_str(), "ChartVersion" | "Revision") {
+        anyhow::bail!(
+            "'{}' is an invalid reconcile strategy(valid: Revision, ChartVersion)",
+            a.reconcile_strategy
+        );
+    }
+    let mut spec = json!({
+        "chart": chart,
+        "interval": common.interval.go(),
+        "reconcileStrategy": a.reconcile_strategy,
+        "sourceRef": {"kind": kind, "name": name},
+    });
+    set(
+        &mut spec,
+        "version",
+        a.chart_version.clone().unwrap_or_default(),
+    );
+    Ok(Draft {
+        kind: kinds::HELM_CHART,
+        noun: "HelmChart source",
         spec,
     })
 }

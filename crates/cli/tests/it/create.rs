@@ -128,6 +128,23 @@ async fn every_kind_exports_yaml_that_applies_back_unchanged() {
         (
             vec![
                 "create",
+                "source",
+                "chart",
+                "podinfo",
+                "--source=helmrepository/charts",
+                "--chart=podinfo",
+                "--chart-version=6.x",
+                "--interval=10m",
+            ],
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+                   "metadata": {"name": "podinfo", "namespace": "flux-system"},
+                   "spec": {"interval": "10m0s", "chart": "podinfo", "version": "6.x",
+                            "reconcileStrategy": "ChartVersion",
+                            "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}),
+        ),
+        (
+            vec![
+                "create",
                 "kustomization",
                 "apps",
                 "--source=GitRepository/podinfo.flux-system",
@@ -391,6 +408,21 @@ async fn bad_flags_get_one_clear_line() {
         (
             &["create", "source", "bucket", "x", "--endpoint=e"],
             "bucket-name is required",
+        ),
+        (
+            &["create", "source", "chart", "x", "--chart=c"],
+            "chart source is required",
+        ),
+        (
+            &[
+                "create",
+                "source",
+                "chart",
+                "x",
+                "--source=OCIRepository/o",
+                "--chart=c",
+            ],
+            "invalid --source 'OCIRepository/o': kind 'OCIRepository' is not supported, must be one of: HelmRepository, GitRepository, Bucket",
         ),
         (
             &["create", "ks", "x", "--source=podinfo", "--path=deploy"],
