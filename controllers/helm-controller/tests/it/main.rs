@@ -3,6 +3,7 @@
 
 mod external_artifact;
 mod features;
+mod identities;
 mod lifecycle;
 mod sources;
 mod support;
