@@ -797,6 +797,18 @@ where
     }
 }
 
+/// The generator owning `ea`, if one does.
+fn owner(ea: &ExternalArtifact) -> Option<ObjectRef<ArtifactGenerator>> {
+    let ns = ea.namespace()?;
+    ea.owner_references()
+        .iter()
+        .find(|o| {
+            o.kind == "ArtifactGenerator"
+                && o.api_version.starts_with("source.extensions.fluxcd.io/")
+        })
+        .map(|o| ObjectRef::new(&o.name).within(&ns))
+}
+
 fn api<K>(client: &kube::Client, namespace: &Option<String>) -> Api<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
@@ -846,11 +858,17 @@ pub async fn run(client: kube::Client, reconciler: GeneratorReconciler, loop_con
             cfg(),
             dependents::<HelmChart>(GeneratorSourceKind::HelmChart, store.clone(), seen.clone()),
         )
-        .watches(
-            api::<ExternalArtifact>(&watch_client, &namespace),
-            cfg(),
-            dependents::<ExternalArtifact>(GeneratorSourceKind::ExternalArtifact, store, seen),
-        )
+        .watches(api::<ExternalArtifact>(&watch_client, &namespace), cfg(), {
+            let as_source =
+                dependents::<ExternalArtifact>(GeneratorSourceKind::ExternalArtifact, store, seen);
+            // A generated ExternalArtifact changed or deleted by hand
+            // wakes its generator, which puts it back.
+            move |ea: ExternalArtifact| {
+                let mut refs = owner(&ea).into_iter().collect::<Vec<_>>();
+                refs.extend(as_source(ea));
+                refs
+            }
+        })
     })
     .await;
 }

@@ -549,4 +549,19 @@ async fn a_path_pattern_makes_one_artifact_per_directory() {
     let eas: Api<ExternalArtifact> = Api::namespaced(h.client.clone(), NS);
     assert!(eas.get_opt("api-dev").await.unwrap().is_none());
     assert!(eas.get_opt("api-prod").await.unwrap().is_some());
+
+    // A generated ExternalArtifact deleted by hand is put back.
+    let uid = web.metadata.uid.clone();
+    eas.delete("web-prod", &DeleteParams::default())
+        .await
+        .unwrap();
+    let back: ExternalArtifact = h
+        .wait("web-prod", "re-created", |e: &ExternalArtifact| {
+            e.metadata.uid != uid && ready(e)
+        })
+        .await;
+    assert_eq!(
+        back.artifact().map(|a| &a.digest),
+        web.artifact().map(|a| &a.digest)
+    );
 }
