@@ -126,7 +126,7 @@ async function renderGraph() {
   for (const n of g.nodes) depth(n.id, new Set());
   const columns = [];
   for (const n of g.nodes) (columns[layer.get(n.id)] ||= []).push(n);
-  const W = 230, H = 30, GX = 90, GY = 12, PAD = 16;
+  const W = 250, H = 38, GX = 80, GY = 10, PAD = 16;
   const pos = new Map();
   columns.forEach((col, i) => {
     col.sort((a, b) => a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
@@ -151,10 +151,13 @@ async function renderGraph() {
     const title = svg('title');
     title.textContent = `${n.id}\n${n.health.status}: ${n.health.message}`;
     node.append(title, svg('rect', { width: W, height: H, class: `fill-${n.health.status}` }));
-    const label = svg('text', { x: 8, y: 19 });
-    const text = `${n.kind}/${n.name}`;
-    label.textContent = text.length > 32 ? text.slice(0, 31) + '…' : text;
-    node.append(label);
+    // Two lines: the kind, then namespace/name (names repeat across namespaces).
+    const fit = (t) => (t.length > 36 ? t.slice(0, 35) + '…' : t);
+    const kindLabel = svg('text', { x: 8, y: 14, class: 'kind' });
+    kindLabel.textContent = n.kind;
+    const nameLabel = svg('text', { x: 8, y: 30 });
+    nameLabel.textContent = fit(n.namespace ? `${n.namespace}/${n.name}` : n.name);
+    node.append(kindLabel, nameLabel);
     if (n.flux) node.addEventListener('click', () => { location.hash = `#/object/${n.id}`; });
     root.append(node);
   }
