@@ -2,7 +2,6 @@
 //! `reconcile.fluxcd.io/requestedAt` annotation), follow it until the
 //! controller has handled that very request, and report the outcome.
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -300,7 +299,7 @@ pub async fn wait_for(
     let api = kind.api(&cluster.client, Some(namespace));
     let mut stream = watch_object(api, name).boxed();
     let started = Instant::now();
-    let terminal = std::io::stderr().is_terminal();
+    let terminal = crate::term::progress_on_stderr();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last: Option<Value> = None;
     let sleep = tokio::time::sleep_until(deadline.into());

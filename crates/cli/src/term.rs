@@ -17,6 +17,20 @@ fn wants_colour(terminal: bool, no_color: Option<&str>, term: Option<&str>) -> b
     terminal && no_color.is_none_or(str::is_empty) && term != Some("dumb")
 }
 
+/// Whether a status line that redraws itself (progress during a wait) may
+/// go to stderr: only on a terminal that understands ANSI erasing. Not a
+/// colour, so `NO_COLOR` does not turn it off.
+pub fn progress_on_stderr() -> bool {
+    wants_progress(
+        std::io::stderr().is_terminal(),
+        std::env::var("TERM").ok().as_deref(),
+    )
+}
+
+fn wants_progress(terminal: bool, term: Option<&str>) -> bool {
+    terminal && term != Some("dumb")
+}
+
 impl Style {
     fn for_stream(terminal: bool) -> Self {
         let no_color = std::env::var("NO_COLOR").ok();
@@ -104,6 +118,14 @@ mod tests {
         assert!(!wants_colour(false, None, Some("xterm")));
         assert!(!wants_colour(true, Some("1"), Some("xterm")));
         assert!(!wants_colour(true, None, Some("dumb")));
+    }
+
+    #[test]
+    fn progress_only_on_a_terminal_that_can_erase_a_line() {
+        assert!(wants_progress(true, Some("xterm")));
+        assert!(wants_progress(true, None));
+        assert!(!wants_progress(true, Some("dumb")));
+        assert!(!wants_progress(false, Some("xterm")));
     }
 
     #[test]

@@ -234,7 +234,7 @@ fn assert_plain(run: &Run) {
 
 /// Runs `ferroflux args` on a pseudo-terminal (util-linux `script`),
 /// returning everything it printed.
-async fn on_terminal(kubeconfig: &std::path::Path, args: &[&str], no_color: bool) -> String {
+async fn on_terminal(kubeconfig: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = env!("CARGO_BIN_EXE_ferroflux").to_string();
     for a in args {
         command.push(' ');
@@ -246,8 +246,8 @@ async fn on_terminal(kubeconfig: &std::path::Path, args: &[&str], no_color: bool
         .env("TERM", "xterm")
         .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null());
-    if no_color {
-        cmd.env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     let out = cmd.output().await.expect("script (util-linux) runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -407,24 +407,33 @@ async fn build_and_diff_helmrelease_match_what_helm_controller_applies() {
     );
 
     // On a terminal the diff is coloured, unless NO_COLOR says otherwise.
-    let shown = on_terminal(&kubeconfig, &["diff", "hr", "web"], false).await;
+    let shown = on_terminal(&kubeconfig, &["diff", "hr", "web"], &[]).await;
     assert!(
         shown.contains("\x1b[32m+  greeting: bonjour\x1b[0m"),
         "{shown:?}"
     );
-    let shown = on_terminal(&kubeconfig, &["diff", "hr", "web"], true).await;
+    let shown = on_terminal(&kubeconfig, &["diff", "hr", "web"], &[("NO_COLOR", "1")]).await;
     assert!(shown.contains("+  greeting: bonjour"), "{shown:?}");
     assert!(!shown.contains("\x1b["), "NO_COLOR: {shown:?}");
 
     // helm-controller releases the change. On a terminal the wait shows
     // progress (a status line, cleared at the end) and the marks are
     // coloured; in a pipe the same verb prints only its plain lines.
-    let shown = on_terminal(&kubeconfig, &["reconcile", "hr", "web"], false).await;
+    let shown = on_terminal(&kubeconfig, &["reconcile", "hr", "web"], &[]).await;
     assert!(
         shown.contains("\r\x1b[2K\u{25ce} waiting for the reconciliation ("),
         "progress on a terminal: {shown:?}"
     );
     assert!(shown.contains("\x1b[32m\u{2714}\x1b[0m"), "{shown:?}");
+    // A terminal that cannot erase a line gets neither progress nor colour.
+    let shown = on_terminal(
+        &kubeconfig,
+        &["reconcile", "hr", "web"],
+        &[("TERM", "dumb")],
+    )
+    .await;
+    assert!(shown.contains("\u{2714} applied revision"), "{shown:?}");
+    assert!(!shown.contains('\x1b'), "TERM=dumb: {shown:?}");
     let run = ferroflux(&kubeconfig, &["reconcile", "hr", "web"]).await;
     run.assert_ok();
     assert_plain(&run);
