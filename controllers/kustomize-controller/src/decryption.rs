@@ -272,7 +272,8 @@ impl Decryptor {
             let why = if o.get("kind").and_then(Value::as_str) == Some("Secret") {
                 "only whole files are decrypted (a Secret manifest listed as a resource, \
                  a generator source or a patch), where the MAC can be verified; this one \
-                 came from elsewhere (several documents in one file, or a remote base)"
+                 came from elsewhere (a remote base, or a file whose encrypted documents \
+                 are not all Secrets)"
             } else {
                 "only Secrets are decrypted"
             };
@@ -626,22 +627,26 @@ fn entry_format(bytes: &[u8], key: &str) -> Option<Format> {
     }
 }
 
-/// Whether a YAML/JSON file is a single Secret manifest.
+/// Whether the SOPS-encrypted documents of a manifest file are all Secrets (one
+/// document, or a stream: sops's own, or separately encrypted documents with plain
+/// ones of any kind beside them, decrypted document by document).
 fn is_secret_manifest(bytes: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return false;
     };
-    let mut docs = serde_yaml::Deserializer::from_str(text);
-    let Some(first) = docs.next() else {
-        return false;
-    };
-    if docs.next().is_some() {
-        return false;
+    let mut encrypted = 0usize;
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let Ok(doc) = <Yaml as serde::Deserialize>::deserialize(doc) else {
+            return false;
+        };
+        if doc.get("sops").is_some_and(Yaml::is_mapping) {
+            if doc.get("kind").and_then(Yaml::as_str) != Some("Secret") {
+                return false;
+            }
+            encrypted += 1;
+        }
     }
-    let Ok(doc) = <Yaml as serde::Deserialize>::deserialize(first) else {
-        return false;
-    };
-    doc.get("kind").and_then(Yaml::as_str) == Some("Secret")
+    encrypted > 0
 }
 
 #[cfg(test)]

@@ -389,3 +389,54 @@ fn kustomizations_that_refer_to_each_other_are_walked_once() {
         .decrypt_sources(dir.path(), &spec("./a"))
         .unwrap();
 }
+
+/// A private tree whose `multi/stream.yaml` holds Flux's age and PGP Secrets, each
+/// encrypted on its own, around a plain ConfigMap.
+fn stream_tree() -> tempfile::TempDir {
+    let dir = tree();
+    let multi = dir.path().join("multi");
+    std::fs::create_dir(&multi).unwrap();
+    let read = |rel: &str| std::fs::read_to_string(fixtures().join(rel)).unwrap();
+    let plain = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  key: plain\n";
+    std::fs::write(
+        multi.join("stream.yaml"),
+        format!(
+            "{}---\n{plain}---\n{}",
+            read("algorithms/age.yaml"),
+            read("algorithms/pgp.yaml")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        multi.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- stream.yaml\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_file_of_separately_encrypted_secrets_and_plain_objects_decrypts() {
+    let dir = stream_tree();
+    let objs = render(
+        dir.path(),
+        &spec("./multi"),
+        &BTreeMap::new(),
+        Some(&flux_keys()),
+    )
+    .unwrap();
+    assert_eq!(objs.len(), 3);
+    for name in ["age", "pgp"] {
+        let s = find(&objs, "Secret", name);
+        assert_eq!(entry(s, "key"), "value", "{name}");
+        assert!(s.get("sops").is_none(), "{name} keeps sops metadata");
+    }
+    assert_eq!(entry(find(&objs, "ConfigMap", "plain"), "key"), "plain");
+
+    // Only the age key: the PGP document is named as the one that cannot be opened.
+    let dir = stream_tree();
+    let d = decryptor(&[("age.agekey", key("age.txt"))]);
+    let msg = render_err(dir.path(), "./multi", Some(&d)).to_string();
+    assert!(msg.contains("'/multi/stream.yaml'"), "{msg}");
+    assert!(msg.contains("document 3"), "{msg}");
+}

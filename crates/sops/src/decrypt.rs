@@ -39,7 +39,10 @@ impl Default for Options {
 /// Whether `input` carries SOPS metadata in `format` (parsing only, nothing decrypted).
 pub fn is_encrypted(input: &[u8], format: Format) -> bool {
     match format {
-        Format::Yaml | Format::Json | Format::Binary => parse_tree(input, format)
+        Format::Yaml => parse_yaml_stream(input)
+            .ok()
+            .is_some_and(|docs| docs.iter().any(|d| d.get("sops").is_some())),
+        Format::Json | Format::Binary => parse_tree(input, format)
             .ok()
             .is_some_and(|t| t.get("sops").is_some()),
         Format::Dotenv | Format::Ini => parse_flat(input, format)
@@ -51,6 +54,12 @@ pub fn is_encrypted(input: &[u8], format: Format) -> bool {
 /// Decrypts a SOPS document and returns it in the same format without its `sops` block:
 /// YAML/JSON re-serialised with key order kept (comments are not kept), dotenv/INI as
 /// SOPS writes them, binary as the original bytes. The MAC is verified before returning.
+///
+/// A YAML stream of several documents is decrypted as `sops` wrote it when every
+/// document carries the same `sops` block (one data key, one MAC over all documents in
+/// order, so none can be dropped, added or reordered); otherwise each document with its
+/// own `sops` block is decrypted and verified on its own and plain documents are kept as
+/// they are, as Flux decrypts each resource of such a file.
 pub fn decrypt(
     input: &[u8],
     format: Format,
@@ -59,10 +68,19 @@ pub fn decrypt(
 ) -> Result<Vec<u8>, Error> {
     match format {
         Format::Yaml => {
-            let tree = decrypt_tree(input, format, keys, opts)?;
-            serde_yaml::to_string(&tree)
-                .map(String::into_bytes)
-                .map_err(|_| serialize_err(format))
+            check_size(input, opts)?;
+            let docs = parse_yaml_stream(input)?;
+            let docs = if docs.len() == 1 {
+                let tree = docs.into_iter().next().unwrap_or(Value::Null);
+                vec![decrypt_parsed(tree, format, keys, opts)?]
+            } else {
+                decrypt_yaml_stream(docs, keys, opts)?
+            };
+            let mut out = Vec::with_capacity(docs.len());
+            for doc in &docs {
+                out.push(serde_yaml::to_string(doc).map_err(|_| serialize_err(format))?);
+            }
+            Ok(out.join("---\n").into_bytes())
         }
         Format::Json => {
             let tree = decrypt_tree(input, format, keys, opts)?;
@@ -120,6 +138,13 @@ pub fn decrypt_tree(
     }
     check_size(input, opts)?;
     let tree = parse_tree(input, format)?;
+    decrypt_parsed(tree, format, keys, opts)
+}
+
+/// A document's entries without its `sops` block, and that block.
+type Split = (Vec<(String, Value)>, Option<Value>);
+
+fn split_metadata(tree: Value, format: Format) -> Result<Split, Error> {
     let Value::Map(items) = tree else {
         return Err(Error::Parse {
             format: format.name(),
@@ -135,21 +160,97 @@ pub fn decrypt_tree(
             data.push((k, v));
         }
     }
-    let meta_value = meta_value.ok_or(Error::MetadataNotFound)?;
+    Ok((data, meta_value))
+}
+
+fn parse_metadata(meta_value: &Value) -> Result<Metadata, Error> {
     // The metadata is small and plain: round-trip it through JSON into its typed form.
-    let meta_json =
-        serde_json::to_value(&meta_value).map_err(|e| Error::Metadata(e.to_string()))?;
-    let meta: Metadata =
-        serde_json::from_value(meta_json).map_err(|e| Error::Metadata(e.to_string()))?;
-    let mut walker = Walker::new(&meta, keys, opts)?;
+    let meta_json = serde_json::to_value(meta_value).map_err(|e| Error::Metadata(e.to_string()))?;
+    serde_json::from_value(meta_json).map_err(|e| Error::Metadata(e.to_string()))
+}
+
+fn walk_entries(walker: &mut Walker<'_>, data: &mut [(String, Value)]) -> Result<(), Error> {
     let mut path = Vec::new();
     for (k, v) in data.iter_mut() {
         path.push(k.clone());
         walker.value(v, &mut path)?;
         path.pop();
     }
+    Ok(())
+}
+
+fn decrypt_parsed(
+    tree: Value,
+    format: Format,
+    keys: &KeyRing,
+    opts: &Options,
+) -> Result<Value, Error> {
+    let (mut data, meta_value) = split_metadata(tree, format)?;
+    let meta = parse_metadata(&meta_value.ok_or(Error::MetadataNotFound)?)?;
+    let mut walker = Walker::new(&meta, keys, opts)?;
+    walk_entries(&mut walker, &mut data)?;
     walker.finish()?;
     Ok(Value::Map(data))
+}
+
+/// Decrypts the documents of a YAML stream (see [`decrypt`]).
+fn decrypt_yaml_stream(
+    docs: Vec<Value>,
+    keys: &KeyRing,
+    opts: &Options,
+) -> Result<Vec<Value>, Error> {
+    let mut split = Vec::with_capacity(docs.len());
+    for doc in docs {
+        split.push(split_metadata(doc, Format::Yaml)?);
+    }
+    let first = split.first().and_then(|(_, m)| m.as_ref());
+    let Some(first) = first.or_else(|| split.iter().find_map(|(_, m)| m.as_ref())) else {
+        return Err(Error::MetadataNotFound);
+    };
+    if split.iter().all(|(_, m)| m.as_ref() == Some(first)) {
+        // One sops tree, as sops writes a stream: one walker, so one MAC over every
+        // document in order.
+        let meta = parse_metadata(first)?;
+        let mut walker = Walker::new(&meta, keys, opts)?;
+        for (n, (data, _)) in split.iter_mut().enumerate() {
+            walk_entries(&mut walker, data).map_err(|e| in_document(e, n))?;
+        }
+        walker.finish()?;
+        return Ok(split.into_iter().map(|(d, _)| Value::Map(d)).collect());
+    }
+    let mut out = Vec::with_capacity(split.len());
+    for (n, (mut data, meta)) in split.into_iter().enumerate() {
+        if let Some(meta) = meta {
+            let meta = parse_metadata(&meta).map_err(|e| in_document(e, n))?;
+            let mut walker = Walker::new(&meta, keys, opts).map_err(|e| in_document(e, n))?;
+            walk_entries(&mut walker, &mut data).map_err(|e| in_document(e, n))?;
+            walker.finish().map_err(|e| in_document(e, n))?;
+        }
+        out.push(Value::Map(data));
+    }
+    Ok(out)
+}
+
+/// Names the document (1-based) of a stream an error is about.
+fn in_document(err: Error, n: usize) -> Error {
+    let at = |path: String| format!("document {}: {path}", n + 1);
+    match err {
+        Error::Authentication { path } => Error::Authentication { path: at(path) },
+        Error::MalformedValue { path, reason } => Error::MalformedValue {
+            path: at(path),
+            reason,
+        },
+        Error::BadType { path, kind } => Error::BadType {
+            path: at(path),
+            kind,
+        },
+        Error::Metadata(m) => Error::Metadata(at(m)),
+        Error::NoDataKey(mut why) => {
+            why.insert(0, format!("document {}", n + 1));
+            Error::NoDataKey(why)
+        }
+        other => other,
+    }
 }
 
 fn serialize_err(format: Format) -> Error {
@@ -190,6 +291,28 @@ fn parse_tree(input: &[u8], format: Format) -> Result<Value, Error> {
             reason: e.to_string(),
         }),
     }
+}
+
+/// The documents of a YAML stream; empty documents (a trailing `---`) are dropped.
+fn parse_yaml_stream(input: &[u8]) -> Result<Vec<Value>, Error> {
+    let text = utf8(input, Format::Yaml)?;
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let v = <Value as serde::Deserialize>::deserialize(doc).map_err(|e| Error::Parse {
+            format: Format::Yaml.name(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(v, Value::Null) {
+            docs.push(v);
+        }
+    }
+    if docs.is_empty() {
+        return Err(Error::Parse {
+            format: Format::Yaml.name(),
+            reason: "the document is empty".into(),
+        });
+    }
+    Ok(docs)
 }
 
 fn parse_flat(input: &[u8], format: Format) -> Result<FlatDoc, Error> {

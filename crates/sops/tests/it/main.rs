@@ -3,5 +3,6 @@
 mod age_pq;
 mod fixtures;
 mod hostile;
+mod multidoc;
 mod roundtrip;
 mod support;
