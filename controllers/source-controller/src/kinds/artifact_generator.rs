@@ -356,7 +356,7 @@ impl GeneratorReconciler {
         labels.extend(captures.clone());
         labels.insert(
             "app.kubernetes.io/managed-by".to_string(),
-            "source-watcher".to_string(),
+            crate::app::CONTROLLER.to_string(),
         );
         labels.insert(
             GENERATOR_LABEL.to_string(),

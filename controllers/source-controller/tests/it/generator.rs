@@ -524,6 +524,7 @@ async fn a_path_pattern_makes_one_artifact_per_directory() {
         ),
         ("web", "prod", "a")
     );
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "source-controller");
     let files = h.files(&web).await;
     assert_eq!(files.keys().collect::<Vec<_>>(), ["app.yaml"]);
     assert_eq!(files["app.yaml"], "web: prod\n");
