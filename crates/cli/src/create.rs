@@ -5,8 +5,8 @@
 //!
 //! The kinds live in `create_source` (sources), `create_workload`
 //! (Kustomization, HelmRelease), `create_notification` (Alert, Provider,
-//! Receiver) and `create_secret` (credentials); this module holds what they
-//! share.
+//! Receiver), `create_secret` (credentials) and `create_tenant`; this module
+//! holds what they share.
 
 use std::io::Write;
 use std::time::Instant;
@@ -64,6 +64,8 @@ enum CreateWhat {
     Receiver(crate::create_notification::ReceiverArgs),
     /// A Secret with credentials for a source.
     Secret(crate::create_secret::SecretArgs),
+    /// A tenant: namespaces, a service account and its role bindings.
+    Tenant(crate::create_tenant::TenantArgs),
 }
 
 /// A Go duration as a flag takes it, kept in Go's canonical form (`1m0s`).
@@ -110,6 +112,9 @@ pub async fn run(args: &CreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let labels = parse_labels(&args.common.label)?;
     let (name, draft) = match &args.what {
         CreateWhat::Secret(a) => {
+            return a.run(&args.connect, &labels, args.common.export, out).await;
+        }
+        CreateWhat::Tenant(a) => {
             return a.run(&args.connect, &labels, args.common.export, out).await;
         }
         CreateWhat::Source(a) => a.draft(&args.common)?,

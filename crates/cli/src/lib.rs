@@ -12,6 +12,7 @@ pub mod create;
 pub mod create_notification;
 pub mod create_secret;
 pub mod create_source;
+pub mod create_tenant;
 pub mod create_workload;
 pub mod demo;
 mod demo_app;

@@ -864,3 +864,86 @@ async fn secrets_export_and_apply_without_echoing_values() {
         assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_exports_and_applies_its_namespaces_account_and_bindings() {
+    let c = Cluster::start().await;
+    let run = c
+        .ferroflux(&[
+            "create",
+            "tenant",
+            "dev-team",
+            "--with-namespace=team-a,team-b",
+            "--with-service-account=flux-tenant",
+            "--cluster-role=edit",
+            "--export",
+        ])
+        .await;
+    run.assert_ok();
+    let docs: Vec<Value> = run
+        .stdout
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .map(|d| serde_yaml::from_str(d).unwrap())
+        .collect();
+    let shape: Vec<String> = docs
+        .iter()
+        .map(|d| {
+            format!(
+                "{}/{}/{}",
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["namespace"].as_str().unwrap_or(""),
+                d["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "Namespace//team-a",
+            "ServiceAccount/team-a/flux-tenant",
+            "RoleBinding/team-a/dev-team-reconciler",
+            "Namespace//team-b",
+            "ServiceAccount/team-b/flux-tenant",
+            "RoleBinding/team-b/dev-team-reconciler",
+        ]
+    );
+    assert_eq!(
+        docs[2],
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "dev-team-reconciler", "namespace": "team-a",
+                            "labels": {"toolkit.fluxcd.io/tenant": "dev-team"}},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+               "subjects": [
+                   {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "gotk:team-a:reconciler"},
+                   {"kind": "ServiceAccount", "name": "flux-tenant", "namespace": "team-a"}]})
+    );
+
+    let run = c
+        .ferroflux(&["create", "tenant", "dev-team", "--with-namespace=team-a"])
+        .await;
+    run.assert_ok();
+    assert_eq!(
+        run.stderr,
+        "► applying namespace team-a\n► applying service account dev-team\n\
+         ► applying role binding dev-team-reconciler\n✔ tenant setup completed\n"
+    );
+    let bindings: kube::Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        kube::Api::namespaced(c.client.clone(), "team-a");
+    let rb = bindings.get("dev-team-reconciler").await.unwrap();
+    assert_eq!(rb.role_ref.name, "cluster-admin");
+    let run = c
+        .ferroflux(&["create", "tenant", "dev-team", "--export"])
+        .await;
+    assert_eq!(run.stderr, "Error: with-namespace is required\n");
+    let run = c
+        .ferroflux(&[
+            "create",
+            "tenant",
+            "dev-team",
+            "--with-namespace=../x",
+            "--export",
+        ])
+        .await;
+    assert_eq!(run.stderr, "Error: invalid namespace '../x'\n");
+}
