@@ -182,11 +182,19 @@ async fn live(client: &kube::Client, obj: &Value) -> Option<Value> {
 /// `build helmrelease` equals what helm-controller applied: the same
 /// objects as the HelmRelease's inventory, each held by its live object.
 async fn assert_build_is_live(client: &kube::Client, kubeconfig: &std::path::Path) -> Vec<Value> {
-    let run = ferroflux(kubeconfig, &["build", "helmrelease", "web"]).await;
+    assert_release_is_live(client, kubeconfig, "web").await
+}
+
+async fn assert_release_is_live(
+    client: &kube::Client,
+    kubeconfig: &std::path::Path,
+    name: &str,
+) -> Vec<Value> {
+    let run = ferroflux(kubeconfig, &["build", "helmrelease", name]).await;
     run.assert_ok();
     assert_plain(&run);
     let built = documents(&run.stdout);
-    let hr = ready_at(client, &kinds::HELM_RELEASE, "web", true).await;
+    let hr = ready_at(client, &kinds::HELM_RELEASE, name, true).await;
     let inventory: BTreeSet<(String, String, String)> = hr["status"]["inventory"]["entries"]
         .as_array()
         .expect("an inventory")
@@ -678,4 +686,64 @@ async fn build_helmrelease_refuses_hostile_artifacts_and_names_what_is_missing()
     let run = cluster.ferroflux(&["diff", "hr", "good"]).await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert_eq!(run.stdout, "► ConfigMap/flux-system/cm created\n");
+}
+
+/// A chart from an OCIRepository: helm-controller records its version with
+/// the artifact digest (`1.2.0+<12 hex>`), and the build renders the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn build_helmrelease_of_an_oci_chart_renders_its_digest_version() {
+    use ferroflux_testsupport::helm_repo::{ChartSpec, push_oci, sdk_python};
+    use ferroflux_testsupport::oci_registry::{Registry, available};
+    if !available() {
+        return;
+    }
+    let Some(python) = sdk_python() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let stack = Stack::start(StackOptions::beside_current_exe(work.path()))
+        .await
+        .expect("the stack (build the controllers first)");
+    let kubeconfig = stack.kubeconfig();
+    let client = stack.client().await.unwrap();
+    let registry = Registry::start();
+    let chart = ChartSpec::new("demo", "1.2.0")
+        .file("values.yaml", "greeting: hello\n")
+        .file(
+            "templates/configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  version: {{ .Chart.Version | quote }}\n",
+        );
+    push_oci(&python, &registry.url("charts"), &[chart], None);
+    apply(
+        &client,
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+               "metadata": {"name": "demo", "namespace": "flux-system"},
+               "spec": {"url": registry.url("charts/demo"), "interval": "1h", "insecure": true,
+                        "ref": {"tag": "1.2.0"},
+                        "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                                          "operation": "copy"}}}),
+    )
+    .await;
+    apply(
+        &client,
+        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+               "metadata": {"name": "oci", "namespace": "flux-system"},
+               "spec": {"interval": "1h", "chartRef": {"kind": "OCIRepository", "name": "demo"},
+                        "values": {"greeting": "from-oci"}}}),
+    )
+    .await;
+    let hr = ready_at(&client, &kinds::HELM_RELEASE, "oci", true).await;
+    let version = hr["status"]["history"][0]["chartVersion"]
+        .as_str()
+        .expect("a recorded chart version")
+        .to_string();
+    assert!(version.starts_with("1.2.0+"), "{version}");
+    let built = assert_release_is_live(&client, &kubeconfig, "oci").await;
+    assert_eq!(built.len(), 1);
+    assert_eq!(built[0]["data"]["version"], version.as_str());
+    assert_eq!(built[0]["data"]["greeting"], "from-oci");
+    let run = ferroflux(&kubeconfig, &["diff", "hr", "oci"]).await;
+    run.assert_ok();
+    assert_eq!(run.stdout, "");
+    drop(stack);
 }
