@@ -273,3 +273,35 @@ async fn from_the_cluster_with_its_decryption_secret_and_variables() {
     assert!(!run.ok());
     assert!(run.stderr.contains("ConfigMap/vars"), "{}", run.stderr);
 }
+
+/// Every algorithm of Flux's tree, post-quantum age included, opens with the key files
+/// given together.
+#[test]
+fn dry_run_decrypts_every_algorithm_with_key_files() {
+    let keys = fixtures().join("keys");
+    let out = ferroflux(&[
+        "build",
+        "kustomization",
+        "app",
+        "--path",
+        path(&fixtures().join("algorithms")),
+        "--dry-run",
+        "--decryption-key",
+        path(&keys.join("age.txt")),
+        "--decryption-key",
+        path(&keys.join("age-pq.txt")),
+        "--decryption-key",
+        path(&keys.join("pgp.asc")),
+    ]);
+    let objs = docs(&out);
+    assert_eq!(objs.len(), 4, "{objs:#?}");
+    for name in ["algo-age", "algo-age-pq", "algo-pgp"] {
+        let s = find(&objs, "Secret", name);
+        let value = s["stringData"]["key"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| decoded(&s["data"]["key"]));
+        assert_eq!(value, "value", "{name}");
+        assert!(s.get("sops").is_none(), "{name}");
+    }
+}
