@@ -308,19 +308,27 @@ function onChange(c) {
 
 function connectLive() {
   const es = new EventSource('/api/live');
-  es.onopen = () => { $('#live').classList.replace('off', 'on'); loadOverview().then(render).catch(() => {}); };
+  // The overview is read once the stream is open (and again after each
+  // reconnect), so that no change falls between the two; if the stream cannot
+  // open (a proxy that buffers), the page still loads, just not live.
+  let loaded = false;
+  const load = () => loadOverview().then(() => { loaded = true; render(); }).catch((e) => {
+    $('#sync-note').hidden = false;
+    $('#sync-note').textContent = e.message;
+  });
+  es.onopen = () => { $('#live').classList.replace('off', 'on'); load(); };
+  setTimeout(() => { if (!loaded) load(); }, 2000);
   es.onerror = () => $('#live').classList.replace('on', 'off');
   es.onmessage = (m) => { try { onChange(JSON.parse(m.data)); } catch (e) { console.error(e); } };
 }
 
-document.addEventListener('DOMContentLoaded', async () => {
+document.addEventListener('DOMContentLoaded', () => {
   for (const id of ['#f-namespace', '#f-kind', '#f-status']) $(id).addEventListener('change', renderOverview);
   $('#f-text').addEventListener('input', renderOverview);
   $('#g-namespace').addEventListener('change', () => renderGraph().catch((e) => console.error(e)));
   window.addEventListener('hashchange', route);
-  try { await loadOverview(); } catch (e) { $('#sync-note').hidden = false; $('#sync-note').textContent = e.message; }
-  route();
   connectLive();
+  route();
   // Relative times age; the data does not change, only its wording.
   setInterval(() => { if (current.view === 'overview') renderOverview(); }, 30000);
 });
