@@ -252,3 +252,34 @@ fn malformed_post_quantum_identities_are_refused_without_echo() {
         assert!(!msg.contains(bad), "{msg}");
     }
 }
+
+#[test]
+fn seeded_mutations_of_the_post_quantum_envelope_never_open_or_panic() {
+    let (Some(doc), Some(pq)) = (pq_yaml(), text(&format!("{FLUX}/keys/age-pq.txt"))) else {
+        return;
+    };
+    let keys = ring(&pq);
+    let orig = envelope(&doc);
+    let mut rng = fastrand::Rng::with_seed(0xa9e9);
+    for _ in 0..120 {
+        let mut m = orig.clone();
+        for _ in 0..rng.usize(1..3) {
+            let i = rng.usize(..m.len());
+            match rng.u8(..3) {
+                0 => m[i] ^= 1 << rng.u8(..8),
+                1 => {
+                    m.remove(i);
+                }
+                _ => m.insert(i, rng.u8(..)),
+            }
+        }
+        if m == orig {
+            continue;
+        }
+        // The header and payload are all authenticated: no change opens.
+        let err = open_yaml(&with_envelope(&doc, &m), &keys).unwrap_err();
+        let msg = format!("{err} {err:?}");
+        assert!(matches!(err, Error::NoDataKey(_)), "{msg}");
+        assert!(!msg.contains("AGE-SECRET-KEY"), "{msg}");
+    }
+}
