@@ -17,6 +17,11 @@ const MAC_ONLY_ENCRYPTED_INIT: [u8; 32] = [
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
 ];
 
+/// Documents of one YAML stream that may each carry their own `sops` block: each needs
+/// its own private-key operation to recover its data key, so a stream of many would
+/// cost CPU out of proportion to its size.
+pub const MAX_SEPARATELY_ENCRYPTED_DOCUMENTS: usize = 256;
+
 /// Limits and escape hatches for [`decrypt`].
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -217,6 +222,13 @@ fn decrypt_yaml_stream(
         }
         walker.finish()?;
         return Ok(split.into_iter().map(|(d, _)| Value::Map(d)).collect());
+    }
+    let separate = split.iter().filter(|(_, m)| m.is_some()).count();
+    if separate > MAX_SEPARATELY_ENCRYPTED_DOCUMENTS {
+        return Err(Error::Unsupported(format!(
+            "a YAML stream of {separate} separately encrypted documents (at most \
+             {MAX_SEPARATELY_ENCRYPTED_DOCUMENTS}: each needs its own key decryption)"
+        )));
     }
     let mut out = Vec::with_capacity(split.len());
     for (n, (mut data, meta)) in split.into_iter().enumerate() {

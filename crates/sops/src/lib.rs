@@ -19,7 +19,9 @@ mod keys;
 mod metadata;
 mod tree;
 
-pub use decrypt::{Options, decrypt, decrypt_tree, is_encrypted};
+pub use decrypt::{
+    MAX_SEPARATELY_ENCRYPTED_DOCUMENTS, Options, decrypt, decrypt_tree, is_encrypted,
+};
 pub use error::Error;
 pub use keys::KeyRing;
 pub use tree::Value;

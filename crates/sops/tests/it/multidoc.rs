@@ -201,3 +201,30 @@ fn a_stream_of_plain_documents_is_not_encrypted() {
     let err = open(PLAIN, &KeyRing::new()).unwrap_err();
     assert!(matches!(err, Error::MetadataNotFound), "{err}");
 }
+
+#[test]
+fn too_many_separately_encrypted_documents_are_refused_before_any_key_work() {
+    let (Some(age), Some(pgp)) = (
+        text(&format!("{FLUX}/algorithms/age.yaml")),
+        text(&format!("{FLUX}/algorithms/pgp.yaml")),
+    ) else {
+        return;
+    };
+    let n = ferroflux_sops::MAX_SEPARATELY_ENCRYPTED_DOCUMENTS + 1;
+    let stream = (0..n)
+        .map(|i| {
+            if i % 2 == 0 {
+                age.as_str()
+            } else {
+                pgp.as_str()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("---\n");
+    // No keys at all: the limit answers before any key is needed.
+    let err = open(&stream, &KeyRing::new()).unwrap_err();
+    assert!(
+        matches!(err, Error::Unsupported(ref m) if m.contains(&n.to_string())),
+        "{err}"
+    );
+}
