@@ -59,8 +59,8 @@ pub struct Rendered {
     pub release_namespace: String,
     /// What would be applied, in helm-controller's apply order (CRDs first).
     pub objects: Vec<Value>,
-    /// The objects of the release's latest revision in storage (namespaces
-    /// defaulted), when there is one that is not uninstalled.
+    /// The objects of the revision an upgrade would start from (namespaces
+    /// defaulted); `None` when the next action is an install.
     pub previous: Option<Vec<Value>>,
 }
 
@@ -202,8 +202,8 @@ pub async fn render_release(
     all.extend(objects);
     order(&mut all);
 
-    let previous = match installed.or(history.latest()) {
-        Some(rec) if rec.release.status() != Some(&Status::Uninstalled) => {
+    let previous = match installed {
+        Some(rec) => {
             let mut objs =
                 objects::parse_manifest(&rec.release.manifest).map_err(|e| anyhow!("{e}"))?;
             objects::default_namespaces(&mut objs, &resolver, &release_namespace)
@@ -211,7 +211,7 @@ pub async fn render_release(
                 .map_err(|e| anyhow!("{e}"))?;
             Some(objs)
         }
-        _ => None,
+        None => None,
     };
     Ok(Rendered {
         hr,
