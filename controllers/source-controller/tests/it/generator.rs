@@ -85,6 +85,9 @@ impl Harness {
                 kube::core::ApiResource::erase::<ferroflux_api::source::v1::Bucket>(&())
             }
             Some("Secret") => kube::core::ApiResource::erase::<Secret>(&()),
+            Some("OCIRepository") => {
+                kube::core::ApiResource::erase::<ferroflux_api::source::v1::OCIRepository>(&())
+            }
             _ => kube::core::ApiResource::erase::<GitRepository>(&()),
         };
         let api: Api<kube::core::DynamicObject> =
@@ -565,4 +568,66 @@ async fn a_path_pattern_makes_one_artifact_per_directory() {
         back.artifact().map(|a| &a.digest),
         web.artifact().map(|a| &a.digest)
     );
+}
+
+#[tokio::test]
+async fn an_oci_repository_source_lends_its_revision_and_origin() {
+    use ferroflux_oci::artifact::{self, Metadata};
+    use ferroflux_oci::{Client, ClientOptions, Repository};
+    use ferroflux_testsupport::oci_registry::{self, Registry};
+    if !oci_registry::available() {
+        return;
+    }
+    let registry = Registry::start();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = Client::new(
+        Repository::parse_url(&format!("oci://{}/org/app", registry.host)).unwrap(),
+        ClientOptions {
+            insecure: true,
+            push: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
+    std::fs::write(dir.path().join("manifests/app.yaml"), "kind: ConfigMap\n").unwrap();
+    let meta = Metadata {
+        source: Some("https://git.example/app.git".into()),
+        revision: Some("main@sha1:0123456789abcdef".into()),
+        created: Some("2026-01-01T00:00:00Z".into()),
+    };
+    artifact::push(&client, "v1", artifact::pack(dir.path()).unwrap(), &meta)
+        .await
+        .unwrap();
+    let h = harness().await;
+    h.apply(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+        "metadata": {"name": "app", "namespace": NS},
+        "spec": {"url": format!("oci://{}/org/app", registry.host), "interval": "1h",
+                 "insecure": true, "ref": {"tag": "v1"}}
+    }))
+    .await;
+    h.apply(generator(
+        "from-oci",
+        json!([{"alias": "oci", "kind": "OCIRepository", "name": "app"}]),
+        json!([{"name": "oci-out", "revision": "@oci", "originRevision": "@oci", "copy": [
+            {"from": "@oci/manifests/*.yaml", "to": "@artifact/deploy/"}
+        ]}]),
+    ))
+    .await;
+    let ea: ExternalArtifact = h
+        .wait("oci-out", "Ready", |e: &ExternalArtifact| ready(e))
+        .await;
+    let oci: ferroflux_api::source::v1::OCIRepository = Api::namespaced(h.client.clone(), NS)
+        .get("app")
+        .await
+        .unwrap();
+    let a = ea.artifact().unwrap();
+    // The OCIRepository's revision (`v1@sha256:<manifest>`), and the Git
+    // revision its artifact was pushed from as the origin.
+    assert_eq!(Some(a.revision.as_str()), oci.revision());
+    assert!(a.revision.starts_with("v1@sha256:"), "{}", a.revision);
+    assert_eq!(a.origin_revision(), Some("main@sha1:0123456789abcdef"));
+    assert_eq!(h.files(&ea).await["deploy/app.yaml"], "kind: ConfigMap\n");
 }
