@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use ferroflux_api::conditions::reasons;
 use ferroflux_api::meta::Artifact;
 use ferroflux_api::source::v1::{
-    Bucket, ExternalArtifact, GitRepository, HelmChart, OCIRepository,
+    Bucket, ExternalArtifact, ExternalArtifactStatus, GitRepository, HelmChart, OCIRepository,
 };
 use ferroflux_api::source::{AnySource, Source, source_kind};
 use ferroflux_api::source_extensions::v1beta1::{
@@ -26,7 +26,8 @@ use ferroflux_runtime::controller::{self, LoopConfig, Outcome, ReconcileError, R
 use ferroflux_runtime::events::Recorder;
 use ferroflux_runtime::secrets;
 use ferroflux_runtime::verdict::{self, Announcement, Retry, Verdict};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
@@ -399,20 +400,21 @@ impl GeneratorReconciler {
         if ready_now {
             return Ok(());
         }
-        let status = json!({
-            "status": {
-                "artifact": artifact,
-                "conditions": [{
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": reasons::SUCCEEDED,
-                    "message": format!("stored artifact for revision '{}'", artifact.revision),
-                    "observedGeneration": written.meta().generation,
-                    "lastTransitionTime": ferroflux_api::conditions::now(),
-                }],
-            }
+        // The whole status is replaced (a merge patch would keep metadata
+        // keys of an older artifact).
+        let mut full = written;
+        full.status = Some(ExternalArtifactStatus {
+            artifact: Some(artifact.clone()),
+            conditions: vec![Condition {
+                type_: "Ready".to_string(),
+                status: "True".to_string(),
+                reason: reasons::SUCCEEDED.to_string(),
+                message: format!("stored artifact for revision '{}'", artifact.revision),
+                observed_generation: full.meta().generation,
+                last_transition_time: ferroflux_api::conditions::now(),
+            }],
         });
-        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        api.replace_status(name, &PostParams::default(), &full)
             .await
             .map_err(|e| failed("writing the status of", e))?;
         Ok(())

@@ -630,4 +630,18 @@ async fn an_oci_repository_source_lends_its_revision_and_origin() {
     assert!(a.revision.starts_with("v1@sha256:"), "{}", a.revision);
     assert_eq!(a.origin_revision(), Some("main@sha1:0123456789abcdef"));
     assert_eq!(h.files(&ea).await["deploy/app.yaml"], "kind: ConfigMap\n");
+
+    // Without originRevision the metadata goes: the status is replaced.
+    h.apply(generator(
+        "from-oci",
+        json!([{"alias": "oci", "kind": "OCIRepository", "name": "app"}]),
+        json!([{"name": "oci-out", "revision": "@oci", "copy": [
+            {"from": "@oci/manifests/*.yaml", "to": "@artifact/deploy/"}
+        ]}]),
+    ))
+    .await;
+    h.wait("oci-out", "no origin revision", |e: &ExternalArtifact| {
+        ready(e) && e.artifact().is_some_and(|a| a.origin_revision().is_none())
+    })
+    .await;
 }
