@@ -106,7 +106,7 @@ impl GeneratorReconciler {
         for s in &obj.spec.sources {
             sources.push(self.resolve(&ns, s).await?);
         }
-        let digest = sources_digest(&sources);
+        let digest = sources_digest(&sources, obj.meta().generation);
         let existing = self.generated(obj).await?;
         let status = obj.status.clone().unwrap_or_default();
         let up_to_date = status.observed_sources_digest.as_deref() == Some(digest.as_str())
@@ -527,8 +527,10 @@ fn validate(obj: &ArtifactGenerator) -> Step<()> {
 }
 
 /// Digest of what the sources' artifacts are (alias, digest, revision,
-/// URL), so a reconcile without changes rebuilds nothing.
-fn sources_digest(sources: &[Resolved]) -> String {
+/// URL) and of the spec's generation they were built for, so a reconcile
+/// without changes rebuilds nothing, and one after a failed build of a new
+/// spec (whose status records the new generation) still builds it.
+fn sources_digest(sources: &[Resolved], generation: Option<i64>) -> String {
     let mut parts: Vec<String> = sources
         .iter()
         .map(|s| {
@@ -542,6 +544,7 @@ fn sources_digest(sources: &[Resolved]) -> String {
         })
         .collect();
     parts.sort();
+    parts.push(format!("generation={}", generation.unwrap_or_default()));
     format!("sha256:{}", hex::encode(Sha256::digest(parts.join("|"))))
 }
 
@@ -941,9 +944,19 @@ mod tests {
             artifact: art(rev),
             archive: PathBuf::new(),
         };
-        let a = sources_digest(&[src("a", "r1"), src("b", "r2")]);
-        assert_eq!(a, sources_digest(&[src("b", "r2"), src("a", "r1")]));
-        assert_ne!(a, sources_digest(&[src("a", "r1"), src("b", "r3")]));
+        let a = sources_digest(&[src("a", "r1"), src("b", "r2")], Some(1));
+        assert_eq!(
+            a,
+            sources_digest(&[src("b", "r2"), src("a", "r1")], Some(1))
+        );
+        assert_ne!(
+            a,
+            sources_digest(&[src("a", "r1"), src("b", "r3")], Some(1))
+        );
+        assert_ne!(
+            a,
+            sources_digest(&[src("a", "r1"), src("b", "r2")], Some(2))
+        );
         assert!(a.starts_with("sha256:"));
     }
 }
