@@ -46,19 +46,34 @@ pub fn decode(ctx: &WriteCtx, obj: &mut Value, def: &str) -> Result<Vec<String>,
     if let Some(e) = decoded.error {
         return Err(refuse(e));
     }
-    let messages = decoded
-        .unknown
-        .iter()
-        .map(|path| format!("unknown field \"{path}\""));
+    unknown_fields(ctx, mode, &decoded.unknown)
+}
+
+/// What the dropped fields at `paths` earn under the request's field
+/// validation: warnings, nothing, or (Strict) a refusal naming them all.
+pub fn unknown_fields(
+    ctx: &WriteCtx,
+    mode: FieldValidation,
+    paths: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let rt = &ctx.path.rt;
+    let messages = paths.iter().map(|path| format!("unknown field \"{path}\""));
     match mode {
         FieldValidation::Ignore => Ok(Vec::new()),
         FieldValidation::Warn => Ok(messages.collect()),
-        FieldValidation::Strict if decoded.unknown.is_empty() => Ok(Vec::new()),
-        FieldValidation::Strict => Err(refuse(format!(
-            "strict decoding error: {}",
-            messages.collect::<Vec<_>>().join(", ")
+        FieldValidation::Strict if paths.is_empty() => Ok(Vec::new()),
+        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            messages.collect::<Vec<_>>().join(", "),
+            kind = rt.kind,
+            version = ctx.path.version,
         ))),
     }
+}
+
+/// The request's `fieldValidation`, refused when it is not one kube knows.
+pub fn field_validation(ctx: &WriteCtx) -> Result<FieldValidation, ApiError> {
+    FieldValidation::parse(ctx.query.get("fieldValidation")).map_err(ApiError::bad_request)
 }
 
 /// The definition name of the request's kind, when it is a built-in one.

@@ -7,8 +7,16 @@ use serde_json::{Map, Value};
 /// Prunes and defaults `obj` in place (the envelope `apiVersion`, `kind` and
 /// `metadata` are left alone, as the real server does).
 pub fn prune_and_default(obj: &mut Value, schema: &Value) {
+    prune_and_default_reporting(obj, schema);
+}
+
+/// [`prune_and_default`], returning the paths of the pruned fields
+/// (`spec.foo`, `spec.list[0].bar`) for the server's warnings or its
+/// strict-validation refusal.
+pub fn prune_and_default_reporting(obj: &mut Value, schema: &Value) -> Vec<String> {
+    let mut pruned = Vec::new();
     let Some(map) = obj.as_object_mut() else {
-        return;
+        return pruned;
     };
     let props = &schema["properties"];
     let preserve = schema["x-kubernetes-preserve-unknown-fields"] == Value::Bool(true);
@@ -20,17 +28,19 @@ pub fn prune_and_default(obj: &mut Value, schema: &Value) {
         match props.get(&key) {
             Some(sub) => {
                 if let Some(v) = map.get_mut(&key) {
-                    walk(v, sub);
+                    walk(v, sub, &key, &mut pruned);
                 }
                 drop_null(map, &key, sub);
             }
             None if preserve => {}
             None => {
                 map.remove(&key);
+                pruned.push(key);
             }
         }
     }
     apply_defaults(map, schema);
+    pruned
 }
 
 fn drop_null(map: &mut Map<String, Value>, key: &str, schema: &Value) {
@@ -48,13 +58,13 @@ fn apply_defaults(map: &mut Map<String, Value>, schema: &Value) {
             && let Some(default) = sub.get("default")
         {
             let mut v = default.clone();
-            walk(&mut v, sub);
+            walk(&mut v, sub, name, &mut Vec::new());
             map.insert(name.clone(), v);
         }
     }
 }
 
-fn walk(value: &mut Value, schema: &Value) {
+fn walk(value: &mut Value, schema: &Value, path: &str, pruned: &mut Vec<String>) {
     let preserve = schema["x-kubernetes-preserve-unknown-fields"] == Value::Bool(true);
     match value {
         Value::Object(map) => {
@@ -64,21 +74,22 @@ fn walk(value: &mut Value, schema: &Value) {
                     match props.get(&key) {
                         Some(sub) => {
                             if let Some(v) = map.get_mut(&key) {
-                                walk(v, sub);
+                                walk(v, sub, &format!("{path}.{key}"), pruned);
                             }
                             drop_null(map, &key, sub);
                         }
                         None if preserve => {}
                         None => {
                             map.remove(&key);
+                            pruned.push(format!("{path}.{key}"));
                         }
                     }
                 }
                 apply_defaults(map, schema);
             } else if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object())
             {
-                for v in map.values_mut() {
-                    walk(v, extra);
+                for (key, v) in map.iter_mut() {
+                    walk(v, extra, &format!("{path}.{key}"), pruned);
                 }
             } else if !preserve
                 && schema["type"] == "object"
@@ -87,14 +98,15 @@ fn walk(value: &mut Value, schema: &Value) {
                 // An object schema with neither properties nor additionalProperties
                 // keeps nothing unless it preserves unknown fields.
                 if schema.get("x-kubernetes-embedded-resource").is_none() {
+                    pruned.extend(map.keys().map(|k| format!("{path}.{k}")));
                     map.clear();
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
-                for v in items.iter_mut() {
-                    walk(v, item_schema);
+                for (i, v) in items.iter_mut().enumerate() {
+                    walk(v, item_schema, &format!("{path}[{i}]"), pruned);
                 }
             }
         }
@@ -317,6 +329,23 @@ mod tests {
         assert_eq!(obj["spec"]["ref"], json!({"branch": "main"}));
         assert_eq!(obj["spec"]["values"], json!({"anything": {"deep": [1, 2]}}));
         assert_eq!(obj["spec"]["labels"], json!({"a": "b"}));
+    }
+
+    #[test]
+    fn reports_what_it_prunes() {
+        let mut obj = json!({
+            "spec": {"interval": "1m", "bogus": 1, "ref": {"typo": "x"}, "list": [{"a": 1}],
+                     "values": {"kept": true}},
+            "extra": true
+        });
+        let mut schema = schema();
+        schema["properties"]["spec"]["properties"]["list"] = json!({"type": "array", "items": {"type": "object", "properties": {"b": {"type": "integer"}}}});
+        let mut pruned = prune_and_default_reporting(&mut obj, &schema);
+        pruned.sort();
+        assert_eq!(
+            pruned,
+            ["extra", "spec.bogus", "spec.list[0].a", "spec.ref.typo"]
+        );
     }
 
     #[test]

@@ -54,19 +54,22 @@ impl WriteCtx<'_> {
     }
 }
 
-/// Custom resources: drop unknown fields, apply defaults, validate.
-fn admit_custom(ctx: &WriteCtx, obj: &mut Value) -> Result<(), ApiError> {
+/// Custom resources: drop unknown fields (per `fieldValidation`), apply
+/// defaults, validate; returns the warnings for dropped fields.
+fn admit_custom(ctx: &WriteCtx, obj: &mut Value) -> Result<Vec<String>, ApiError> {
     let rt = &ctx.path.rt;
     let Some(schema) = rt
         .schema(&ctx.path.version)
         .or_else(|| rt.schema(rt.storage_version()))
     else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    schema::prune_and_default(obj, schema);
+    let mode = crate::admit::field_validation(ctx)?;
+    let pruned = schema::prune_and_default_reporting(obj, schema);
+    let warnings = crate::admit::unknown_fields(ctx, mode, &pruned)?;
     let errors = schema::validate(obj, schema);
     if errors.is_empty() {
-        Ok(())
+        Ok(warnings)
     } else {
         let name = obj["metadata"]["name"].as_str().unwrap_or("");
         Err(ApiError::invalid(&rt.group, &rt.kind, name, &errors))
@@ -168,7 +171,7 @@ fn create_admitted(
     }
     objects::validate_metadata(rt, &obj)?;
     if rt.custom.is_some() {
-        admit_custom(ctx, &mut obj)?;
+        warnings.extend(admit_custom(ctx, &mut obj)?);
     } else {
         warnings.extend(crate::admit::builtin(ctx, &mut obj)?);
     }
@@ -453,7 +456,7 @@ fn commit_admitted(
     new["kind"] = json!(rt.kind);
     objects::validate_metadata(rt, &new)?;
     if rt.custom.is_some() {
-        admit_custom(ctx, &mut new)?;
+        warnings.extend(admit_custom(ctx, &mut new)?);
     } else {
         warnings.extend(crate::admit::builtin(ctx, &mut new)?);
     }

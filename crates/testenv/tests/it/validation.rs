@@ -339,4 +339,31 @@ async fn kubectl_apply_updates_custom_resources_with_a_merge_patch() {
     )
     .await;
     assert_eq!(out.stdout, "2", "{}", out.stderr);
+    // Unknown fields of a custom resource: refused at kubectl's default
+    // strict validation, warned about and pruned with --validate=warn.
+    let typo = format!("{}  colour: red\n", widget(3));
+    let strict = kubectl(&env, &["apply", "-f", "-"], Some(&typo)).await;
+    assert!(!strict.ok, "{}", strict.stdout);
+    assert!(
+        strict
+            .stderr
+            .contains("Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.colour\""),
+        "{}",
+        strict.stderr
+    );
+    let warn = kubectl(&env, &["apply", "--validate=warn", "-f", "-"], Some(&typo)).await;
+    assert!(warn.ok, "{}", warn.stderr);
+    assert!(
+        warn.stderr
+            .contains("Warning: unknown field \"spec.colour\""),
+        "{}",
+        warn.stderr
+    );
+    let out = kubectl(
+        &env,
+        &["get", "widget", "w", "-o", "jsonpath={.spec}"],
+        None,
+    )
+    .await;
+    assert_eq!(out.stdout, "{\"size\":3}", "{}", out.stderr);
 }
