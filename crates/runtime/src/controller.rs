@@ -303,6 +303,10 @@ pub async fn run_with<K, R, F>(
     let (reader, writer) = kube::runtime::reflector::store();
     let triggers = watcher(api, wc)
         .default_backoff()
+        // The cache keeps every object for the life of the process: without
+        // managedFields' field sets (most of a parsed object, and nothing
+        // reconciles from them; the entries stay for their apiVersions).
+        .modify(drop_managed_field_sets::<K>)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(reconcile_relevant::<K>, PredicateConfig::default());
@@ -317,6 +321,15 @@ pub async fn run_with<K, R, F>(
             }
         })
         .await;
+}
+
+/// Clears the field sets (`fieldsV1`) of an object's managedFields entries,
+/// keeping who wrote it through which apiVersion (what
+/// [`crate::deprecation`] reads).
+pub fn drop_managed_field_sets<K: Kind>(obj: &mut K) {
+    for entry in obj.meta_mut().managed_fields.iter_mut().flatten() {
+        entry.fields_v1 = None;
+    }
 }
 
 async fn reconcile_one<K: Kind, R: Reconciler<K>>(
