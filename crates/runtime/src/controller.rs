@@ -703,4 +703,41 @@ mod tests {
         let recreated = repo("u2", json!({}));
         assert!(with_written_status(&recreated, &written).is_none());
     }
+
+    /// The cached copy loses the field sets, not who wrote the object
+    /// through which apiVersion (the deprecation warnings read that).
+    #[test]
+    fn the_cache_drops_field_sets_and_keeps_the_writers() {
+        let mut obj: GitRepository = serde_json::from_value(json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "r", "namespace": "ns", "managedFields": [
+                {"manager": "kubectl", "operation": "Apply",
+                 "apiVersion": "source.toolkit.fluxcd.io/v1beta2", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:url": {}, "f:interval": {}}}},
+                {"manager": "source-controller", "operation": "Update", "subresource": "status",
+                 "apiVersion": "source.toolkit.fluxcd.io/v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:status": {"f:artifact": {}}}}]},
+            "spec": {"url": "https://example.com/r", "interval": "1m"}
+        }))
+        .unwrap();
+        let before = obj.metadata.managed_fields.clone().unwrap();
+        drop_managed_field_sets(&mut obj);
+        let after = obj.metadata.managed_fields.as_deref().unwrap();
+        assert_eq!(after.len(), 2);
+        assert!(after.iter().all(|e| e.fields_v1.is_none()));
+        for (a, b) in after.iter().zip(&before) {
+            assert_eq!((&a.manager, &a.api_version), (&b.manager, &b.api_version));
+            assert_eq!(a.subresource, b.subresource);
+        }
+        let written = ferroflux_api::deprecation::written_through(
+            "source.toolkit.fluxcd.io",
+            "GitRepository",
+            after,
+        );
+        assert!(written.is_some(), "the v1beta2 write is still seen");
+        // No managedFields stays none.
+        let mut bare = repo("u", json!({}));
+        drop_managed_field_sets(&mut bare);
+        assert!(bare.metadata.managed_fields.is_none());
+    }
 }
