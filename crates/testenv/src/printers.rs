@@ -505,6 +505,306 @@ fn event_count(o: &Value, _: Timestamp) -> Value {
     int(&o["count"])
 }
 
+fn str_or<'a>(v: &'a Value, fallback: &'a str) -> &'a str {
+    v.as_str().filter(|s| !s.is_empty()).unwrap_or(fallback)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A label selector as `metav1.FormatLabelSelector` prints it.
+fn label_selector(sel: &Value, now: Timestamp) -> Value {
+    selector(&json!({"spec": {"selector": sel}}), now)
+}
+
+/// An int-or-string as Go's `IntOrString.String()`.
+fn int_or_string(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// `helper.GetAccessModesAsString`: the short names in kube's fixed order.
+fn access_modes(modes: &Value) -> Value {
+    let have = strings(modes);
+    let short: Vec<&str> = [
+        ("ReadWriteOnce", "RWO"),
+        ("ReadOnlyMany", "ROX"),
+        ("ReadWriteMany", "RWX"),
+        ("ReadWriteOncePod", "RWOP"),
+    ]
+    .iter()
+    .filter(|(long, _)| have.iter().any(|m| m == long))
+    .map(|(_, s)| *s)
+    .collect();
+    json!(short.join(","))
+}
+
+fn load_balancer_ips(ingress: &Value) -> Vec<String> {
+    ingress
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| {
+                    i["ip"]
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .or_else(|| i["hostname"].as_str())
+                })
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn ingress_hosts(o: &Value, _: Timestamp) -> Value {
+    let rules = o["spec"]["rules"].as_array().cloned().unwrap_or_default();
+    if rules.is_empty() {
+        return json!("*");
+    }
+    let hosts: Vec<&str> = rules
+        .iter()
+        .map(|r| r["host"].as_str().filter(|h| !h.is_empty()).unwrap_or("*"))
+        .collect();
+    // kube lists at most three hosts, then how many more there are.
+    if hosts.len() > 3 {
+        json!(format!(
+            "{} + {} more...",
+            hosts[..3].join(","),
+            hosts.len() - 3
+        ))
+    } else {
+        json!(hosts.join(","))
+    }
+}
+
+fn ingress_ports(o: &Value, _: Timestamp) -> Value {
+    let tls = o["spec"]["tls"].as_array().is_some_and(|t| !t.is_empty());
+    json!(if tls { "80, 443" } else { "80" })
+}
+
+fn node_status(o: &Value, _: Timestamp) -> Value {
+    let ready = o["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
+    let mut status = vec![match ready.and_then(|c| c["status"].as_str()) {
+        Some("True") => "Ready",
+        Some("False") => "NotReady",
+        _ => "Unknown",
+    }];
+    if o["spec"]["unschedulable"] == true {
+        status.push("SchedulingDisabled");
+    }
+    json!(status.join(","))
+}
+
+fn node_roles(o: &Value, _: Timestamp) -> Value {
+    let mut roles: Vec<String> = Vec::new();
+    for (k, v) in o["metadata"]["labels"].as_object().into_iter().flatten() {
+        if let Some(role) = k.strip_prefix("node-role.kubernetes.io/") {
+            if !role.is_empty() {
+                roles.push(role.to_string());
+            }
+        } else if k == "kubernetes.io/role"
+            && let Some(role) = v.as_str().filter(|r| !r.is_empty())
+        {
+            roles.push(role.to_string());
+        }
+    }
+    roles.sort();
+    roles.dedup();
+    none_if_empty(roles.join(","))
+}
+
+fn node_address(o: &Value, kind: &str) -> Value {
+    let addr = o["status"]["addresses"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["type"] == kind))
+        .and_then(|x| x["address"].as_str())
+        .unwrap_or("");
+    none_if_empty(addr.to_string())
+}
+
+fn node_info(o: &Value, field: &str) -> Value {
+    json!(str_or(&o["status"]["nodeInfo"][field], "<unknown>"))
+}
+
+fn terminating_phase(o: &Value) -> Value {
+    if o["metadata"]["deletionTimestamp"].is_null() {
+        json!(o["status"]["phase"].as_str().unwrap_or(""))
+    } else {
+        json!("Terminating")
+    }
+}
+
+fn unset_if_empty(v: &Value) -> Value {
+    json!(str_or(v, "<unset>"))
+}
+
+fn storage_class_name(o: &Value, _: Timestamp) -> Value {
+    let name = o["metadata"]["name"].as_str().unwrap_or("");
+    let annotations = &o["metadata"]["annotations"];
+    let default = [
+        "storageclass.kubernetes.io/is-default-class",
+        "storageclass.beta.kubernetes.io/is-default-class",
+    ]
+    .iter()
+    .any(|a| annotations[*a] == "true");
+    json!(if default {
+        format!("{name} (default)")
+    } else {
+        name.to_string()
+    })
+}
+
+/// One metric of an HPA as `formatHPAMetrics` prints it: `current/target`.
+fn hpa_metric(spec: &Value, current: Option<&Value>) -> String {
+    let quantity = |v: &Value| {
+        v.as_str()
+            .map(String::from)
+            .or_else(|| v.as_i64().map(|n| n.to_string()))
+    };
+    let unknown = || "<unknown>".to_string();
+    match spec["type"].as_str().unwrap_or("") {
+        "Resource" | "ContainerResource" => {
+            let key = if spec["type"] == "Resource" {
+                "resource"
+            } else {
+                "containerResource"
+            };
+            let target = &spec[key]["target"];
+            let name = spec[key]["name"].as_str().unwrap_or("");
+            let cur = current.map(|c| &c[key]["current"]);
+            if let Some(util) = target["averageUtilization"].as_i64() {
+                let c = cur
+                    .and_then(|c| c["averageUtilization"].as_i64())
+                    .map_or_else(unknown, |n| format!("{n}%"));
+                format!("{name}: {c}/{util}%")
+            } else {
+                let c = cur
+                    .and_then(|c| quantity(&c["averageValue"]))
+                    .unwrap_or_else(unknown);
+                let t = quantity(&target["averageValue"]).unwrap_or_default();
+                format!("{name}: {c}/{t}")
+            }
+        }
+        kind @ ("Pods" | "Object" | "External") => {
+            let key = match kind {
+                "Pods" => "pods",
+                "Object" => "object",
+                _ => "external",
+            };
+            let target = &spec[key]["target"];
+            let cur = current.map(|c| &c[key]["current"]);
+            let (t, c) = if let Some(t) = quantity(&target["value"]) {
+                (t, cur.and_then(|c| quantity(&c["value"])))
+            } else {
+                let t = quantity(&target["averageValue"]).unwrap_or_default();
+                (
+                    format!("{t} (avg)"),
+                    cur.and_then(|c| quantity(&c["averageValue"])),
+                )
+            };
+            format!("{}/{t}", c.unwrap_or_else(unknown))
+        }
+        _ => "<unknown type>".to_string(),
+    }
+}
+
+fn hpa_targets(o: &Value, _: Timestamp) -> Value {
+    let specs = o["spec"]["metrics"].as_array().cloned().unwrap_or_default();
+    if specs.is_empty() {
+        return json!("<none>");
+    }
+    let currents = o["status"]["currentMetrics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let list: Vec<String> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| hpa_metric(s, currents.get(i).filter(|c| c["type"] == s["type"])))
+        .collect();
+    // Without `-o wide` kube shows four metrics and a count of the rest.
+    if list.len() > 4 {
+        json!(format!(
+            "{} + {} more...",
+            list[..4].join(", "),
+            list.len() - 4
+        ))
+    } else {
+        json!(list.join(", "))
+    }
+}
+
+fn binding_subjects(o: &Value, kind: &str) -> Value {
+    let names: Vec<String> = o["subjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["kind"] == kind)
+        .map(|s| {
+            let name = s["name"].as_str().unwrap_or("");
+            if kind == "ServiceAccount" {
+                format!("{}/{name}", s["namespace"].as_str().unwrap_or(""))
+            } else {
+                name.to_string()
+            }
+        })
+        .collect();
+    json!(names.join(", "))
+}
+
+fn quota_column(o: &Value, limits: bool) -> Value {
+    let hard = o["status"]["hard"].as_object().cloned().unwrap_or_default();
+    // serde_json's map is ordered by key, which is kube's order here.
+    let parts: Vec<String> = hard
+        .iter()
+        .filter(|(k, _)| {
+            let mut pieces = k.split('.');
+            let is_limit = pieces.next() == Some("limits") && pieces.next().is_some();
+            is_limit == limits
+        })
+        .map(|(k, h)| {
+            let used = o["status"]["used"][k].as_str().unwrap_or("0");
+            format!("{k}: {used}/{}", h.as_str().unwrap_or(""))
+        })
+        .collect();
+    json!(parts.join(", "))
+}
+
+fn webhook_count(o: &Value, _: Timestamp) -> Value {
+    json!(o["webhooks"].as_array().map_or(0, Vec::len))
+}
+
+/// An `events.k8s.io/v1` Event in the `v1` shape the event printer reads
+/// (kube-apiserver prints both through the same internal type).
+fn core_event(o: &Value) -> Value {
+    json!({
+        "metadata": o["metadata"],
+        "type": o["type"],
+        "reason": o["reason"],
+        "message": o["note"],
+        "involvedObject": o["regarding"],
+        "source": {"component": o["deprecatedSource"]["component"].as_str().or_else(|| o["reportingController"].as_str()),
+                   "host": o["deprecatedSource"]["host"].as_str().or_else(|| o["reportingInstance"].as_str())},
+        "firstTimestamp": o["deprecatedFirstTimestamp"],
+        "lastTimestamp": o["deprecatedLastTimestamp"],
+        "count": o["deprecatedCount"],
+        "series": o["series"],
+        "eventTime": o["eventTime"],
+    })
+}
+
 /// The columns of a built-in kind, or `None` for the default table.
 pub fn columns(group: &str, kind: &str) -> Option<Vec<Column>> {
     let name_col = col("Name", "string", 0, name);
@@ -687,50 +987,275 @@ pub fn columns(group: &str, kind: &str) -> Option<Vec<Column>> {
                 ))
             }),
             age_col(),
+            col("Users", "string", 1, |o, _| binding_subjects(o, "User")),
+            col("Groups", "string", 1, |o, _| binding_subjects(o, "Group")),
+            col("ServiceAccounts", "string", 1, |o, _| {
+                binding_subjects(o, "ServiceAccount")
+            }),
         ],
         ("", "PersistentVolumeClaim") => vec![
             name_col,
-            col("Status", "string", 0, |o, _| o["status"]["phase"].clone()),
+            col("Status", "string", 0, |o, _| terminating_phase(o)),
             col("Volume", "string", 0, |o, _| {
                 json!(o["spec"]["volumeName"].as_str().unwrap_or(""))
             }),
+            // Capacity and access modes are the bound volume's, so only shown once bound.
             col("Capacity", "string", 0, |o, _| {
-                json!(o["status"]["capacity"]["storage"].as_str().unwrap_or(""))
+                json!(if str_or(&o["spec"]["volumeName"], "").is_empty() {
+                    ""
+                } else {
+                    o["status"]["capacity"]["storage"].as_str().unwrap_or("")
+                })
             }),
             col("Access Modes", "string", 0, |o, _| {
-                let modes: Vec<&str> = o["status"]["accessModes"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(|m| match m {
-                                "ReadWriteOnce" => "RWO",
-                                "ReadOnlyMany" => "ROX",
-                                "ReadWriteMany" => "RWX",
-                                "ReadWriteOncePod" => "RWOP",
-                                other => other,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!(modes.join(","))
+                if str_or(&o["spec"]["volumeName"], "").is_empty() {
+                    json!("")
+                } else {
+                    access_modes(&o["status"]["accessModes"])
+                }
             }),
             col("StorageClass", "string", 0, |o, _| {
-                none_if_empty(
-                    o["spec"]["storageClassName"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string(),
-                )
+                json!(o["spec"]["storageClassName"].as_str().unwrap_or(""))
             }),
             col("VolumeAttributesClass", "string", 0, |o, _| {
-                none_if_empty(
-                    o["spec"]["volumeAttributesClassName"]
+                unset_if_empty(&o["spec"]["volumeAttributesClassName"])
+            }),
+            age_col(),
+            col("VolumeMode", "string", 1, |o, _| {
+                unset_if_empty(&o["spec"]["volumeMode"])
+            }),
+        ],
+        ("events.k8s.io", "Event") => vec![
+            col("Last Seen", "string", 0, |o, t| {
+                event_last_seen(&core_event(o), t)
+            }),
+            col("Type", "string", 0, |o, _| o["type"].clone()),
+            col("Reason", "string", 0, |o, _| o["reason"].clone()),
+            col("Object", "string", 0, |o, t| {
+                event_object(&core_event(o), t)
+            }),
+            col("Subobject", "string", 1, |o, _| {
+                json!(o["regarding"]["fieldPath"].as_str().unwrap_or(""))
+            }),
+            col("Source", "string", 1, |o, t| {
+                event_source(&core_event(o), t)
+            }),
+            col("Message", "string", 0, |o, _| {
+                json!(o["note"].as_str().unwrap_or(""))
+            }),
+            col("First Seen", "string", 1, |o, t| {
+                event_first_seen(&core_event(o), t)
+            }),
+            col("Count", "string", 1, |o, t| event_count(&core_event(o), t)),
+            col("Name", "string", 1, name),
+        ],
+        ("networking.k8s.io", "Ingress") => vec![
+            name_col,
+            col("Class", "string", 0, |o, _| {
+                json!(str_or(&o["spec"]["ingressClassName"], "<none>"))
+            }),
+            col("Hosts", "string", 0, ingress_hosts),
+            col("Address", "string", 0, |o, _| {
+                json!(load_balancer_ips(&o["status"]["loadBalancer"]["ingress"]).join(","))
+            }),
+            col("Ports", "string", 0, ingress_ports),
+            age_col(),
+        ],
+        ("networking.k8s.io", "IngressClass") => vec![
+            name_col,
+            col("Controller", "string", 0, |o, _| {
+                json!(o["spec"]["controller"].as_str().unwrap_or(""))
+            }),
+            col("Parameters", "string", 0, |o, _| {
+                let p = &o["spec"]["parameters"];
+                if !p.is_object() {
+                    return json!("<none>");
+                }
+                let mut kind = p["kind"].as_str().unwrap_or("").to_string();
+                if let Some(g) = p["apiGroup"].as_str() {
+                    kind = format!("{kind}.{g}");
+                }
+                json!(format!("{kind}/{}", p["name"].as_str().unwrap_or("")))
+            }),
+            age_col(),
+        ],
+        ("networking.k8s.io", "NetworkPolicy") => vec![
+            name_col,
+            col("Pod-Selector", "string", 0, |o, t| {
+                label_selector(&o["spec"]["podSelector"], t)
+            }),
+            age_col(),
+        ],
+        ("", "Node") => vec![
+            name_col,
+            col("Status", "string", 0, node_status),
+            col("Roles", "string", 0, node_roles),
+            age_col(),
+            col("Version", "string", 0, |o, _| {
+                json!(
+                    o["status"]["nodeInfo"]["kubeletVersion"]
                         .as_str()
                         .unwrap_or("")
-                        .to_string(),
                 )
             }),
+            col("Internal-IP", "string", 1, |o, _| {
+                node_address(o, "InternalIP")
+            }),
+            col("External-IP", "string", 1, |o, _| {
+                node_address(o, "ExternalIP")
+            }),
+            col("OS-Image", "string", 1, |o, _| node_info(o, "osImage")),
+            col("Kernel-Version", "string", 1, |o, _| {
+                node_info(o, "kernelVersion")
+            }),
+            col("Container-Runtime", "string", 1, |o, _| {
+                node_info(o, "containerRuntimeVersion")
+            }),
+        ],
+        ("", "PersistentVolume") => vec![
+            name_col,
+            col("Capacity", "string", 0, |o, _| {
+                json!(o["spec"]["capacity"]["storage"].as_str().unwrap_or(""))
+            }),
+            col("Access Modes", "string", 0, |o, _| {
+                access_modes(&o["spec"]["accessModes"])
+            }),
+            col("Reclaim Policy", "string", 0, |o, _| {
+                json!(
+                    o["spec"]["persistentVolumeReclaimPolicy"]
+                        .as_str()
+                        .unwrap_or("")
+                )
+            }),
+            col("Status", "string", 0, |o, _| terminating_phase(o)),
+            col("Claim", "string", 0, |o, _| {
+                let c = &o["spec"]["claimRef"];
+                json!(if c.is_object() {
+                    format!(
+                        "{}/{}",
+                        c["namespace"].as_str().unwrap_or(""),
+                        c["name"].as_str().unwrap_or("")
+                    )
+                } else {
+                    String::new()
+                })
+            }),
+            col("StorageClass", "string", 0, |o, _| {
+                json!(o["spec"]["storageClassName"].as_str().unwrap_or(""))
+            }),
+            col("VolumeAttributesClass", "string", 0, |o, _| {
+                unset_if_empty(&o["spec"]["volumeAttributesClassName"])
+            }),
+            col("Reason", "string", 0, |o, _| {
+                json!(o["status"]["reason"].as_str().unwrap_or(""))
+            }),
+            age_col(),
+            col("VolumeMode", "string", 1, |o, _| {
+                unset_if_empty(&o["spec"]["volumeMode"])
+            }),
+        ],
+        ("storage.k8s.io", "StorageClass") => vec![
+            col("Name", "string", 0, storage_class_name),
+            col("Provisioner", "string", 0, |o, _| {
+                json!(o["provisioner"].as_str().unwrap_or(""))
+            }),
+            col("ReclaimPolicy", "string", 0, |o, _| {
+                json!(str_or(&o["reclaimPolicy"], "Delete"))
+            }),
+            col("VolumeBindingMode", "string", 0, |o, _| {
+                json!(str_or(&o["volumeBindingMode"], "Immediate"))
+            }),
+            col("AllowVolumeExpansion", "string", 0, |o, _| {
+                json!(o["allowVolumeExpansion"].as_bool().unwrap_or(false))
+            }),
+            age_col(),
+        ],
+        ("autoscaling", "HorizontalPodAutoscaler") => vec![
+            name_col,
+            col("Reference", "string", 0, |o, _| {
+                let r = &o["spec"]["scaleTargetRef"];
+                json!(format!(
+                    "{}/{}",
+                    r["kind"].as_str().unwrap_or(""),
+                    r["name"].as_str().unwrap_or("")
+                ))
+            }),
+            col("Targets", "string", 0, hpa_targets),
+            col("MinPods", "string", 0, |o, _| {
+                json!(
+                    o["spec"]["minReplicas"]
+                        .as_i64()
+                        .map_or_else(|| "<unset>".to_string(), |n| n.to_string())
+                )
+            }),
+            col("MaxPods", "integer", 0, |o, _| {
+                int(&o["spec"]["maxReplicas"])
+            }),
+            col("Replicas", "integer", 0, |o, _| {
+                int(&o["status"]["currentReplicas"])
+            }),
+            age_col(),
+        ],
+        ("policy", "PodDisruptionBudget") => vec![
+            name_col,
+            col("Min Available", "string", 0, |o, _| {
+                json!(int_or_string(&o["spec"]["minAvailable"]).unwrap_or_else(|| "N/A".into()))
+            }),
+            col("Max Unavailable", "string", 0, |o, _| {
+                json!(int_or_string(&o["spec"]["maxUnavailable"]).unwrap_or_else(|| "N/A".into()))
+            }),
+            col("Allowed Disruptions", "integer", 0, |o, _| {
+                int(&o["status"]["disruptionsAllowed"])
+            }),
+            age_col(),
+        ],
+        ("", "ResourceQuota") => vec![
+            name_col,
+            age_col(),
+            col("Request", "string", 0, |o, _| quota_column(o, false)),
+            col("Limit", "string", 0, |o, _| quota_column(o, true)),
+        ],
+        ("scheduling.k8s.io", "PriorityClass") => vec![
+            name_col,
+            col("Value", "integer", 0, |o, _| int(&o["value"])),
+            col("Global-Default", "boolean", 0, |o, _| {
+                json!(o["globalDefault"].as_bool().unwrap_or(false))
+            }),
+            age_col(),
+            col("PreemptionPolicy", "string", 0, |o, _| {
+                json!(o["preemptionPolicy"].as_str().unwrap_or(""))
+            }),
+        ],
+        ("apps", "ControllerRevision") => vec![
+            name_col,
+            col("Controller", "string", 0, |o, _| {
+                let owner = o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .and_then(|refs| refs.iter().find(|r| r["controller"] == true));
+                json!(match owner {
+                    Some(r) => {
+                        let api_version = r["apiVersion"].as_str().unwrap_or("");
+                        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+                        let kind = r["kind"].as_str().unwrap_or("").to_lowercase();
+                        let kind = if group.is_empty() {
+                            kind
+                        } else {
+                            format!("{kind}.{group}")
+                        };
+                        format!("{kind}/{}", r["name"].as_str().unwrap_or(""))
+                    }
+                    None => "<none>".to_string(),
+                })
+            }),
+            col("Revision", "integer", 0, |o, _| int(&o["revision"])),
+            age_col(),
+        ],
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
+        ) => vec![
+            name_col,
+            col("Webhooks", "integer", 0, webhook_count),
             age_col(),
         ],
         _ => return None,
@@ -868,5 +1393,282 @@ mod tests {
                 json!("<unknown>")
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod more_kinds {
+    use super::*;
+
+    fn cells(group: &str, kind: &str, obj: &Value, wide: bool) -> Vec<Value> {
+        let now: Timestamp = "2026-01-01T00:10:00Z".parse().unwrap();
+        columns(group, kind)
+            .unwrap()
+            .iter()
+            .filter(|c| wide || c.priority == 0)
+            .map(|c| (c.cell)(obj, now))
+            .collect()
+    }
+
+    fn headers(group: &str, kind: &str) -> Vec<&'static str> {
+        columns(group, kind)
+            .unwrap()
+            .iter()
+            .map(|c| c.name)
+            .collect()
+    }
+
+    #[test]
+    fn ingress_hosts_address_and_tls_ports() {
+        let ing = json!({"metadata": {"name": "web", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"ingressClassName": "nginx", "tls": [{"hosts": ["a.example"]}],
+                "rules": [{"host": "a.example"}, {}, {"host": "c.example"}, {"host": "d.example"}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}, {"hostname": "lb.example"}]}}});
+        assert_eq!(
+            cells("networking.k8s.io", "Ingress", &ing, false),
+            [
+                json!("web"),
+                json!("nginx"),
+                json!("a.example,*,c.example + 1 more..."),
+                json!("192.0.2.1,lb.example"),
+                json!("80, 443"),
+                json!("10m")
+            ]
+        );
+        let bare = json!({"metadata": {"name": "b"}, "spec": {}});
+        assert_eq!(
+            cells("networking.k8s.io", "Ingress", &bare, false)[1..5],
+            [json!("<none>"), json!("*"), json!(""), json!("80")]
+        );
+    }
+
+    #[test]
+    fn nodes_with_roles_status_and_wide_details() {
+        assert_eq!(
+            headers("", "Node"),
+            [
+                "Name",
+                "Status",
+                "Roles",
+                "Age",
+                "Version",
+                "Internal-IP",
+                "External-IP",
+                "OS-Image",
+                "Kernel-Version",
+                "Container-Runtime"
+            ]
+        );
+        let node = json!({"metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/control-plane": "",
+                "node-role.kubernetes.io/worker": "", "kubernetes.io/role": "edge"}},
+            "spec": {"unschedulable": true},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}],
+                "addresses": [{"type": "InternalIP", "address": "10.0.0.4"}],
+                "nodeInfo": {"kubeletVersion": "v1.32.0", "osImage": "Debian"}}});
+        assert_eq!(
+            cells("", "Node", &node, true),
+            [
+                json!("n1"),
+                json!("NotReady,SchedulingDisabled"),
+                json!("control-plane,edge,worker"),
+                json!("<unknown>"),
+                json!("v1.32.0"),
+                json!("10.0.0.4"),
+                json!("<none>"),
+                json!("Debian"),
+                json!("<unknown>"),
+                json!("<unknown>")
+            ]
+        );
+        let fresh = json!({"metadata": {"name": "n2"}});
+        assert_eq!(
+            cells("", "Node", &fresh, false)[1..3],
+            [json!("Unknown"), json!("<none>")]
+        );
+    }
+
+    #[test]
+    fn volumes_claims_and_storage_classes() {
+        let pv = json!({"metadata": {"name": "pv1"}, "spec": {"capacity": {"storage": "5Gi"},
+            "accessModes": ["ReadWriteMany", "ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Retain",
+            "claimRef": {"namespace": "apps", "name": "data"}, "storageClassName": "fast"},
+            "status": {"phase": "Bound"}});
+        assert_eq!(
+            cells("", "PersistentVolume", &pv, true),
+            [
+                json!("pv1"),
+                json!("5Gi"),
+                json!("RWO,RWX"),
+                json!("Retain"),
+                json!("Bound"),
+                json!("apps/data"),
+                json!("fast"),
+                json!("<unset>"),
+                json!(""),
+                json!("<unknown>"),
+                json!("<unset>")
+            ]
+        );
+        let pending = json!({"metadata": {"name": "data", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"volumeMode": "Filesystem"},
+            "status": {"phase": "Pending", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]}});
+        assert_eq!(
+            cells("", "PersistentVolumeClaim", &pending, true),
+            [
+                json!("data"),
+                json!("Terminating"),
+                json!(""),
+                json!(""),
+                json!(""),
+                json!(""),
+                json!("<unset>"),
+                json!("<unknown>"),
+                json!("Filesystem")
+            ]
+        );
+        let sc = json!({"metadata": {"name": "standard", "annotations":
+            {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "rancher.io/local-path",
+            "volumeBindingMode": "WaitForFirstConsumer"});
+        assert_eq!(
+            cells("storage.k8s.io", "StorageClass", &sc, false),
+            [
+                json!("standard (default)"),
+                json!("rancher.io/local-path"),
+                json!("Delete"),
+                json!("WaitForFirstConsumer"),
+                json!(false),
+                json!("<unknown>")
+            ]
+        );
+    }
+
+    #[test]
+    fn autoscalers_budgets_quotas_and_priorities() {
+        let hpa = json!({"metadata": {"name": "web"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+            "maxReplicas": 5, "metrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "200Mi"}}},
+                {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "10"}}}]},
+            "status": {"currentReplicas": 2, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 41}}}]}});
+        assert_eq!(
+            cells("autoscaling", "HorizontalPodAutoscaler", &hpa, false),
+            [
+                json!("web"),
+                json!("Deployment/web"),
+                json!("cpu: 41%/80%, memory: <unknown>/200Mi, <unknown>/10 (avg)"),
+                json!("<unset>"),
+                json!(5),
+                json!(2),
+                json!("<unknown>")
+            ]
+        );
+        let pdb = json!({"metadata": {"name": "web"}, "spec": {"minAvailable": "50%"}, "status": {"disruptionsAllowed": 1}});
+        assert_eq!(
+            cells("policy", "PodDisruptionBudget", &pdb, false)[1..4],
+            [json!("50%"), json!("N/A"), json!(1)]
+        );
+        let quota = json!({"metadata": {"name": "q"}, "status": {
+            "hard": {"pods": "10", "requests.cpu": "2", "limits.memory": "4Gi", "limits.cpu": "4"},
+            "used": {"pods": "3", "limits.cpu": "500m"}}});
+        assert_eq!(
+            cells("", "ResourceQuota", &quota, false)[2..],
+            [
+                json!("pods: 3/10, requests.cpu: 0/2"),
+                json!("limits.cpu: 500m/4, limits.memory: 0/4Gi")
+            ]
+        );
+        let pc = json!({"metadata": {"name": "high"}, "value": 1000, "globalDefault": true,
+            "preemptionPolicy": "Never"});
+        assert_eq!(
+            cells("scheduling.k8s.io", "PriorityClass", &pc, false),
+            [
+                json!("high"),
+                json!(1000),
+                json!(true),
+                json!("<unknown>"),
+                json!("Never")
+            ]
+        );
+    }
+
+    #[test]
+    fn bindings_revisions_webhooks_classes_policies_and_new_events() {
+        let crb = json!({"metadata": {"name": "admins"}, "roleRef": {"kind": "ClusterRole", "name": "admin"},
+            "subjects": [{"kind": "User", "name": "ann"}, {"kind": "Group", "name": "ops"},
+                {"kind": "User", "name": "bob"}, {"kind": "ServiceAccount", "name": "flux", "namespace": "flux-system"}]});
+        assert_eq!(
+            cells(
+                "rbac.authorization.k8s.io",
+                "ClusterRoleBinding",
+                &crb,
+                true
+            ),
+            [
+                json!("admins"),
+                json!("ClusterRole/admin"),
+                json!("<unknown>"),
+                json!("ann, bob"),
+                json!("ops"),
+                json!("flux-system/flux")
+            ]
+        );
+        let rev = json!({"metadata": {"name": "web-6d4", "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "controller": true}]}, "revision": 3});
+        assert_eq!(
+            cells("apps", "ControllerRevision", &rev, false)[1..3],
+            [json!("statefulset.apps/web"), json!(3)]
+        );
+        let hook = json!({"metadata": {"name": "h"}, "webhooks": [{"name": "a"}, {"name": "b"}]});
+        assert_eq!(
+            cells(
+                "admissionregistration.k8s.io",
+                "MutatingWebhookConfiguration",
+                &hook,
+                false
+            )[1],
+            json!(2)
+        );
+        let class = json!({"metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx",
+            "parameters": {"apiGroup": "k8s.example.com", "kind": "IngressParameters", "name": "p"}}});
+        assert_eq!(
+            cells("networking.k8s.io", "IngressClass", &class, false)[1..3],
+            [
+                json!("k8s.io/ingress-nginx"),
+                json!("IngressParameters.k8s.example.com/p")
+            ]
+        );
+        let np = json!({"metadata": {"name": "deny"}, "spec": {"podSelector": {}}});
+        assert_eq!(
+            cells("networking.k8s.io", "NetworkPolicy", &np, false)[1],
+            json!("<none>")
+        );
+        let np = json!({"metadata": {"name": "web"}, "spec": {"podSelector": {"matchLabels": {"app": "web"}}}});
+        assert_eq!(
+            cells("networking.k8s.io", "NetworkPolicy", &np, false)[1],
+            json!("app=web")
+        );
+        let ev = json!({"metadata": {"name": "e"}, "type": "Normal", "reason": "Pulled", "note": "pulled",
+            "regarding": {"kind": "Pod", "name": "web-1"}, "eventTime": "2026-01-01T00:09:00Z",
+            "reportingController": "kubelet"});
+        assert_eq!(
+            cells("events.k8s.io", "Event", &ev, false),
+            [
+                json!("60s"),
+                json!("Normal"),
+                json!("Pulled"),
+                json!("pod/web-1"),
+                json!("pulled")
+            ]
+        );
+        // Roles, cluster roles, limit ranges and CRDs keep kube's Name/Created At table.
+        for (g, k) in [
+            ("rbac.authorization.k8s.io", "Role"),
+            ("rbac.authorization.k8s.io", "ClusterRole"),
+            ("", "LimitRange"),
+            ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ] {
+            assert!(columns(g, k).is_none(), "{k}");
+        }
     }
 }

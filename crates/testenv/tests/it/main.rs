@@ -9,6 +9,7 @@ mod immutable;
 mod kubectl;
 mod lifecycle;
 mod rbac;
+mod tables;
 mod validation;
 mod watch;
 mod workloads;
