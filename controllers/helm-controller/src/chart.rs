@@ -31,6 +31,10 @@ pub enum ChartError {
     /// The source has no usable artifact yet.
     #[error("{0}")]
     NotReady(String),
+    /// The source is still at work on its latest generation (not observed
+    /// yet, or no verdict yet): a wait, not a failure of the release.
+    #[error("{0}")]
+    Pending(String),
     /// The spec refers to something that cannot be used.
     #[error("{0}")]
     Invalid(String),
@@ -309,18 +313,26 @@ pub async fn artifact(
     let generation_known = source.kind != "ExternalArtifact";
     if generation_known && obj.metadata.generation.is_some() && observed != obj.metadata.generation
     {
-        return Err(ChartError::NotReady(format!(
+        return Err(ChartError::Pending(format!(
             "{shown} is not ready: latest generation of object has not been reconciled"
         )));
     }
     match any.artifact() {
         Some(a) if !a.url.is_empty() => Ok(a.clone()),
         _ => {
-            let why = ferroflux_api::conditions::get(any.source_conditions(), "Ready")
+            let ready = ferroflux_api::conditions::get(any.source_conditions(), "Ready");
+            let why = ready
                 .map(|c| c.message.clone())
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "no artifact".into());
-            Err(ChartError::NotReady(format!("{shown} is not ready: {why}")))
+            let message = format!("{shown} is not ready: {why}");
+            // Only a source that has said Ready=False has failed; before
+            // that its first artifact is on the way.
+            if ready.is_some_and(|c| c.status == "False") {
+                Err(ChartError::NotReady(message))
+            } else {
+                Err(ChartError::Pending(message))
+            }
         }
     }
 }

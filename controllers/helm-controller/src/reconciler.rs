@@ -417,6 +417,15 @@ impl HelmReleaseReconciler {
             .map_err(|e| Verdict::stalled(reasons::ARTIFACT_FAILED, e.to_string()))?;
         let artifact = match chart::artifact(&local, &source).await {
             Ok(a) => a,
+            // Reconciling=True while the source works, so a waiting client
+            // (`ferroflux create helmrelease`) does not take it for a verdict.
+            Err(e @ ChartError::Pending(_)) => {
+                return Err(Verdict::progressing(
+                    reasons::PROGRESSING,
+                    e.to_string(),
+                    self.options.requeue_dependency,
+                ));
+            }
             Err(e @ (ChartError::NotFound(_) | ChartError::NotReady(_))) => {
                 return Err(Verdict::waiting(
                     reasons::ARTIFACT_FAILED,
