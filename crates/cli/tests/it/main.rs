@@ -6,6 +6,7 @@ mod check;
 mod cluster;
 mod completion;
 mod create;
+mod create_helmrelease;
 mod demo;
 mod diff;
 mod events;
