@@ -1,6 +1,6 @@
-//! The container images: every controller has a Dockerfile whose build and
-//! entrypoint name a binary the workspace really builds, and the install
-//! manifests run that image.
+//! The container images: every controller, and the `ferroflux` CLI (the
+//! dashboard's image), has a Dockerfile whose build and entrypoint name a
+//! binary the workspace really builds, and the install manifests run that image.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,41 @@ fn word_after<'a>(text: &'a str, flag: &str) -> Option<&'a str> {
     text[at..].split_whitespace().next()
 }
 
+/// Checks that `dockerfile` (of the package in `dir`) builds a binary of that
+/// package, copies and runs it as a non-root user, and that the binary exists;
+/// returns the binary's name.
+fn check_dockerfile<'a>(name: &str, dir: &Path, dockerfile: &'a str) -> &'a str {
+    let package = word_after(dockerfile, " -p ").expect("cargo build -p <package>");
+    let bin = word_after(dockerfile, "--bin ").expect("cargo build --bin <name>");
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(&format!("name = \"{package}\"")),
+        "{name}: -p {package} is not this package"
+    );
+    assert!(
+        manifest.contains(&format!("[[bin]]\nname = \"{bin}\"")),
+        "{name}: --bin {bin} is not a binary of {package}"
+    );
+    assert!(
+        dockerfile.contains(&format!("ENTRYPOINT [\"/{bin}\"]")),
+        "{name}: the entrypoint does not run /{bin}"
+    );
+    assert!(
+        dockerfile.contains(&format!("COPY --from=build /{bin} /{bin}")),
+        "{name}: the binary is not copied"
+    );
+    assert!(
+        dockerfile.contains("USER 65532"),
+        "{name}: the image must not run as root"
+    );
+    assert!(
+        bin_dir().join(bin).is_file(),
+        "{bin} is not built into {}",
+        bin_dir().display()
+    );
+    bin
+}
+
 #[test]
 fn each_controller_dockerfile_builds_and_runs_a_real_binary() {
     let controllers = repo_root().join("controllers");
@@ -35,34 +70,7 @@ fn each_controller_dockerfile_builds_and_runs_a_real_binary() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let dockerfile = std::fs::read_to_string(dir.join("Dockerfile"))
             .unwrap_or_else(|e| panic!("{name} has no Dockerfile: {e}"));
-        let package = word_after(&dockerfile, " -p ").expect("cargo build -p <package>");
-        let bin = word_after(&dockerfile, "--bin ").expect("cargo build --bin <name>");
-        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-        assert!(
-            manifest.contains(&format!("name = \"{package}\"")),
-            "{name}: -p {package} is not this package"
-        );
-        assert!(
-            manifest.contains(&format!("[[bin]]\nname = \"{bin}\"")),
-            "{name}: --bin {bin} is not a binary of {package}"
-        );
-        assert!(
-            dockerfile.contains(&format!("ENTRYPOINT [\"/{bin}\"]")),
-            "{name}: the entrypoint does not run /{bin}"
-        );
-        assert!(
-            dockerfile.contains(&format!("COPY --from=build /{bin} /{bin}")),
-            "{name}: the binary is not copied"
-        );
-        assert!(
-            dockerfile.contains("USER 65532"),
-            "{name}: the image must not run as root"
-        );
-        assert!(
-            bin_dir().join(bin).is_file(),
-            "{bin} is not built into {}",
-            bin_dir().display()
-        );
+        let bin = check_dockerfile(&name, &dir, &dockerfile);
         let deployment = std::fs::read_to_string(
             repo_root()
                 .join("config")
@@ -85,5 +93,28 @@ fn each_controller_dockerfile_builds_and_runs_a_real_binary() {
             "notification-controller",
             "source-controller"
         ]
+    );
+}
+
+#[test]
+fn the_cli_dockerfile_builds_the_ferroflux_binary_the_dashboard_runs() {
+    let dir = repo_root().join("crates/cli");
+    let dockerfile = std::fs::read_to_string(dir.join("Dockerfile"))
+        .unwrap_or_else(|e| panic!("crates/cli has no Dockerfile: {e}"));
+    let bin = check_dockerfile("crates/cli", &dir, &dockerfile);
+    assert_eq!(bin, "ferroflux");
+    assert!(
+        dockerfile.contains("x86_64-unknown-linux-musl"),
+        "crates/cli: the image must carry a static (musl) binary like the controllers'"
+    );
+    let deployment =
+        std::fs::read_to_string(repo_root().join("config/dashboard/deployment.yaml")).unwrap();
+    assert!(
+        deployment.contains("image: ghcr.io/ferroflux/ferroflux:"),
+        "config/dashboard does not run the ferroflux image"
+    );
+    assert!(
+        deployment.contains("args: [ui,"),
+        "config/dashboard does not run `ferroflux ui`"
     );
 }
