@@ -9,6 +9,7 @@
 //! binary serves it for multi-process tests and the demo.
 
 mod admit;
+mod alloc;
 mod apply;
 mod authz;
 pub mod builtin_schema;

@@ -200,6 +200,7 @@ fn create_admitted(
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
     lifecycle::before_store(ctx.server, rt, None, &mut obj)?;
+    crate::alloc::allocate(&txn, rt, None, &mut obj)?;
     if ctx.query.dry_run() {
         return Ok(json_response(201, &present(&obj, rt, &ctx.path.version)));
     }
@@ -491,6 +492,9 @@ fn commit_admitted(
         ),
     }
     lifecycle::before_store(ctx.server, rt, Some(existing), &mut new)?;
+    if !status_write {
+        crate::alloc::allocate(txn, rt, Some(existing), &mut new)?;
+    }
     let mut unchanged = new.clone();
     unchanged["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
     if without_times(&unchanged) == without_times(existing) {

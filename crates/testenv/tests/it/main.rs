@@ -1,6 +1,7 @@
 //! Integration tests of the test API server through real clients: kube's
 //! typed and dynamic APIs, kube-runtime's watcher and Controller, and kubectl.
 
+mod allocation;
 mod apply;
 mod crd;
 mod crud;
