@@ -56,3 +56,40 @@ pub fn status<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Stat
         other => panic!("expected an API error, got {other:?}"),
     }
 }
+
+/// What a kubectl run printed and whether it succeeded.
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs kubectl against `env` with `stdin` piped in (kubectl is a peer that
+/// `.ci/run` installs); its discovery cache stays beside the kubeconfig.
+pub async fn run_kubectl(env: &TestEnv, args: &[&str], stdin: Option<&str>) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(env.kubeconfig_path())
+        .args(args)
+        .env(
+            "KUBECACHEDIR",
+            env.kubeconfig_path().with_file_name("kubecache"),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl is installed (.ci/run installs it)");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).await.unwrap();
+    }
+    drop(pipe);
+    let out = child.wait_with_output().await.unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
