@@ -107,19 +107,21 @@ impl Harness {
         K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
             + serde::de::DeserializeOwned
-            + std::fmt::Debug,
+            + std::fmt::Debug
+            + Send
+            + 'static,
         F: Fn(&K) -> bool,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), NS);
-        for _ in 0..1200 {
-            if let Ok(o) = api.get(name).await
-                && check(&o)
-            {
-                return o;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        // A watch of the object says when it got there; the minute is only
+        // the bound after which the test gives up.
+        let reached = kube::runtime::wait::await_condition(api.clone(), name, |o: Option<&K>| {
+            o.is_some_and(&check)
+        });
+        match tokio::time::timeout(Duration::from_secs(60), reached).await {
+            Ok(Ok(Some(o))) => o,
+            _ => panic!("{name} never reached: {what}: {:?}", api.get(name).await),
         }
-        panic!("{name} never reached: {what}: {:?}", api.get(name).await);
     }
 
     /// The files of an ExternalArtifact's artifact, fetched from its URL
@@ -388,12 +390,12 @@ async fn git_and_bucket_compose_and_split_into_external_artifacts() {
         .delete("app", &DeleteParams::default())
         .await
         .unwrap();
-    for _ in 0..600 {
-        if eas.get_opt("composite").await.unwrap().is_none() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let gone = kube::runtime::wait::await_condition(
+        eas.clone(),
+        "composite",
+        |o: Option<&ExternalArtifact>| o.is_none(),
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(30), gone).await;
     assert!(eas.get_opt("composite").await.unwrap().is_none());
     assert!(
         !h.storage
