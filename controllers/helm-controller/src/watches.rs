@@ -3,14 +3,11 @@
 //! `reconcile.fluxcd.io/watch: Enabled` that a release takes values from
 //! queue the HelmReleases concerned at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use ferroflux_api::conditions;
 use ferroflux_api::helm::v2::HelmRelease;
 use ferroflux_api::meta::ValuesReferenceKind;
 use ferroflux_api::source::{AnySource, Source, kinds};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use ferroflux_runtime::triggers::ConfigKind;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::Controller;
@@ -18,23 +15,11 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 
 /// The label that opts a values ConfigMap or Secret into triggering.
-pub const WATCH_LABEL: &str = "reconcile.fluxcd.io/watch";
+pub use ferroflux_runtime::triggers::WATCH_LABEL;
 
 /// Remembers the last state seen per object, so that status updates that
 /// change nothing of interest trigger nothing.
-#[derive(Default, Clone)]
-struct Memory(Arc<Mutex<HashMap<String, String>>>);
-
-impl Memory {
-    fn changed(&self, key: &str, state: &str) -> bool {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if m.get(key).map(String::as_str) == Some(state) {
-            return false;
-        }
-        m.insert(key.to_string(), state.to_string());
-        true
-    }
-}
+use ferroflux_runtime::triggers::StateMemory as Memory;
 
 fn api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
 where
@@ -197,35 +182,16 @@ pub fn watch_values(
     namespace: Option<&str>,
 ) -> Controller<HelmRelease> {
     let store = controller.store();
-    let selector = watcher::Config::default().labels(&format!("{WATCH_LABEL}=Enabled"));
-    let memory = Memory::default();
-    let cm_store = store.clone();
-    let cm_memory = memory.clone();
-    controller
-        .watches(
-            api::<ConfigMap>(&client, namespace),
-            selector.clone(),
-            move |cm: ConfigMap| {
-                let ns = cm.namespace().unwrap_or_default();
-                let name = cm.name_any();
-                let state = cm.resource_version().unwrap_or_default();
-                if !cm_memory.changed(&format!("cm/{ns}/{name}"), &state) {
-                    return Vec::new();
-                }
-                values_users(&cm_store, ValuesReferenceKind::ConfigMap, &ns, &name)
-            },
-        )
-        .watches(
-            api::<Secret>(&client, namespace),
-            selector,
-            move |s: Secret| {
-                let ns = s.namespace().unwrap_or_default();
-                let name = s.name_any();
-                let state = s.resource_version().unwrap_or_default();
-                if !memory.changed(&format!("secret/{ns}/{name}"), &state) {
-                    return Vec::new();
-                }
-                values_users(&store, ValuesReferenceKind::Secret, &ns, &name)
-            },
-        )
+    ferroflux_runtime::triggers::watch_labelled_configs(
+        controller,
+        client,
+        namespace,
+        move |kind, ns, name| {
+            let kind = match kind {
+                ConfigKind::ConfigMap => ValuesReferenceKind::ConfigMap,
+                ConfigKind::Secret => ValuesReferenceKind::Secret,
+            };
+            values_users(&store, kind, ns, name)
+        },
+    )
 }

@@ -4,13 +4,9 @@
 //! substitution variables, kubeconfig) labelled
 //! `reconcile.fluxcd.io/watch: Enabled`, as Flux does.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use ferroflux_api::kustomize::common::SubstituteReferenceKind;
 use ferroflux_api::kustomize::v1::{Kustomization, SourceKind};
 use ferroflux_api::source::{AnySource, Source};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::Controller;
@@ -26,20 +22,7 @@ pub fn watched_kinds() -> impl Iterator<Item = SourceKind> {
 
 /// Remembers the artifact revision last seen per source, so that status
 /// updates that do not change the artifact trigger nothing.
-#[derive(Default, Clone)]
-pub struct RevisionMemory(Arc<Mutex<HashMap<String, String>>>);
-
-impl RevisionMemory {
-    /// Whether `revision` is new for `key` (and remembers it).
-    pub fn changed(&self, key: &str, revision: &str) -> bool {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if m.get(key).map(String::as_str) == Some(revision) {
-            return false;
-        }
-        m.insert(key.to_string(), revision.to_string());
-        true
-    }
-}
+pub use ferroflux_runtime::triggers::StateMemory as RevisionMemory;
 
 /// The Kustomizations in `store` that build from the source `src` of `kind`.
 pub fn dependents(
@@ -161,19 +144,9 @@ pub fn watch_dependencies(
 }
 
 /// The label that opts a Secret or ConfigMap into triggering the
-/// Kustomizations that use it.
-pub const WATCH_LABEL: &str = "reconcile.fluxcd.io/watch";
-
-/// The kinds of configuration objects a Kustomization refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConfigKind {
-    /// A Secret: `decryption.secretRef`, `kubeConfig.secretRef`, or a
-    /// `postBuild.substituteFrom` entry of kind Secret.
-    Secret,
-    /// A ConfigMap: `kubeConfig.configMapRef`, or a
-    /// `postBuild.substituteFrom` entry of kind ConfigMap.
-    ConfigMap,
-}
+/// Kustomizations that use it (`decryption.secretRef`,
+/// `kubeConfig.secretRef`/`configMapRef`, `postBuild.substituteFrom`).
+pub use ferroflux_runtime::triggers::{ConfigKind, WATCH_LABEL};
 
 /// Whether `ks` uses the `kind` object `name` of its own namespace (the
 /// references Flux indexes for its config watch).
@@ -225,69 +198,20 @@ fn config_users(
         .collect()
 }
 
-fn api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
-where
-    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
 /// Adds the watches of labelled Secrets and ConfigMaps: a change (or the
 /// deletion) of one queues the Kustomizations of its namespace that use it.
-/// Only labelled objects are watched, so the controller neither caches nor
-/// wakes on every Secret of the cluster.
 pub fn watch_configs(
     controller: Controller<Kustomization>,
     client: kube::Client,
     namespace: Option<&str>,
 ) -> Controller<Kustomization> {
     let store = controller.store();
-    let selector = watcher::Config::default().labels(&format!("{WATCH_LABEL}=Enabled"));
-    // Re-lists after a watch restart repeat every object unchanged; only a
-    // new resource version (or a deletion, seen once) is a change.
-    let memory = RevisionMemory::default();
-    let cm_store = store.clone();
-    let cm_memory = memory.clone();
-    controller
-        .watches(
-            api::<Secret>(&client, namespace),
-            selector.clone(),
-            move |s: Secret| {
-                let ns = s.namespace().unwrap_or_default();
-                let name = s.name_any();
-                let state = state_of(
-                    s.resource_version(),
-                    s.metadata.deletion_timestamp.is_some(),
-                );
-                if !memory.changed(&format!("Secret/{ns}/{name}"), &state) {
-                    return Vec::new();
-                }
-                config_users(&store, ConfigKind::Secret, &ns, &name)
-            },
-        )
-        .watches(
-            api::<ConfigMap>(&client, namespace),
-            selector,
-            move |cm: ConfigMap| {
-                let ns = cm.namespace().unwrap_or_default();
-                let name = cm.name_any();
-                let state = state_of(
-                    cm.resource_version(),
-                    cm.metadata.deletion_timestamp.is_some(),
-                );
-                if !cm_memory.changed(&format!("ConfigMap/{ns}/{name}"), &state) {
-                    return Vec::new();
-                }
-                config_users(&cm_store, ConfigKind::ConfigMap, &ns, &name)
-            },
-        )
-}
-
-fn state_of(resource_version: Option<String>, deleting: bool) -> String {
-    format!("{}|{deleting}", resource_version.unwrap_or_default())
+    ferroflux_runtime::triggers::watch_labelled_configs(
+        controller,
+        client,
+        namespace,
+        move |kind, ns, name| config_users(&store, kind, ns, name),
+    )
 }
 
 #[cfg(test)]

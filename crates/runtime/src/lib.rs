@@ -23,4 +23,5 @@ pub mod metrics;
 pub mod scratch;
 pub mod secrets;
 pub mod tls;
+pub mod triggers;
 pub mod verdict;
