@@ -31,6 +31,9 @@ pub struct Config {
     pub storage_adv_addr: Option<String>,
     /// Artifacts kept per object (the current one included).
     pub artifact_retention_records: usize,
+    /// Refuse ArtifactGenerator sources in other namespaces (the
+    /// multi-tenancy lockdown's `--no-cross-namespace-refs`).
+    pub no_cross_namespace_refs: bool,
     /// Where Git caches are kept (not served).
     pub git_cache_path: PathBuf,
     /// Size limits on Git checkouts and on artifacts.
@@ -168,7 +171,8 @@ pub async fn start(client: kube::Client, config: Config) -> Result<Running, Star
         recorder.clone(),
         config.scratch.clone(),
         config.limits.max_size,
-    );
+    )
+    .refuse_cross_namespace_refs(config.no_cross_namespace_refs);
     let generator_loop_config = config.loop_config.clone();
     let mut reconciler = git_repository::reconciler(
         client.clone(),

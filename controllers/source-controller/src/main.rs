@@ -37,6 +37,10 @@ struct Cli {
     /// Artifacts kept per object (the current one included).
     #[arg(long, default_value_t = 2)]
     artifact_retention_records: usize,
+    /// Refuse ArtifactGenerator sources in other namespaces than the
+    /// generator's (as source-watcher's flag of the same name).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    no_cross_namespace_refs: bool,
     /// Where Git caches are kept (not served).
     #[arg(long, default_value = "/tmp/source-controller-git-cache")]
     git_cache_path: PathBuf,
@@ -106,6 +110,7 @@ async fn run(cli: Cli, scratch: &Scratch) -> anyhow::Result<()> {
         storage_addr: cli.storage_addr,
         storage_adv_addr: Some(storage_adv_addr),
         artifact_retention_records: cli.artifact_retention_records,
+        no_cross_namespace_refs: cli.no_cross_namespace_refs,
         git_cache_path: cli.git_cache_path,
         limits: CheckoutLimits {
             max_size: cli.git_max_size,

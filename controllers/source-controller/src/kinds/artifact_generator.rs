@@ -48,6 +48,8 @@ const GENERATOR_API_VERSION: &str = "source.extensions.fluxcd.io/v1beta1";
 pub const SOURCE_FETCH_FAILED: &str = "SourceFetchFailed";
 /// `Stalled` reason: the spec is invalid.
 pub const VALIDATION_FAILED: &str = "ValidationFailed";
+/// A source in another namespace under `--no-cross-namespace-refs`.
+pub const ACCESS_DENIED: &str = "AccessDenied";
 
 type Step<T> = Result<T, Verdict>;
 
@@ -58,6 +60,7 @@ pub struct GeneratorReconciler {
     recorder: Recorder,
     scratch: Option<PathBuf>,
     limits: Limits,
+    no_cross_namespace_refs: bool,
 }
 
 /// A generator's reconciler storing into `storage`; each artifact (and
@@ -78,6 +81,17 @@ pub fn reconciler(
             max_bytes: max_size,
             ..Limits::default()
         },
+        no_cross_namespace_refs: false,
+    }
+}
+
+impl GeneratorReconciler {
+    /// Refuses sources in other namespaces than the generator's when
+    /// `refuse` (`--no-cross-namespace-refs`): a tenant must not compose
+    /// another namespace's artifacts into its own.
+    pub fn refuse_cross_namespace_refs(mut self, refuse: bool) -> Self {
+        self.no_cross_namespace_refs = refuse;
+        self
     }
 }
 
@@ -218,6 +232,12 @@ impl GeneratorReconciler {
             .filter(|n| !n.is_empty())
             .unwrap_or(ns);
         let display = format!("{kind}/{src_ns}/{}", s.name);
+        if self.no_cross_namespace_refs && src_ns != ns {
+            return Err(Verdict::stalled(
+                ACCESS_DENIED,
+                format!("can't access '{display}', cross-namespace references have been blocked"),
+            ));
+        }
         let info = source_kind(kind).ok_or_else(|| {
             Verdict::stalled(VALIDATION_FAILED, format!("unknown source kind {kind}"))
         })?;

@@ -34,6 +34,12 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
+    harness_with(false).await
+}
+
+/// A harness whose source-controller runs with `--no-cross-namespace-refs`
+/// set to `no_cross_namespace_refs`.
+async fn harness_with(no_cross_namespace_refs: bool) -> Harness {
     let env = TestEnv::start().await.unwrap();
     let client = env.client().await.unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -54,6 +60,7 @@ async fn harness() -> Harness {
             storage_addr: "127.0.0.1:0".to_string(),
             storage_adv_addr: None,
             artifact_retention_records: source_controller::storage::DEFAULT_RETENTION,
+            no_cross_namespace_refs,
             git_cache_path: cache.path().to_path_buf(),
             limits: Default::default(),
             scratch: None,
@@ -405,6 +412,49 @@ async fn git_and_bucket_compose_and_split_into_external_artifacts() {
             .join("composite")
             .exists()
     );
+}
+
+#[tokio::test]
+async fn cross_namespace_sources_are_refused_under_the_lockdown_flag() {
+    let (fixture, _) = Fixture::new();
+    let server = HttpServer::start(&fixture.repos, ServerAuth::None);
+    let h = harness_with(true).await;
+    h.apply(git_repo("repo", &server.url("repo.git"))).await;
+    // Another namespace's source is refused before it is read.
+    h.apply(generator(
+        "foreign",
+        json!([{"alias": "git", "kind": "GitRepository", "name": "repo", "namespace": "tenant-b"}]),
+        json!([{"name": "foreign-out", "copy": [{"from": "@git/version.txt", "to": "@artifact/"}]}]),
+    ))
+    .await;
+    let g: ArtifactGenerator = h
+        .wait("foreign", "stalled", |g: &ArtifactGenerator| {
+            conditions::is_true(g.conditions(), conditions::STALLED)
+        })
+        .await;
+    let c = conditions::get(g.conditions(), conditions::READY).unwrap();
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "AccessDenied")
+    );
+    assert!(
+        c.message.contains("GitRepository/tenant-b/repo")
+            && c.message
+                .contains("cross-namespace references have been blocked"),
+        "{}",
+        c.message
+    );
+    let eas: Api<ExternalArtifact> = Api::namespaced(h.client.clone(), NS);
+    assert!(eas.get_opt("foreign-out").await.unwrap().is_none());
+    // Its own namespace's source (named with or without the namespace) works.
+    h.apply(generator(
+        "own",
+        json!([{"alias": "git", "kind": "GitRepository", "name": "repo", "namespace": NS}]),
+        json!([{"name": "own-out", "copy": [{"from": "@git/version.txt", "to": "@artifact/"}]}]),
+    ))
+    .await;
+    h.wait("own-out", "Ready", |e: &ExternalArtifact| ready(e))
+        .await;
 }
 
 #[tokio::test]

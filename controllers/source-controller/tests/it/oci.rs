@@ -62,6 +62,7 @@ async fn harness() -> Harness {
             storage_addr: "127.0.0.1:0".to_string(),
             storage_adv_addr: None,
             artifact_retention_records: source_controller::storage::DEFAULT_RETENTION,
+            no_cross_namespace_refs: false,
             git_cache_path: cache_dir.path().to_path_buf(),
             limits: source_controller::git::CheckoutLimits {
                 max_size: MAX_SIZE,
